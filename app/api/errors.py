@@ -1,0 +1,71 @@
+"""The edge: every DynhedgeError and validation error becomes one clear JSON answer.
+
+Answers never echo the offending input (a NaN echoed back would itself break the JSON
+encoder and turn a 422 into a 500)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from app.api.responses import Json
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import Conflict, DynhedgeError, InvalidInput, NotReady, UnknownSymbol
+
+STATUS = {InvalidInput: 422, UnknownSymbol: 404, Conflict: 409, NotReady: 503}
+
+
+def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """pydantic errors as [{field, reason, loc}] without the input."""
+    out = []
+    for e in errors:
+        loc = [p for p in (*prefix, *e.get("loc", ())) if p not in ("body",)]
+        field = ".".join(str(p) for p in loc if isinstance(p, str)) or "body"
+        out.append({"field": field, "reason": _clean(e.get("msg", "invalid")), "loc": loc})
+    return out
+
+
+def _clean(msg: str) -> str:
+    return msg.replace("Value error, ", "")
+
+
+def first_reason(errors: list[dict[str, Any]]) -> str:
+    e = errors[0]
+    return f"{e['field']}: {e['reason']}"
+
+
+def error_body(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> dict:
+    return {"error": message, "detail": detail or [], "status": status}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Json:
+        detail = field_errors(list(exc.errors()))
+        return Json(error_body(422, first_reason(detail), detail), status_code=422)
+
+    @app.exception_handler(ValidationError)
+    async def _pyd_validation(request: Request, exc: ValidationError) -> Json:
+        detail = field_errors(list(exc.errors()))
+        return Json(error_body(422, first_reason(detail), detail), status_code=422)
+
+    @app.exception_handler(DynhedgeError)
+    async def _domain(request: Request, exc: DynhedgeError) -> Json:
+        status = next((s for t, s in STATUS.items() if isinstance(exc, t)), 400)
+        detail = []
+        if isinstance(exc, InvalidInput):
+            detail = [{"field": exc.field, "reason": exc.reason, "loc": [exc.field]}]
+        return Json(error_body(status, str(exc), detail), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Json:
+        return Json(error_body(exc.status_code, str(exc.detail)),
+                              status_code=exc.status_code, headers=exc.headers)
+
+
+def finite_or_none(x: Any) -> Any:
+    return x if not isinstance(x, float) or math.isfinite(x) else None

@@ -1,0 +1,95 @@
+"""Parsing of ticks and fills at the edge, shared by REST and the ingest WebSocket.
+
+A batch is validated in one pydantic call; only when that fails are the items validated one
+by one, so each bad item is rejected alone with its own reason."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from app.api.errors import field_errors, first_reason
+from app.api.schemas import FillIn, TickIn
+from app.domain import Tick, parse_ts
+from app.errors import DynhedgeError, InvalidInput
+
+_TICK = TypeAdapter(TickIn)
+_TICKS = TypeAdapter(list[TickIn])
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """orjson first; on failure the stdlib parser, which reads NaN, Infinity and 1e400, so
+    that one non-finite item in a batch is rejected alone by validation."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise InvalidInput("body", "not valid JSON") from None
+
+
+def invalid(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> InvalidInput:
+    detail = field_errors(list(exc.errors()), prefix)
+    return InvalidInput(detail[0]["field"], detail[0]["reason"])
+
+
+def to_tick(m: TickIn, received: float) -> Tick:
+    ts = received if m.ts is None else parse_ts(m.ts)
+    return Tick(m.symbol, ts, received, m.price, m.bid, m.ask, m.iv)
+
+
+def parse_tick(item: Any, received: float) -> Tick | DynhedgeError:
+    try:
+        if isinstance(item, dict) and "type" in item:
+            item = {k: v for k, v in item.items() if k != "type"}
+        return to_tick(_TICK.validate_python(item), received)
+    except ValidationError as exc:
+        return invalid(exc)
+    except ValueError as exc:
+        field, _, reason = str(exc).partition(": ")
+        return InvalidInput(field or "ts", reason or str(exc))
+
+
+def parse_ticks(items: list[Any], received: float | None = None) -> list[Tick | DynhedgeError]:
+    now = time.time() if received is None else received
+    try:
+        models = _TICKS.validate_python(items)
+    except ValidationError:
+        return [parse_tick(item, now) for item in items]
+    out: list[Tick | DynhedgeError] = []
+    for m in models:
+        try:
+            out.append(to_tick(m, now))
+        except ValueError as exc:
+            field, _, reason = str(exc).partition(": ")
+            out.append(InvalidInput(field or "ts", reason or str(exc)))
+    return out
+
+
+def fill_body(m: FillIn, received: float) -> tuple[dict[str, Any], str]:
+    """(journal body, payload key). The payload key is the fill as the client sent it, so a
+    repeat compares equal whatever the server clock says."""
+    given = m.model_dump(exclude_none=True)
+    payload = orjson.dumps(given, option=orjson.OPT_SORT_KEYS).decode()
+    body = dict(given)
+    try:
+        body["ts"] = received if m.ts is None else parse_ts(m.ts)
+    except ValueError as exc:
+        raise InvalidInput("ts", str(exc).partition(": ")[2] or str(exc)) from None
+    return body, payload
+
+
+def parse_fill(item: Any, received: float) -> tuple[dict[str, Any], str]:
+    try:
+        m = FillIn.model_validate(item)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    return fill_body(m, received)
+
+
+__all__ = ["first_reason", "parse_fill", "parse_json", "parse_tick", "parse_ticks"]

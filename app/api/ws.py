@@ -1,0 +1,172 @@
+"""WebSockets (CONTRACT §4): ingest (client → server), risk and signals (server → client).
+
+A consumer that stops reading is dropped once its bounded queue fills; the others never
+notice. Frames over HEDGE_MAX_BODY_BYTES close the socket with 1009."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from app.api.ingest import parse_fill, parse_json, parse_ticks
+from app.codec import dumps
+from app.engine.runner import Feed, Runner
+from app.engine.views import risk_view
+from app.errors import DynhedgeError, InvalidInput
+
+router = APIRouter(prefix="/v1/ws")
+log = logging.getLogger("dynhedge.ws")
+SEND_TIMEOUT_S = 5.0
+POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
+
+
+async def _admit(ws: WebSocket, scope: str) -> bool:
+    """Check Origin and the API key before accepting; close with 1008 when refused."""
+    app = ws.app
+    origin = ws.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in app.state.origins:
+        await ws.close(code=POLICY_VIOLATION, reason="origin not allowed")
+        return False
+    keys = app.state.keys
+    if keys.enabled:
+        key = ws.query_params.get("api_key") or ws.headers.get("x-api-key")
+        scopes = keys.scopes_of(key)
+        if scopes is None or scope not in scopes:
+            reason = "missing or unknown API key" if scopes is None else f"needs {scope!r}"
+            await ws.close(code=POLICY_VIOLATION, reason=reason)
+            return False
+    await ws.accept()
+    return True
+
+
+@router.websocket("/ingest")
+async def ingest(ws: WebSocket) -> None:
+    if not await _admit(ws, "trade"):
+        return
+    runner: Runner = ws.app.state.runner
+    limit = ws.app.state.settings.max_body_bytes
+    ack = False
+    try:
+        while True:
+            text = await ws.receive_text()
+            if len(text) > limit:
+                await ws.close(code=MESSAGE_TOO_BIG, reason="frame too large")
+                return
+            try:
+                data = parse_json(text)
+            except InvalidInput as exc:
+                await ws.send_text(dumps({"type": "error", "index": 0, "error": str(exc)})
+                                   .decode())
+                continue
+            items = data if isinstance(data, list) else [data]
+            if items and isinstance(items[0], dict) and items[0].get("type") == "hello":
+                ack = bool(items[0].get("ack"))
+                await ws.send_text(dumps({"type": "hello", "ack": ack}).decode())
+                items = items[1:]
+                if not items:
+                    continue
+            accepted, rejected = await _apply(runner, items)
+            if ack:
+                await ws.send_text(dumps({"type": "ack", "accepted": accepted, "rejected": [
+                    {"index": i, "error": e} for i, e in rejected]}).decode())
+            elif rejected:
+                await ws.send_text(dumps([{"type": "error", "index": i, "error": e}
+                                          for i, e in rejected]).decode())
+    except WebSocketDisconnect:
+        return
+
+
+async def _apply(runner: Runner, items: list[Any]) -> tuple[int, list[tuple[int, str]]]:
+    """Apply a frame's messages in order: runs of ticks in one batch, fills one by one."""
+    accepted = 0
+    rejected: list[tuple[int, str]] = []
+    i = 0
+    n = len(items)
+    while i < n:
+        item = items[i]
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind == "tick":
+            j = i
+            while j < n and isinstance(items[j], dict) and items[j].get("type") == "tick":
+                j += 1
+            ticks = parse_ticks([{k: v for k, v in t.items() if k != "type"}
+                                 for t in items[i:j]])
+            ok, bad = runner.ingest_ticks(ticks)
+            accepted += ok
+            rejected.extend((i + k, str(e)) for k, e in bad)
+            i = j
+            continue
+        if kind == "fill":
+            try:
+                body, payload = parse_fill({k: v for k, v in item.items() if k != "type"},
+                                           time.time())
+                await runner.submit_fill(body, payload)
+                accepted += 1
+            except DynhedgeError as exc:
+                rejected.append((i, str(exc)))
+        else:
+            rejected.append((i, "type: must be tick or fill"))
+        i += 1
+    return accepted, rejected
+
+
+async def _serve_feed(ws: WebSocket, feed: Feed, first: list[bytes]) -> None:
+    """Send a feed until the client leaves or stops reading; frames it sends are ignored."""
+    q = feed.subscribe()
+
+    async def drain_incoming() -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while True:
+                await ws.receive()
+
+    reader = asyncio.create_task(drain_incoming())
+    try:
+        for raw in first:
+            await asyncio.wait_for(ws.send_text(raw.decode()), SEND_TIMEOUT_S)
+        while not reader.done():
+            get = asyncio.create_task(q.get())
+            done, _ = await asyncio.wait({get, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if get not in done:
+                get.cancel()
+                break
+            raw = get.result()
+            if raw is None:  # dropped: it stopped reading
+                await _close(ws, 1013, "consumer too slow")
+                break
+            await asyncio.wait_for(ws.send_text(raw.decode()), SEND_TIMEOUT_S)
+    except (WebSocketDisconnect, TimeoutError, RuntimeError):
+        pass
+    finally:
+        feed.unsubscribe(q)
+        reader.cancel()
+        await _close(ws, 1000, "")
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, reason=reason)
+
+
+@router.websocket("/risk")
+async def risk_feed(ws: WebSocket) -> None:
+    if not await _admit(ws, "read"):
+        return
+    runner: Runner = ws.app.state.runner
+    first = [dumps(risk_view(r)) for _, r in sorted(runner.core.risk.items())]
+    await _serve_feed(ws, runner.risk_feed, first)
+
+
+@router.websocket("/signals")
+async def signal_feed(ws: WebSocket) -> None:
+    if not await _admit(ws, "read"):
+        return
+    runner: Runner = ws.app.state.runner
+    await _serve_feed(ws, runner.signal_feed, [])

@@ -1,0 +1,222 @@
+"""The book: positions grouped by underlying, valued in desk units.
+
+Plain Python + numpy; one writer mutates it (the engine core). A tick on one underlying
+revalues exactly that underlying's `OptionGroup`.
+
+Where a position's delta lands:
+- options: in the group of their underlying;
+- a stock or future that is some underlying's hedge instrument: in that underlying, through the
+  hedge's `multiplier × ratio` (several underlyings sharing one instrument each hold the part of
+  the position their own signals and fills built, see `hedge_position`);
+- any other stock or future: in the group of its underlying, `quantity × multiplier` shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.book.group import OptionGroup
+from app.book.market import UnderlyingMarket
+from app.book.risk import UnderlyingRisk
+from app.domain import Instrument, InstrumentType, canonical_symbol
+from app.errors import UnknownSymbol
+
+_EMPTY = np.zeros(5)
+
+
+@dataclass(slots=True)
+class Position:
+    instrument: Instrument
+    quantity: float
+
+
+class Book:
+    def __init__(self) -> None:
+        self.markets: dict[str, UnderlyingMarket] = {}
+        self.positions: dict[str, Position] = {}
+        self.instruments: dict[str, Instrument] = {}
+        self.groups: dict[str, OptionGroup] = {}
+        self.hedge_users: dict[str, list[str]] = {}  # hedge instrument -> underlyings
+        self.hedge_alloc: dict[str, float] = {}  # underlying -> units of its hedge instrument
+
+    # --- look-ups -------------------------------------------------------------------------
+
+    def market(self, underlying: str) -> UnderlyingMarket:
+        m = self.markets.get(underlying)
+        if m is None:
+            raise UnknownSymbol("underlying", underlying)
+        return m
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        return self.instruments.get(canonical_symbol(symbol))
+
+    def quantity(self, symbol: str) -> float:
+        p = self.positions.get(canonical_symbol(symbol))
+        return 0.0 if p is None else p.quantity
+
+    def underlyings_touched_by(self, inst: Instrument) -> set[str]:
+        """The underlyings whose figures change when `inst`'s position changes."""
+        users = self.hedge_users.get(inst.symbol)
+        if users and not inst.is_option:
+            return set(users)
+        return {inst.underlying}
+
+    def hedge_position(self, underlying: str) -> float:
+        return self.hedge_alloc.get(underlying, 0.0)
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def define(self, inst: Instrument) -> Instrument:
+        """File an instrument under its canonical symbol; the first definition wins."""
+        key = canonical_symbol(inst.symbol)
+        known = self.instruments.get(key)
+        if known is not None:
+            return known
+        if inst.symbol != key:
+            inst = Instrument(key, inst.type, inst.underlying, inst.strike, inst.expiry,
+                              inst.multiplier, inst.style)
+        self.instruments[key] = inst
+        return inst
+
+    def set_underlying(self, market: UnderlyingMarket) -> None:
+        """Add or replace the market parameters of one underlying (keeps its last tick)."""
+        old = self.markets.get(market.symbol)
+        if old is not None:
+            market.option_ivs = old.option_ivs
+            market.option_tick_ts = old.option_tick_ts
+            if market.spot is None:
+                market.spot, market.as_of = old.spot, old.as_of
+            market.last_tick_ts, market.last_received = old.last_tick_ts, old.last_received
+            market.bid, market.ask = old.bid, old.ask
+        inst = self.instruments.get(market.symbol)
+        market.is_future = market.is_future or (
+            inst is not None and inst.type is InstrumentType.FUTURE
+        )
+        self.markets[market.symbol] = market
+        self._rebuild_hedge_users()
+
+    def load_positions(self, items: list[tuple[Instrument, float]]) -> set[str]:
+        """Replace the whole book; returns every underlying whose figures changed."""
+        before = set(self.groups) | {p.instrument.underlying for p in self.positions.values()}
+        self.positions.clear()
+        self.groups.clear()
+        for inst, qty in items:
+            inst = self.define(inst)
+            pos = self.positions.get(inst.symbol)
+            if pos is None:
+                self.positions[inst.symbol] = Position(inst, qty)
+            else:
+                pos.quantity += qty
+        for pos in self.positions.values():
+            if pos.instrument.is_option:
+                self._option_row(pos.instrument, pos.quantity)
+        self._reset_hedge_alloc()
+        return before | {p.instrument.underlying for p in self.positions.values()} | set(
+            self.markets
+        )
+
+    def apply_fill(self, inst: Instrument, signed_qty: float, for_underlying: str | None) -> None:
+        """Add a fill's quantity to its position, incrementally. `for_underlying` attributes a
+        fill of a shared hedge instrument to the underlying whose signal it fills."""
+        inst = self.define(inst)
+        pos = self.positions.get(inst.symbol)
+        if pos is None:
+            pos = self.positions[inst.symbol] = Position(inst, 0.0)
+        pos.quantity += signed_qty
+        if inst.is_option:
+            self._option_row(inst, pos.quantity)
+        users = self.hedge_users.get(inst.symbol)
+        if users and not inst.is_option:
+            owner = for_underlying if for_underlying in users else self._default_user(inst)
+            self.hedge_alloc[owner] = self.hedge_alloc.get(owner, 0.0) + signed_qty
+
+    def apply_spot(self, underlying: str, ts: float, price: float, received: float,
+                   bid: float | None = None, ask: float | None = None) -> None:
+        m = self.market(underlying)
+        m.spot, m.as_of, m.last_tick_ts, m.last_received = price, ts, ts, received
+        m.bid, m.ask = bid, ask
+
+    def apply_option_iv(self, inst: Instrument, ts: float, iv: float) -> None:
+        m = self.market(inst.underlying)
+        m.option_ivs[inst.symbol] = iv
+        m.option_tick_ts[inst.symbol] = ts
+        group = self.groups.get(inst.underlying)
+        if group is not None and inst.symbol in group.index:
+            group.iv[group.index[inst.symbol]] = iv
+
+    # --- valuation ------------------------------------------------------------------------
+
+    def value(self, underlying: str, pending: float = 0.0) -> UnderlyingRisk:
+        """Revalue one underlying at its valuation time; figures None until it has a spot."""
+        m = self.markets.get(underlying)
+        hedge_units = self.hedge_alloc.get(underlying, 0.0)
+        linear = self._linear(underlying, m)
+        if m is None or m.spot is None or m.as_of is None:
+            return UnderlyingRisk(underlying, None, None, None, None, None, None, None,
+                                  hedge_units, pending, 0.0, None, linear)
+        group = self.groups.get(underlying)
+        rows = None
+        gamma_tau = 0.0
+        totals = _EMPTY
+        if group is not None and group.n:
+            totals, rows, gamma_tau = group.recompute(
+                m.spot, m.as_of, m.vol, m.rate, m.div_yield, m.is_future
+            )
+        delta = float(totals[0]) + sum(d for _, _, d in linear)
+        return UnderlyingRisk(
+            underlying, m.spot, m.as_of, delta, float(totals[1]), float(totals[2]),
+            float(totals[3]), float(totals[4]), hedge_units, pending, gamma_tau, rows, linear,
+        )
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _option_row(self, inst: Instrument, quantity: float) -> None:
+        group = self.groups.get(inst.underlying)
+        if group is None:
+            group = self.groups[inst.underlying] = OptionGroup()
+        i = group.row(inst)
+        group.quantity[i] = quantity
+        m = self.markets.get(inst.underlying)
+        if m is not None and inst.symbol in m.option_ivs:
+            group.iv[i] = m.option_ivs[inst.symbol]
+
+    def _linear(
+        self, underlying: str, m: UnderlyingMarket | None
+    ) -> tuple[tuple[str, float, float], ...]:
+        """(symbol, quantity, delta in shares) of the stock and future positions of one
+        underlying, the hedge position included."""
+        out: list[tuple[str, float, float]] = []
+        if m is not None:
+            units = self.hedge_alloc.get(underlying, 0.0)
+            if units or m.hedge.instrument in self.positions:
+                out.append((m.hedge.instrument, units, units * m.hedge.shares_per_unit))
+        for pos in self.positions.values():
+            inst = pos.instrument
+            if inst.is_option or inst.underlying != underlying or inst.symbol in self.hedge_users:
+                continue
+            out.append((inst.symbol, pos.quantity, pos.quantity * inst.multiplier))
+        return tuple(out)
+
+    def _rebuild_hedge_users(self) -> None:
+        users: dict[str, list[str]] = {}
+        for sym in sorted(self.markets):
+            users.setdefault(self.markets[sym].hedge.instrument, []).append(sym)
+        if users != self.hedge_users:
+            self.hedge_users = users
+            self._reset_hedge_alloc()
+
+    def _default_user(self, inst: Instrument) -> str:
+        users = self.hedge_users[inst.symbol]
+        return inst.underlying if inst.underlying in users else users[0]
+
+    def _reset_hedge_alloc(self) -> None:
+        """Give each hedge instrument's whole position to its default underlying — used when
+        the attribution cannot be kept (a new book, a changed hedge instrument)."""
+        self.hedge_alloc = {u: 0.0 for u in self.markets}
+        for sym in self.hedge_users:
+            pos = self.positions.get(sym)
+            if pos is not None and not pos.instrument.is_option:
+                owner = self._default_user(pos.instrument)
+                self.hedge_alloc[owner] += pos.quantity

@@ -1,0 +1,52 @@
+"""Market parameters of one underlying (CONTRACT §3 `PUT /v1/underlyings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain import HedgeSpec
+
+
+@dataclass(slots=True)
+class UnderlyingMarket:
+    """Owned and mutated by the single writer. Times are epoch seconds: `as_of` is the
+    valuation (event) time, `last_received` the wall clock of the last accepted tick."""
+
+    symbol: str
+    rate: float
+    div_yield: float
+    vol: float
+    hedge: HedgeSpec
+    max_jump_pct: float = 10.0
+    confirm_ticks: int = 3
+    is_future: bool = False
+    spot: float | None = None
+    as_of: float | None = None
+    last_tick_ts: float | None = None
+    last_received: float | None = None
+    bid: float | None = None
+    ask: float | None = None
+    option_ivs: dict[str, float] = field(default_factory=dict)
+    option_tick_ts: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "symbol": self.symbol,
+            "spot": self.spot,
+            "rate": self.rate,
+            "div_yield": self.div_yield,
+            "vol": self.vol,
+            "type": "future" if self.is_future else "stock",
+            "hedge": {
+                "instrument": self.hedge.instrument,
+                "multiplier": self.hedge.multiplier,
+                "ratio": self.hedge.ratio,
+                "lot_size": self.hedge.lot_size,
+            },
+            "max_jump_pct": self.max_jump_pct,
+            "confirm_ticks": self.confirm_ticks,
+            "as_of": self.as_of,
+            "last_tick": None
+            if self.last_tick_ts is None
+            else {"ts": self.last_tick_ts, "price": self.spot, "bid": self.bid, "ask": self.ask},
+        }

@@ -1,0 +1,247 @@
+"""The synchronous core shared by the live service and the backtester's replay.
+
+One writer: every mutation of the book and the hedge engine goes through a `Core` method, in
+one thread. Ticks are applied cheaply (market state only) and mark their underlying dirty;
+`recompute` values one underlying and asks the hedge engine whether to trade. The caller
+(the asyncio runner, or a replay loop) decides when to recompute — that is what lets ticks
+coalesce: however many ticks arrived, one recompute sees the latest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.book import Book, UnderlyingMarket, UnderlyingRisk
+from app.domain import Clock, Fill, HedgeSpec, Instrument, Tick, canonical_symbol, parse_occ
+from app.errors import InvalidInput, UnknownSymbol
+from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
+from app.pricing import implied_vol
+
+SECONDS_PER_YEAR = 365.0 * 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class FillOutcome:
+    exec_id: str
+    symbol: str
+    quantity: float  # the position after the fill
+    underlyings: frozenset[str]
+    overfill: bool = False
+
+
+class Core:
+    def __init__(self, clock: Clock, max_clock_skew_s: float = 5.0, next_seq: int = 1) -> None:
+        self.clock = clock
+        self.max_clock_skew_s = max_clock_skew_s
+        self.book = Book()
+        self.hedger = HedgeEngine(clock, next_seq=next_seq)
+        self.risk: dict[str, UnderlyingRisk] = {}
+        self.dirty: set[str] = set()
+
+    # --- configuration --------------------------------------------------------------------
+
+    def set_underlying(
+        self,
+        symbol: str,
+        *,
+        rate: float,
+        div_yield: float,
+        vol: float,
+        spot: float | None = None,
+        hedge: HedgeSpec | None = None,
+        max_jump_pct: float = 10.0,
+        confirm_ticks: int = 3,
+        is_future: bool = False,
+        as_of: float | None = None,
+    ) -> UnderlyingMarket:
+        """`as_of`: when the parameters were set (wall clock now unless replayed)."""
+        market = UnderlyingMarket(
+            symbol=symbol,
+            rate=rate,
+            div_yield=div_yield,
+            vol=vol,
+            hedge=hedge or HedgeSpec(instrument=symbol),
+            max_jump_pct=max_jump_pct,
+            confirm_ticks=confirm_ticks,
+            is_future=is_future,
+        )
+        old = self.book.markets.get(symbol)
+        if spot is not None:
+            market.spot = spot
+            # a PUT's spot values the underlying at the PUT's time until the first tick
+            has_tick = old is not None and old.last_tick_ts is not None
+            now = self.clock.now() if as_of is None else as_of
+            market.as_of = old.as_of if has_tick and old is not None else now
+        self.book.set_underlying(market)
+        self.dirty.update(self.book.markets)  # a hedge instrument change may touch others
+        return self.book.markets[symbol]
+
+    def load_positions(self, items: list[tuple[Instrument, float]]) -> int:
+        touched = self.book.load_positions(items)
+        self.dirty.update(touched)
+        return len(items)
+
+    def set_policy(self, underlying: str, policy: HedgePolicy) -> None:
+        self.hedger.set_policy(underlying, policy)
+        self.dirty.add(underlying)
+
+    def halt(self, underlying: str | None) -> None:
+        self.hedger.halt(underlying)
+
+    def resume(self, underlying: str | None) -> None:
+        self.hedger.resume(underlying)
+        self.dirty.update(self.book.markets if underlying is None else (underlying,))
+
+    # --- ticks ----------------------------------------------------------------------------
+
+    def apply_tick(self, tick: Tick) -> str:
+        """Validate and apply one tick to the market state; returns the dirty underlying.
+        Raises InvalidInput (naming the field) or UnknownSymbol; a rejected tick changes nothing."""
+        symbol = tick.symbol
+        market = self.book.markets.get(symbol)
+        if tick.ts > tick.received + self.max_clock_skew_s:
+            raise InvalidInput(
+                "ts", f"more than {self.max_clock_skew_s:g} s ahead of the server clock"
+            )
+        if market is not None:
+            self._check_order(tick, market.last_tick_ts)
+            price = _tick_price(tick)
+            self.book.apply_spot(symbol, tick.ts, price, tick.received, tick.bid, tick.ask)
+            self.dirty.add(symbol)
+            return symbol
+        inst = self.book.instrument(symbol) or parse_occ(symbol)
+        if inst is None or not inst.is_option:
+            raise UnknownSymbol("symbol", symbol)
+        market = self.book.markets.get(inst.underlying)
+        if market is None:
+            raise UnknownSymbol("underlying", inst.underlying)
+        inst = dataclasses.replace(inst, symbol=canonical_symbol(inst.symbol))
+        self._check_order(tick, market.option_tick_ts.get(inst.symbol))
+        iv = tick.iv if tick.iv is not None else self._implied(inst, market, tick)
+        if not (0 < iv <= 10):
+            raise InvalidInput("iv", "must be in (0, 10]")
+        self.book.apply_option_iv(inst, tick.ts, iv)
+        self.dirty.add(inst.underlying)
+        return inst.underlying
+
+    @staticmethod
+    def _check_order(tick: Tick, last_ts: float | None) -> None:
+        if last_ts is not None and tick.ts < last_ts:
+            raise InvalidInput("ts", "older than the last accepted tick of this symbol")
+
+    def _implied(self, inst: Instrument, market: UnderlyingMarket, tick: Tick) -> float:
+        mid = tick.mid
+        if mid is None:
+            raise InvalidInput("iv", "an option tick needs iv, or bid and ask")
+        if market.spot is None or market.as_of is None:
+            raise InvalidInput("bid", "the underlying has no spot to imply a vol from")
+        assert inst.strike is not None and inst.expiry is not None
+        t = max(inst.expiry - max(market.as_of, tick.ts), 0.0) / SECONDS_PER_YEAR
+        iv, reason = implied_vol(
+            "call" if inst.is_call else "put", mid, market.spot, inst.strike, t, market.rate,
+            market.div_yield, model="black76" if market.is_future else "bsm",
+            return_reason=True,
+        )
+        value = float(iv.reshape(-1)[0]) if hasattr(iv, "reshape") else float(iv)
+        if math.isnan(value):
+            why = reason.reshape(-1)[0] if hasattr(reason, "reshape") else reason
+            raise InvalidInput("bid", f"no implied vol fits the mid {mid:g} ({why})")
+        return value
+
+    # --- fills ----------------------------------------------------------------------------
+
+    def apply_fill(self, fill: Fill, inst: Instrument) -> FillOutcome:
+        """Add a fill to the book and count it against its signal. The caller journals first."""
+        signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
+        for_underlying = signal.underlying if signal is not None else None
+        self.book.apply_fill(inst, fill.signed_quantity, for_underlying)
+        overfill = False
+        if fill.signal_id:
+            p = self.hedger.on_fill(fill.signal_id, fill.signed_quantity)
+            overfill = p is not None and p.overfilled
+        known = self.book.instrument(inst.symbol) or inst
+        touched = self.book.underlyings_touched_by(known)
+        if for_underlying:
+            touched.add(for_underlying)
+        self.dirty.update(touched)
+        return FillOutcome(fill.exec_id, known.symbol, self.book.quantity(known.symbol),
+                           frozenset(touched), overfill)
+
+    def resolve_instrument(self, symbol: str, fields: dict[str, object]) -> Instrument:
+        from app.domain import instrument_from_fields
+
+        known = self.book.instrument(symbol)
+        if known is not None and not fields:
+            return known
+        try:
+            return instrument_from_fields(symbol, dict(fields))
+        except ValueError as exc:
+            field, _, reason = str(exc).partition(": ")
+            raise InvalidInput(field, reason) from None
+
+    # --- signals --------------------------------------------------------------------------
+
+    def cancel(self, signal_id: str) -> PendingOrder:
+        p = self.hedger.cancel(signal_id)
+        self.dirty.add(p.underlying)
+        return p
+
+    def manual_signal(self, underlying: str, order_qty: float,
+                      instrument: str | None = None) -> Signal:
+        market = self.book.market(underlying)
+        if order_qty == 0 or not math.isfinite(order_qty):
+            raise InvalidInput("order_qty", "must be a finite, non-zero number of units")
+        risk = self.value(underlying)
+        sig = self.hedger.manual(risk, market.hedge, order_qty, instrument)
+        self.risk[underlying] = dataclasses.replace(risk, pending=self.hedger.pending(underlying))
+        return sig
+
+    def expire_pending(self) -> set[str]:
+        touched = self.hedger.expire()
+        self.dirty.update(touched)
+        return touched
+
+    # --- recompute ------------------------------------------------------------------------
+
+    def value(self, underlying: str) -> UnderlyingRisk:
+        return self.book.value(underlying, self.hedger.pending(underlying))
+
+    def recompute(self, underlying: str) -> list[Signal]:
+        """Revalue one underlying and decide; the new snapshot replaces the old one."""
+        self.dirty.discard(underlying)
+        risk = self.value(underlying)
+        signals: list[Signal] = []
+        market = self.book.markets.get(underlying)
+        if market is not None:
+            sig = self.hedger.decide(risk, market.hedge, market.last_received, market.rate)
+            if sig is not None:
+                signals.append(sig)
+                risk = dataclasses.replace(risk, pending=self.hedger.pending(underlying))
+        self.risk[underlying] = risk
+        return signals
+
+    def recompute_all(self, underlyings: Iterable[str]) -> list[Signal]:
+        out: list[Signal] = []
+        for u in sorted(set(underlyings)):
+            out.extend(self.recompute(u))
+        return out
+
+    def ensure_known(self, underlying: str) -> None:
+        if underlying not in self.book.markets:
+            raise UnknownSymbol("underlying", underlying)
+
+
+def _tick_price(tick: Tick) -> float:
+    if tick.price is not None:
+        return tick.price
+    if tick.bid is not None and tick.ask is not None:
+        if tick.bid > tick.ask:
+            raise InvalidInput("bid", "bid > ask")
+        return 0.5 * (tick.bid + tick.ask)
+    raise InvalidInput("price", "an underlying tick needs price, or bid and ask")
+
+
+__all__ = ["Core", "FillOutcome"]

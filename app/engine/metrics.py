@@ -1,0 +1,46 @@
+"""Prometheus metrics of one service instance (its own registry: two apps in one process,
+as in tests, never collide)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (
+    0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0
+)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.ticks = Counter("dynhedge_ticks_total", "Ticks by outcome", ["outcome"], registry=r)
+        self.fills = Counter("dynhedge_fills_total", "Fills by outcome", ["outcome"], registry=r)
+        self.signals = Counter(
+            "dynhedge_signals_total", "Signals by outcome", ["outcome"], registry=r
+        )
+        self.quiet = Counter(
+            "dynhedge_hedge_quiet_total", "Decisions not to trade, by reason", ["reason"],
+            registry=r,
+        )
+        self.recompute_seconds = Histogram(
+            "dynhedge_recompute_seconds", "Revaluation of one underlying",
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.tick_to_signal_seconds = Histogram(
+            "dynhedge_tick_to_signal_seconds", "Tick received to signal handed to the bus",
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.inbox_depth = Gauge(
+            "dynhedge_inbox_depth", "Underlyings waiting for a recompute", registry=r
+        )
+        self.outbox_depth = Gauge(
+            "dynhedge_outbox_depth", "Signals waiting to be published", registry=r
+        )
+        self.redis_errors = Counter(
+            "dynhedge_redis_publish_errors_total", "Failed publishes to Redis", registry=r
+        )
+        self.ws_dropped = Counter(
+            "dynhedge_ws_dropped_total", "WebSocket consumers dropped for not reading",
+            ["feed"], registry=r,
+        )

@@ -1,0 +1,49 @@
+"""Ports: what the engine needs from the outside, as Protocols. Adapters implement them."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class SignalBus(Protocol):
+    """Where signals go out. `publish` raises on failure; the caller retries in order."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def publish(self, seq: int, message: bytes) -> None: ...
+
+    async def last_seq(self) -> int | None:
+        """The highest seq the bus's record (the stream) holds; None when it holds nothing."""
+        ...
+
+    async def problem(self) -> str | None:
+        """None when the bus works, else the reason (for /readyz)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Journal(Protocol):
+    """The write-ahead record of every command and fill, and of every signal."""
+
+    async def start(self) -> None: ...
+
+    async def append(self, kind: str, body: dict[str, Any]) -> int: ...
+
+    async def append_fill(self, exec_id: str, payload: str, body: dict[str, Any]) -> int: ...
+
+    async def append_signals(self, rows: list[tuple[int, str, bytes]]) -> None: ...
+
+    async def replay(self) -> list[tuple[str, dict[str, Any]]]: ...
+
+    async def fill_payloads(self) -> dict[str, str]: ...
+
+    async def signals_after(self, seq: int, limit: int) -> list[bytes]: ...
+
+    async def max_seq(self) -> int: ...
+
+    async def problem(self) -> str | None: ...
+
+    async def close(self) -> None: ...

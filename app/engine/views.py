@@ -1,0 +1,113 @@
+"""The read side: risk snapshots and policy state as the JSON shapes of CONTRACT §3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.book import UnderlyingRisk
+from app.domain import iso_utc
+from app.hedging import HedgeState
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
+    """Per-underlying figures: shares, $ per vol point, $ per day, $ per 1 % rate."""
+    return {
+        "underlying": r.underlying,
+        "spot": _num(r.spot),
+        "as_of": iso_utc(r.as_of),
+        "delta": _num(r.delta),
+        "gamma": _num(r.gamma),
+        "vega": _num(r.vega),
+        "theta": _num(r.theta),
+        "rho": _num(r.rho),
+        "dollar_delta": _num(r.dollar_delta),
+        "dollar_gamma": _num(r.dollar_gamma),
+        "hedge_position": float(r.hedge_position),
+        "pending": float(r.pending),
+    }
+
+
+def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
+    """`risk_view` plus one row per position (options with unit figures, then linear)."""
+    out = risk_view(r)
+    rows: list[dict[str, Any]] = []
+    opt = r.options
+    if opt is not None:
+        unit = opt.unit.tolist()
+        pos = opt.position.tolist()
+        qty = opt.quantity.tolist()
+        iv = opt.iv.tolist()
+        for i, sym in enumerate(opt.symbols):
+            if qty[i] == 0:
+                continue
+            rows.append({
+                "symbol": sym,
+                "quantity": qty[i],
+                "price": unit[0][i],
+                "iv": iv[i],
+                "delta": pos[0][i],
+                "gamma": pos[1][i],
+                "vega": pos[2][i],
+                "theta": pos[3][i],
+                "rho": pos[4][i],
+                "unit": {
+                    "price": unit[0][i],
+                    "delta": unit[1][i],
+                    "gamma": unit[2][i],
+                    "vega": unit[3][i],
+                    "theta": unit[4][i],
+                    "rho": unit[5][i],
+                },
+            })
+    for sym, qty_lin, delta in r.linear:
+        per_unit = delta / qty_lin if qty_lin else 0.0
+        rows.append({
+            "symbol": sym,
+            "quantity": qty_lin,
+            "price": r.spot if r.spot is not None else None,
+            "iv": None,
+            "delta": delta if r.valued else None,
+            "gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0,
+            "unit": {"price": None, "delta": per_unit, "gamma": 0.0, "vega": 0.0,
+                     "theta": 0.0, "rho": 0.0},
+        })
+    out["positions"] = rows
+    return out
+
+
+def total_view(risks: list[UnderlyingRisk]) -> dict[str, float]:
+    tot = {"dollar_delta": 0.0, "dollar_gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0}
+    for r in risks:
+        if not r.valued:
+            continue
+        tot["dollar_delta"] += r.dollar_delta or 0.0
+        tot["dollar_gamma"] += r.dollar_gamma or 0.0
+        tot["vega"] += r.vega or 0.0
+        tot["theta"] += r.theta or 0.0
+        tot["rho"] += r.rho or 0.0
+    return tot
+
+
+def policy_view(underlying: str, st: HedgeState, halted: bool, pending: float,
+                stale: bool) -> dict[str, Any]:
+    """The policy with what the engine computes from it now, and why it is quiet."""
+    return {
+        "underlying": underlying,
+        **st.policy.as_dict(),
+        "state": {
+            "band": st.band,
+            "net_delta": st.net_delta,
+            "pending": pending,
+            "halted": halted,
+            "stale": stale,
+            "reduce_only": bool(st.policy.reduce_only or st.reduce_only_reasons),
+            "reduce_only_reasons": sorted(st.reduce_only_reasons),
+            "last_decision": st.last_decision,
+            "quiet": dict(st.quiet),
+            "breach": st.breach,
+        },
+    }

@@ -1,0 +1,48 @@
+"""The one exception tree of dynhedge.
+
+Every error the core raises on bad input or a refused command is a `DynhedgeError`; the API
+maps each subclass to one HTTP status at the edge (`app.api.errors`):
+
+- `InvalidInput` (422): a value that does not fit: names the `field` and the `reason`.
+- `UnknownSymbol` (404): an underlying, symbol or signal the book does not know.
+- `Conflict` (409): the same `exec_id` with a different payload, or a state that forbids it.
+- `NotReady` (503): the journal or the signal bus cannot take the request now.
+
+Numerical failures of single elements inside the pricing kernels are data (NaN plus a reason),
+not exceptions.
+"""
+
+from __future__ import annotations
+
+
+class DynhedgeError(Exception):
+    """Base of every error dynhedge raises on purpose."""
+
+
+class InvalidInput(DynhedgeError, ValueError):
+    """A value at the edge that does not fit: `field` names it, `reason` says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class UnknownSymbol(DynhedgeError, KeyError):
+    """An underlying, instrument or signal id that the book does not know."""
+
+    def __init__(self, kind: str, symbol: str) -> None:
+        super().__init__(f"unknown {kind} {symbol!r}")
+        self.kind = kind
+        self.symbol = symbol
+
+    def __str__(self) -> str:
+        return f"unknown {self.kind} {self.symbol!r}"
+
+
+class Conflict(DynhedgeError):
+    """A request that contradicts what was already accepted (e.g. a reused exec_id)."""
+
+
+class NotReady(DynhedgeError):
+    """A port (journal, signal bus) cannot serve right now; `reason` names it."""

@@ -1,0 +1,16 @@
+"""Hedge policies, rules and the engine that turns risk into signals."""
+
+from app.hedging.engine import HedgeEngine, HedgeState
+from app.hedging.policy import HedgePolicy, HedgeSpec, Mode, RebalanceTo
+from app.hedging.signal import PendingOrder, Signal
+
+__all__ = [
+    "HedgeEngine",
+    "HedgePolicy",
+    "HedgeSpec",
+    "HedgeState",
+    "Mode",
+    "PendingOrder",
+    "RebalanceTo",
+    "Signal",
+]

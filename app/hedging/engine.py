@@ -1,0 +1,297 @@
+"""The hedge engine: turns one underlying's risk into a signal, or a counted reason not to.
+
+Plain Python beside the book: no web, Redis or SQLite here. The clock is passed in (wall
+clock for pending TTLs, staleness and throttles); event time comes with the risk snapshot.
+
+Order of a decision (each "no" is counted per reason on the policy view):
+off → no spot → halted → stale → the policy's goal (inside band / interval not due) →
+order size in lots → a clipped signal still pending → max_order / max_position clip →
+below min_order → reduce-only → throttles (signals/s, notional/min) → signal.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from app.book.risk import UnderlyingRisk
+from app.domain import Clock
+from app.errors import Conflict, UnknownSymbol
+from app.hedging import rules
+from app.hedging.policy import HedgePolicy, HedgeSpec, Mode
+from app.hedging.rails import Throttle, is_stale, shrinks
+from app.hedging.signal import PendingOrder, Signal
+
+MAX_REMEMBERED_SIGNALS = 100_000
+
+
+@dataclass(slots=True)
+class HedgeState:
+    """What the engine knows of one underlying besides its policy."""
+
+    policy: HedgePolicy
+    halted: bool = False
+    reduce_only_reasons: set[str] = field(default_factory=set)
+    last_check_ts: float = math.nan  # event time of the last interval check
+    throttle: Throttle = field(default_factory=Throttle)
+    quiet: Counter[str] = field(default_factory=Counter)
+    last_decision: str = "none"
+    band: float | None = None
+    net_delta: float | None = None
+    breach: str | None = None
+
+
+class HedgeEngine:
+    def __init__(
+        self,
+        clock: Clock,
+        next_seq: int = 1,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.clock = clock
+        self.next_seq = next_seq
+        self.new_id = new_id
+        self.states: dict[str, HedgeState] = {}
+        self.signals: dict[str, PendingOrder] = {}  # every remembered signal, by id
+        self.open: dict[str, dict[str, PendingOrder]] = {}  # underlying -> still pending
+        self.halted_all = False
+        self.system_halt: str | None = None  # set by the runner, e.g. "outbox full"
+
+    # --- policy and kill switch -----------------------------------------------------------
+
+    def state(self, underlying: str) -> HedgeState:
+        st = self.states.get(underlying)
+        if st is None:
+            st = self.states[underlying] = HedgeState(HedgePolicy())
+        return st
+
+    def set_policy(self, underlying: str, policy: HedgePolicy) -> None:
+        st = self.state(underlying)
+        st.policy = policy
+        st.breach = None
+
+    def halt(self, underlying: str | None) -> None:
+        if underlying is None:
+            self.halted_all = True
+        else:
+            self.state(underlying).halted = True
+
+    def resume(self, underlying: str | None) -> None:
+        if underlying is None:
+            self.halted_all = False
+            for st in self.states.values():
+                st.halted = False
+        else:
+            self.state(underlying).halted = False
+
+    def is_halted(self, underlying: str) -> bool:
+        st = self.states.get(underlying)
+        return self.halted_all or (st is not None and st.halted)
+
+    # --- pending --------------------------------------------------------------------------
+
+    def pending_orders(self, underlying: str) -> list[PendingOrder]:
+        return list(self.open.get(underlying, {}).values())
+
+    def pending(self, underlying: str) -> float:
+        return sum(p.remaining for p in self.open.get(underlying, {}).values())
+
+    def expire(self) -> set[str]:
+        """Release what passed its TTL; returns the underlyings whose pending changed."""
+        now = self.clock.now()
+        touched: set[str] = set()
+        for underlying, orders in self.open.items():
+            for p in [p for p in orders.values() if p.expires_at <= now]:
+                p.remaining = 0.0
+                del orders[p.signal_id]
+                touched.add(underlying)
+        return touched
+
+    def _settle(self, p: PendingOrder) -> None:
+        if not p.remaining:
+            self.open.get(p.underlying, {}).pop(p.signal_id, None)
+
+    def on_fill(self, signal_id: str, signed_qty: float) -> PendingOrder | None:
+        """Count a fill against its signal; an over-fill is accepted and flagged."""
+        p = self.signals.get(signal_id)
+        if p is None:
+            return None
+        p.filled += signed_qty
+        if p.remaining == 0 or (signed_qty > 0) != (p.remaining > 0):
+            p.overfilled = True
+        elif abs(signed_qty) > abs(p.remaining):
+            p.overfilled = True
+            p.remaining = 0.0
+        else:
+            p.remaining -= signed_qty
+            if abs(p.remaining) < 1e-9:
+                p.remaining = 0.0
+        self._settle(p)
+        return p
+
+    def cancel(self, signal_id: str) -> PendingOrder:
+        p = self.signals.get(signal_id)
+        if p is None:
+            raise UnknownSymbol("signal", signal_id)
+        p.remaining = 0.0
+        self._settle(p)
+        return p
+
+    # --- decisions ------------------------------------------------------------------------
+
+    def decide(
+        self,
+        risk: UnderlyingRisk,
+        spec: HedgeSpec,
+        last_received: float | None,
+        rate: float = 0.0,
+    ) -> Signal | None:
+        """A signal for `risk.underlying` when its policy wants a trade and every rail allows."""
+        st = self.states.get(risk.underlying)
+        if st is None or st.policy.mode is Mode.OFF:
+            if st is not None:
+                self._quiet(st, "off")
+            return None
+        policy = st.policy
+        if not risk.valued:
+            return self._quiet(st, "no_spot")
+        assert risk.spot is not None and risk.delta is not None and risk.as_of is not None
+        spu = spec.shares_per_unit
+        pending = self.pending(risk.underlying)
+        net = risk.delta + pending * spu
+        st.net_delta = net
+        half_width = self._half_width(policy, risk, rate)
+        st.band = half_width
+
+        now = self.clock.now()
+        if self.halted_all or st.halted:
+            return self._quiet(st, "halted")
+        if self.system_halt is not None:
+            return self._quiet(st, "system_halt")
+        if is_stale(last_received, now, policy.stale_after_s):
+            return self._quiet(st, "stale")
+
+        if policy.mode is Mode.INTERVAL:
+            if not rules.interval_due(risk.as_of, st.last_check_ts, policy.interval_s):
+                return self._quiet(st, "interval_not_due")
+            st.last_check_ts = risk.as_of
+            goal = policy.target_delta
+        else:
+            goal = float(rules.band_goal(net, policy.target_delta, half_width, policy.to_edge))
+            if math.isnan(goal):
+                return self._quiet(st, "inside_band")
+
+        wanted = float(rules.order_units(goal, net, spu, spec.lot_size))
+        if wanted == 0 or abs(wanted) < policy.min_order:
+            return self._quiet(st, "below_min_order")
+        if any(p.clipped for p in self.pending_orders(risk.underlying)):
+            return self._quiet(st, "clip_pending")
+
+        position = risk.hedge_position + pending
+        order = float(rules.clip_order(wanted, position, policy.max_order, policy.max_position,
+                                       spec.lot_size))
+        clipped = order != wanted
+        if policy.max_position is not None and abs(position + wanted) > policy.max_position:
+            st.breach = (f"wanted {position + wanted:+g} units, max_position "
+                         f"{policy.max_position:g}")
+        reducing = shrinks(position, order)
+        if order == 0 or abs(order) < policy.min_order:
+            return self._quiet(st, "limit" if clipped else "below_min_order")
+        if (policy.reduce_only or st.reduce_only_reasons) and not reducing:
+            return self._quiet(st, "reduce_only")
+        if st.throttle.signals_full(now, policy.max_signals_per_s):
+            return self._quiet(st, "throttled")
+        notional = abs(order) * spu * risk.spot
+        if not reducing and st.throttle.notional_full(now, notional,
+                                                       policy.max_notional_per_min):
+            return self._quiet(st, "notional_limit")
+
+        return self._emit(st, risk, spec, order, pending, net, policy.target_delta,
+                          policy.mode.value, clipped, notional)
+
+    def manual(
+        self, risk: UnderlyingRisk, spec: HedgeSpec, order_qty: float, instrument: str | None
+    ) -> Signal:
+        """A desk's own order, published like any other with reason `manual`."""
+        if self.is_halted(risk.underlying):
+            raise Conflict(f"hedging of {risk.underlying} is halted")
+        st = self.state(risk.underlying)
+        pending = self.pending(risk.underlying)
+        net = (risk.delta or 0.0) + pending * spec.shares_per_unit
+        notional = abs(order_qty) * spec.shares_per_unit * (risk.spot or 0.0)
+        return self._emit(st, risk, spec, order_qty, pending, net, st.policy.target_delta,
+                          "manual", False, notional, instrument)
+
+    # --- internals ------------------------------------------------------------------------
+
+    @staticmethod
+    def _half_width(policy: HedgePolicy, risk: UnderlyingRisk, rate: float) -> float:
+        if policy.mode is Mode.WHALLEY_WILMOTT and risk.gamma and risk.spot:
+            h = float(rules.whalley_wilmott_half_width(
+                risk.spot, risk.gamma, policy.cost_per_share, policy.risk_aversion,
+                rate, risk.gamma_tau))
+            if h > 0:
+                return h
+        return policy.band
+
+    def _quiet(self, st: HedgeState, reason: str) -> None:
+        st.quiet[reason] += 1
+        st.last_decision = reason
+        return None
+
+    def _emit(
+        self,
+        st: HedgeState,
+        risk: UnderlyingRisk,
+        spec: HedgeSpec,
+        order: float,
+        pending: float,
+        net: float,
+        target: float,
+        reason: str,
+        clipped: bool,
+        notional: float,
+        instrument: str | None = None,
+    ) -> Signal:
+        now = self.clock.now()
+        sig = Signal(
+            id=self.new_id(),
+            seq=self.next_seq,
+            ts=risk.as_of if risk.as_of is not None else now,
+            underlying=risk.underlying,
+            instrument=instrument or spec.instrument,
+            order_qty=order,
+            current_position=risk.hedge_position,
+            pending_before=pending,
+            net_delta_before=net,
+            target_delta=target,
+            spot=risk.spot,
+            reason=reason,
+        )
+        self.next_seq += 1
+        st.throttle.record(now, notional)
+        st.last_decision = "signal"
+        self.remember(PendingOrder(sig.id, sig.underlying, sig.instrument, order,
+                                   now + st.policy.pending_ttl_s, clipped))
+        return sig
+
+    def remember(self, order: PendingOrder) -> None:
+        self.signals[order.signal_id] = order
+        if order.remaining:
+            self.open.setdefault(order.underlying, {})[order.signal_id] = order
+        if len(self.signals) > MAX_REMEMBERED_SIGNALS:
+            for key in _oldest_done(self.signals.values(), len(self.signals) // 10):
+                del self.signals[key]
+
+
+def _oldest_done(orders: Iterable[PendingOrder], count: int) -> list[str]:
+    out = []
+    for p in orders:
+        if not p.remaining:
+            out.append(p.signal_id)
+            if len(out) >= count:
+                break
+    return out

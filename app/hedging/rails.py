@@ -1,0 +1,51 @@
+"""Safety rails that sit between a wanted order and a sent signal: throttles and limits.
+
+Wall-clock windows (seconds) per underlying; pure Python, the clock is passed in."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Throttle:
+    """At most `max_signals_per_s` signals in any 1 s and `max_notional_per_min` $ in any
+    60 s of wall-clock time."""
+
+    sent: deque[float] = field(default_factory=deque)
+    notional: deque[tuple[float, float]] = field(default_factory=deque)
+
+    def _trim(self, now: float) -> None:
+        while self.sent and now - self.sent[0] >= 1.0:
+            self.sent.popleft()
+        while self.notional and now - self.notional[0][0] >= 60.0:
+            self.notional.popleft()
+
+    def signals_full(self, now: float, max_per_s: float) -> bool:
+        self._trim(now)
+        return len(self.sent) >= max_per_s
+
+    def notional_full(self, now: float, amount: float, max_per_min: float | None) -> bool:
+        if max_per_min is None:
+            return False
+        self._trim(now)
+        return sum(a for _, a in self.notional) + amount > max_per_min
+
+    def record(self, now: float, amount: float) -> None:
+        self.sent.append(now)
+        self.notional.append((now, amount))
+
+
+def is_stale(last_received: float | None, now: float, stale_after_s: float | None) -> bool:
+    """True when the underlying's last tick arrived more than `stale_after_s` ago (wall)."""
+    if stale_after_s is None:
+        return False
+    return last_received is None or now - last_received > stale_after_s
+
+
+def shrinks(position: float, order: float) -> bool:
+    """True when `order` brings |position| closer to 0 without crossing through it."""
+    return order != 0 and position != 0 and (order > 0) != (position > 0) and abs(order) <= abs(
+        position
+    )

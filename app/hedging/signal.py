@@ -1,0 +1,74 @@
+"""Hedge signals (CONTRACT §5) and the pending orders they leave behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain import iso_utc
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """An order to the execution bots. Shares of the underlying: `net_delta_before`,
+    `target_delta`; units of the hedge instrument: `order_qty` (signed, + buy), `quantity`,
+    `current_position`, `pending_before`, `target_position`. `ts` is event time (epoch s)."""
+
+    id: str
+    seq: int
+    ts: float
+    underlying: str
+    instrument: str
+    order_qty: float
+    current_position: float
+    pending_before: float
+    net_delta_before: float
+    target_delta: float
+    spot: float | None
+    reason: str
+
+    @property
+    def side(self) -> str:
+        return "buy" if self.order_qty > 0 else "sell"
+
+    @property
+    def quantity(self) -> float:
+        return abs(self.order_qty)
+
+    @property
+    def target_position(self) -> float:
+        return self.current_position + self.pending_before + self.order_qty
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "ts": iso_utc(self.ts),
+            "underlying": self.underlying,
+            "instrument": self.instrument,
+            "side": self.side,
+            "quantity": self.quantity,
+            "order_qty": self.order_qty,
+            "current_position": self.current_position,
+            "pending_before": self.pending_before,
+            "target_position": self.target_position,
+            "net_delta_before": self.net_delta_before,
+            "target_delta": self.target_delta,
+            "spot": self.spot,
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class PendingOrder:
+    """What is still unfilled of a signal, signed, in units of the hedge instrument.
+    `expires_at` is wall-clock epoch seconds."""
+
+    signal_id: str
+    underlying: str
+    instrument: str
+    remaining: float
+    expires_at: float
+    clipped: bool = False
+    filled: float = 0.0
+    overfilled: bool = False

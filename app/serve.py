@@ -1,0 +1,49 @@
+"""python -m app serve: run the service with uvicorn (one process: the book lives here)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from app.main import create_app
+from app.settings import Settings
+
+
+class _HideKeys(logging.Filter):
+    """Access-log lines never carry an API key (`?api_key=` of a WebSocket URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _redact(text: str) -> str:
+    import re
+
+    return re.sub(r"(api_key=)[^&\s]*", r"\1***", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app serve", description=__doc__)
+    parser.add_argument("--host", help="overrides HEDGE_HOST")
+    parser.add_argument("--port", type=int, help="overrides HEDGE_PORT")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("uvicorn.access").addFilter(_HideKeys())
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        ws_max_size=settings.max_body_bytes,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    return 0

@@ -1,0 +1,61 @@
+"""Configuration from HEDGE_* environment variables (CONTRACT §6): one settings object,
+built at start-up and passed down — never read at import time."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SCOPES = ("read", "trade", "admin")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEDGE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str | None = None
+    db_path: str = "var/dynhedge.db"
+    api_keys: str | None = None
+    signal_channel: str = "hedge:signals"
+    signal_stream: str = "hedge:signals:stream"
+    stream_maxlen: int = 100_000
+    max_body_bytes: int = 1_048_576
+    max_clock_skew_s: float = 5.0
+    allowed_origins: str | None = None
+    rate_limit: float | None = None
+    redis_timeout_ms: int = 250
+    outbox_size: int = 10_000
+    ws_queue_size: int = 1_000
+    risk_push_hz: float = Field(10.0, gt=0)
+    log_level: str = "info"
+
+    @field_validator("redis_url", "api_keys", "allowed_origins", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    def key_scopes(self) -> dict[str, frozenset[str]]:
+        """`key:scope+scope,…` → {key: scopes}; `admin` implies every scope."""
+        out: dict[str, frozenset[str]] = {}
+        if not self.api_keys:
+            return out
+        for item in self.api_keys.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            key, _, scopes = item.partition(":")
+            names = {s.strip() for s in scopes.split("+") if s.strip()} or {"read"}
+            unknown = names - set(SCOPES)
+            if unknown:
+                raise ValueError(f"HEDGE_API_KEYS: unknown scope(s) {sorted(unknown)}")
+            if "admin" in names:
+                names = set(SCOPES)
+            out[key.strip()] = frozenset(names)
+        return out
+
+    def origins(self) -> frozenset[str]:
+        if not self.allowed_origins:
+            return frozenset()
+        items = self.allowed_origins.split(",")
+        return frozenset(o.strip().rstrip("/") for o in items if o.strip())
