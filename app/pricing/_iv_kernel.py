@@ -1,0 +1,156 @@
+"""Numba implied-vol solver on normalized out-of-the-money prices.
+
+Every option is reduced (put-call parity, then dividing by √(FK)) to an out-of-the-money
+call on log-moneyness x = ln(F/K) <= 0 with total vol s = σ√t:
+    b(x, s) = e^{x/2} N(x/s + s/2) - e^{-x/2} N(x/s - s/2),   0 < b < b_max = e^{x/2},
+    b'(s) = e^{x/2} n(x/s + s/2),   b''/b' = x²/s³ - s/4.
+b is convex in s below s_c = √(-2x) and concave above. As in Jäckel's "Let's Be Rational"
+the root is polished on an objective that is nearly linear in each branch:
+    low  (β < b(s_c)):  f = 1/ln b(s) - 1/ln β  seeded from the asymptote ln b ≈ -x²/(2s²);
+    high (β >= b(s_c)): f = ln(b_max - β) - ln(b_max - b(s)), seeded by inverting the x = 0
+                        case b_max - b = 2 N(-s/2) (exact at the money).
+Halley steps inside a bracket that tightens on every evaluation; a step leaving the bracket
+falls back to Newton, then to bisection, so it converges for any input in (0, b_max).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from app.pricing._kernels import _at
+from app.pricing._special import exp_, log_, norm_ppf_approx, norm_tail
+
+# Reason codes (index into implied_vol.REASONS).
+R_OK, R_BELOW, R_ABOVE, R_EXPIRED, R_NO_CONVERGENCE = range(5)
+
+_INV_SQRT_2PI = 0.3989422804014327
+_EPS = 2.220446049250313e-16
+MAX_ITERATIONS = 40
+#: A Newton step below this (relative to s) triggers the last Halley step.
+LAST_STEP = 1e-9
+#: Bracket width (relative to s) at which bisection stops.
+S_TOL = 1e-14
+
+_JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+
+
+@njit(inline="always", **_JIT)
+def _otm_call(x, ex, emx, s):
+    """(b, b_max - b, b') at total vol s > 0 for x <= 0 (ex = e^{x/2}, emx = e^{-x/2})."""
+    hp = x / s + 0.5 * s
+    hm = x / s - 0.5 * s  # < 0 always
+    ep = exp_(-0.5 * hp * hp)
+    em = exp_(-0.5 * hm * hm)
+    tp = norm_tail(abs(hp), ep)  # N(-|h+|)
+    n_hm = norm_tail(-hm, em)  # N(h-)
+    n_hp = tp if hp < 0.0 else 1.0 - tp
+    n_mhp = 1.0 - tp if hp < 0.0 else tp
+    b = ex * n_hp - emx * n_hm
+    m = ex * n_mhp + emx * n_hm  # both terms positive: no cancellation near b_max
+    v = _INV_SQRT_2PI * ex * ep
+    return b, m, v
+
+
+@njit(inline="always", **_JIT)
+def solve_total_vol(beta, x):
+    """Total vol s with b(x, s) = beta, for x <= 0 and 0 < beta < e^{x/2}.
+
+    Returns (s, converged).
+    """
+    ex = exp_(0.5 * x)
+    emx = 1.0 / ex
+    sc = math.sqrt(-2.0 * x)
+    bc = _otm_call(x, ex, emx, sc)[0] if sc > 0.0 else 0.0
+    low = beta < bc
+    lb = log_(beta)
+    lmb = log_(ex - beta)
+    if low:
+        lo, hi = 0.0, sc
+        # ln b ≈ -x²/(2 s²) (deep out of the money / short dated)
+        s = min(-x / math.sqrt(-2.0 * lb), sc)
+    else:
+        lo, hi = sc, np.inf
+        # b_max - b ≈ (e^{x/2} + e^{-x/2}) N(-s/2), exact at x = 0
+        s = max(-2.0 * norm_ppf_approx(min((ex - beta) / (ex + emx), 0.5)), sc)
+    converged = False
+    for _ in range(MAX_ITERATIONS):
+        b, m, v = _otm_call(x, ex, emx, s)
+        if b < beta:
+            lo = s
+        else:
+            hi = s
+        w = x * x / (s * s * s) - 0.25 * s
+        if low:
+            lnb = log_(b)
+            vb = v / b
+            nu = (1.0 / lnb - 1.0 / lb) * lnb * lnb / vb  # -f/f'
+            h2 = (w - vb) - 2.0 * vb / lnb  # f''/f'
+        else:
+            vm = v / m
+            nu = (log_(m) - lmb) / vm
+            h2 = w + vm
+        den = 1.0 + 0.5 * nu * h2
+        if abs(nu) <= LAST_STEP * s:
+            # Halley is cubic: from 1e-9 away one step lands at machine precision, and more
+            # steps would only chase the rounding noise of b(s).
+            s += nu / den if den > 0.0 else nu
+            converged = True
+            break
+        s_new = s + nu / den if den > 0.0 else s + nu
+        if not (lo <= s_new <= hi):
+            s_new = s + nu  # Halley left the bracket: try plain Newton
+            if not (lo <= s_new <= hi):
+                s_new = 0.5 * (lo + hi) if hi < np.inf else 2.0 * lo
+        step = abs(s_new - s)
+        s = s_new
+        if step <= S_TOL * s or hi - lo <= S_TOL * s:
+            converged = True
+            break
+    return s, converged
+
+
+@njit(inline="always", **_JIT)
+def implied_vol_one(call, price, spot, strike, t, r, q, black76):
+    """(σ, reason code) for one option; inputs already validated (finite, positive)."""
+    if t <= 0.0:
+        return np.nan, R_EXPIRED
+    b = 0.0 if black76 else r - q
+    dr = exp_(-r * t)
+    fwd = spot * exp_(b * t)
+    p = price / dr  # undiscounted
+    intrinsic = max(fwd - strike, 0.0) if call else max(strike - fwd, 0.0)
+    upper = fwd if call else strike
+    p_otm = p - intrinsic
+    # A quote equal to intrinsic up to the rounding of the forward is vol 0, not an error.
+    tol = 4.0 * _EPS * max(fwd, strike)
+    if p_otm < -tol:
+        return np.nan, R_BELOW
+    if p >= upper:
+        return np.nan, R_ABOVE
+    x = log_(spot / strike) + b * t
+    sqrt_fk = math.sqrt(fwd) * math.sqrt(strike)
+    beta = p_otm / sqrt_fk
+    if beta <= 0.0:
+        return 0.0, R_OK
+    xo = -abs(x)
+    if beta >= exp_(0.5 * xo):
+        return np.nan, R_ABOVE
+    s, ok = solve_total_vol(beta, xo)
+    if not ok:
+        return np.nan, R_NO_CONVERGENCE
+    return s / math.sqrt(t), R_OK
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
+def implied_vol_kernel(is_call, price, spot, strike, t, rate, div, black76, out, reason):
+    """Fill out[N] (vol, NaN when none) and reason[N] (int8 code); scalars or arrays as in
+    greeks_kernel for spot/rate/div. No validation here (done by the caller)."""
+    n = price.shape[0]
+    for i in range(n):
+        vol, code = implied_vol_one(is_call[i], price[i], _at(spot, i), strike[i], t[i],
+                                    _at(rate, i), _at(div, i), black76)
+        out[i] = vol
+        reason[i] = code
