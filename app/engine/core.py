@@ -185,9 +185,17 @@ class Core:
     # --- signals --------------------------------------------------------------------------
 
     def cancel(self, signal_id: str) -> PendingOrder:
+        """Drop what is pending of a signal. Not a decision point (CONTRACT §5 lists ticks,
+        fills, loads and policy changes): the next of those may hedge again."""
         p = self.hedger.cancel(signal_id)
-        self.dirty.add(p.underlying)
+        self._refresh_pending(p.underlying)
         return p
+
+    def _refresh_pending(self, underlying: str) -> None:
+        r = self.risk.get(underlying)
+        if r is not None:
+            self.risk[underlying] = dataclasses.replace(
+                r, pending=self.hedger.pending(underlying))
 
     def manual_signal(self, underlying: str, order_qty: float,
                       instrument: str | None = None) -> Signal:
@@ -200,8 +208,11 @@ class Core:
         return sig
 
     def expire_pending(self) -> set[str]:
+        """Release pending orders past their TTL (wall clock); like a cancel, not a decision
+        point."""
         touched = self.hedger.expire()
-        self.dirty.update(touched)
+        for u in touched:
+            self._refresh_pending(u)
         return touched
 
     # --- recompute ------------------------------------------------------------------------

@@ -365,8 +365,8 @@ class Runner:
     async def _sweep_loop(self) -> None:
         while True:
             await asyncio.sleep(0.25)
-            if self.core.expire_pending():
-                self._wake.set()
+            for u in self.core.expire_pending():
+                self._risk_changed.add(u)
 
     # --- read side ----------------------------------------------------------------------------
 

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+CALL = "XYZ   270219C00098000"
+
+
+def make_client(**overrides: object) -> TestClient:
+    settings = Settings(db_path=":memory:", redis_url=None, **overrides)  # type: ignore[arg-type]
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with make_client() as c:
+        yield c
+
+
+def load_book(c: TestClient, quantity: float = 100, band: float = 100.0,
+              headers: dict[str, str] | None = None) -> None:
+    h = headers or {}
+    r = c.put("/v1/underlyings/XYZ", json={"rate": 0.0, "div_yield": 0.0, "vol": 0.2}, headers=h)
+    assert r.status_code == 200, r.text
+    r = c.put("/v1/positions", json=[{"symbol": CALL, "quantity": quantity}], headers=h)
+    assert r.status_code == 200, r.text
+    r = c.put("/v1/hedge/policies/XYZ", json={"mode": "band", "band": band}, headers=h)
+    assert r.status_code == 200, r.text
+
+
+def wait_for(predicate, timeout: float = 2.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.005)
+    raise AssertionError("condition not met in time")
