@@ -115,7 +115,8 @@ def run_backtest(
     total: Outcome | None = None
     for u, child in zip(scenario.underlyings, children, strict=True):
         market = market_for(u, scenario, config, np.random.default_rng(child), tape)
-        outcome = run_underlying(u, strategies, market, config.costs, on_step)
+        outcome = run_underlying(u, strategies, market, config.costs, on_step,
+                                 anchored=tape is None)
         total = outcome if total is None else total.merge(outcome)
     assert total is not None
     return total

@@ -36,7 +36,14 @@ from app.backtest.costs import CostModel
 from app.backtest.markets import YEAR_S, MarketPaths
 from app.backtest.scenario import Legs, UnderlyingBook
 from app.backtest.strategies import Strategy, hedge_orders
-from app.backtest.valuation import RowGreeks, aggregate, price_rows, pricing_greeks
+from app.backtest.valuation import (
+    BookFigures,
+    RowGreeks,
+    RowPricer,
+    aggregate,
+    price_rows,
+    pricing_greeks,
+)
 from app.hedging.policy import Mode
 
 FloatArray = NDArray[np.float64]
@@ -108,14 +115,22 @@ def run_underlying(
     market: MarketPaths,
     costs: CostModel,
     on_step: Callable[[], None] | None = None,
+    anchored: bool = True,
 ) -> Outcome:
-    """Run every strategy over `market` (one underlying's paths) for the book `u`."""
+    """Run every strategy over `market` (one underlying's paths) for the book `u`.
+
+    `anchored`: interval rebalances fall in fixed slots of interval_s from the start (exactly
+    N over the life on any grid); False: interval_s counts from the last rebalance's event
+    time, as the live engine does on irregular ticks (the replay)."""
     began = time.perf_counter()
     pricing_greeks()  # fail before the loop when the pricing core is missing
     k, n_paths, n = len(strategies), market.n_paths, market.n_steps
     times, spot_all = market.times, market.spot
     start, end = float(times[0]), float(times[-1])
-    elapsed = times - start  # decisions on time since start: exact interval slots
+    # anchored: slots count from the start, in time since start nudged 1 µs forward so a step
+    # meant to fall on a slot boundary is not lost to the rounding of epoch seconds (their
+    # ulp is ~0.2 µs); otherwise event time exactly as the live engine sees it
+    event_ts = [float(x) for x in ((times - start) + 1e-6 if anchored else times)]
     extra, tail_row, ins_row = _overlay_rows(u, strategies, start, end)
     n_book = u.legs.size
     rows = Legs(
@@ -133,17 +148,29 @@ def run_underlying(
     def vol_at(i: int) -> FloatArray | float:
         return u.vol if market.vol is None else market.vol[i]
 
-    def figures(i: int, alive: NDArray[np.intp], decide_mask: NDArray[np.bool_] | None):
-        g = price_rows(rows, alive, spot_all[i], float(times[i]), vol_at(i), rate,
-                       u.div_yield, u.model)
+    pricers: dict[bytes, RowPricer] = {}
+
+    def figures(i: int, alive: NDArray[np.intp], decide_mask: NDArray[np.bool_] | None,
+                validate: bool = False) -> tuple[FloatArray, BookFigures, RowGreeks]:
+        """Price the rows `alive` at t_i: (book value per strategy and path with every row
+        priced, the figures of the rows still alive at t_i (`decide_mask`), per-row figures)."""
+        if validate:  # the first pricing goes through the validated entry point
+            g = price_rows(rows, alive, spot_all[i], float(times[i]), vol_at(i), rate,
+                           u.div_yield, u.model)
+        else:
+            key = alive.tobytes()
+            if key not in pricers:
+                pricers[key] = RowPricer(rows, alive, n_paths, rate, u.div_yield, u.model)
+            g = pricers[key](spot_all[i], float(times[i]), vol_at(i))
         w = weights[:, alive]
-        value_end = w @ g.price
-        if decide_mask is not None and not decide_mask.all():
-            w = w * decide_mask
-        return value_end, aggregate(w, g, want_tau), g
+        if decide_mask is None or decide_mask.all():
+            fig = aggregate(w, g, want_tau)
+            return fig.value, fig, g
+        value_end = aggregate(w, g, False).value
+        return value_end, aggregate(w * decide_mask, g, want_tau), g
 
     alive = np.flatnonzero(rows.expiry > start)
-    _, fig, g0 = figures(0, alive, None)
+    _, fig, g0 = figures(0, alive, None, validate=True)
     initial_value = float(np.mean(u.legs.weight @ g0.price[:n_book])) if n_book else 0.0
 
     # tail overlay: bought at the start at the model price; default size covers the start delta
@@ -162,7 +189,7 @@ def run_underlying(
         premium = g0.price[pos_in_alive[n_book + row]] * w_put
         cost0[s_idx] = costs.commission + costs.spread_bps * 1e-4 * premium
     if any(s.has_tail for s in strategies):
-        _, fig, g0 = figures(0, alive, None)
+        _, fig, g0 = figures(0, alive, None, validate=True)
 
     hedge = np.zeros((k, n_paths))  # units of the hedge instrument
     last_ts = np.full((k, n_paths), np.nan)
@@ -189,8 +216,8 @@ def run_underlying(
                 target = u.delta_one * (1.0 + put_delta)
             orders[s_idx], last_ts[s_idx] = hedge_orders(
                 s.policy, spec, net[s_idx], hedge[s_idx], s_i, fig.gamma[s_idx],
-                float(elapsed[i]), last_ts[s_idx], target=target, rate=rate,
-                tau=fig.tau[s_idx], schedule_origin=0.0,
+                event_ts[i], last_ts[s_idx], target=target, rate=rate,
+                tau=fig.tau[s_idx], schedule_origin=0.0 if anchored else None,
             )
         shares = orders * spu
         step_cost = costs.trade_cost(shares, s_i, u.vol)
@@ -226,7 +253,7 @@ def run_underlying(
         for b in BUCKETS:
             buckets[b] = buckets[b] * growth + step[b]
         if not still.all():  # settled rows are cash from now on
-            g_next = RowGreeks(*(getattr(g_next, f)[still] for f in RowGreeks.__slots__))
+            g_next = g_next.subset(still)
             alive = alive[still]
         fig, g_cur = fig_next, g_next
         if on_step is not None:

@@ -173,13 +173,12 @@ def hedge_orders(
     if policy.mode is Mode.OFF:
         return np.zeros(n), last_ts
     if policy.mode is Mode.BAND:
-        goal = band_goal(net, goal_target, policy.band,
-                         policy.rebalance_to is RebalanceTo.EDGE)
+        goal = band_goal(net, goal_target, policy.band, policy.to_edge)
     elif policy.mode is Mode.WHALLEY_WILMOTT:
         half = whalley_wilmott_half_width(spot, gamma, policy.cost_per_share,
                                           policy.risk_aversion, rate, tau)
         half = np.where(half > 0, half, policy.band)
-        goal = band_goal(net, goal_target, half, True)
+        goal = band_goal(net, goal_target, half, policy.to_edge)
     else:  # interval
         due = interval_due(event_ts, last_ts, policy.interval_s)
         goal = np.where(due, goal_target, np.nan)

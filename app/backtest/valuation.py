@@ -25,8 +25,7 @@ FIELDS = ("price", "delta", "gamma", "theta", "vega")
 
 
 def pricing_greeks():  # type: ignore[no-untyped-def]
-    """`app.pricing.greeks`, looked up at call time (the pricing core is imported lazily so a
-    test or the bench may install a stand-in before the first run)."""
+    """`app.pricing.greeks`, looked up at call time (the pricing core is imported lazily)."""
     from app.pricing import greeks
 
     return greeks
@@ -43,6 +42,55 @@ class RowGreeks:
     vega: FloatArray
     tau: FloatArray  # (n_rows, 1) years to expiry, ≥ 0
 
+    def subset(self, keep: NDArray[np.bool_]) -> RowGreeks:
+        return RowGreeks(self.price[keep], self.delta[keep], self.gamma[keep],
+                         self.theta[keep], self.vega[keep], self.tau[keep])
+
+
+class RowPricer:
+    """Prices a fixed set of rows on `n_paths` paths, step after step, through the pricing
+    core's unvalidated `greeks_into` into preallocated buffers (the inputs are valid by
+    construction: spots from exp(), strikes and vols checked when the book was loaded).
+
+    Two output buffers alternate, so the figures of the previous call stay valid while the
+    next step is priced. The rows' layout is (n_rows, n_paths), row-major.
+    """
+
+    def __init__(self, rows: Legs, index: NDArray[np.intp], n_paths: int, rate: float,
+                 div_yield: float, model: str) -> None:
+        from app.pricing import greeks_into
+
+        self._into = greeks_into
+        self.index = index
+        self.shape = (index.shape[0], n_paths)
+        size = self.shape[0] * n_paths
+        self.expiry = rows.expiry[index]
+        self.is_call = np.repeat(rows.is_call[index], n_paths)
+        self.strike = np.repeat(rows.strike[index], n_paths)
+        self.rate = np.full(size, float(rate))
+        self.div = np.full(size, float(div_yield))
+        self.black76 = model == "black76"
+        self.spot = np.empty(size)
+        self.t = np.empty(size)
+        self.vol = np.empty(size)
+        self.out = (np.empty((9, size)), np.empty((9, size)))
+        self.flip = 0
+
+    def __call__(self, spot: FloatArray, now: float, vol: FloatArray | float) -> RowGreeks:
+        """`spot` (n_paths,) $, `now` epoch s, `vol` float or (n_paths,) per 1.00."""
+        n, p = self.shape
+        tau = np.maximum(self.expiry - now, 0.0) / YEAR_S
+        self.spot.reshape(n, p)[:] = spot[None, :]
+        self.t.reshape(n, p)[:] = tau[:, None]
+        self.vol.reshape(n, p)[:] = vol if np.ndim(vol) == 0 else np.asarray(vol)[None, :]
+        out = self.out[self.flip]
+        self.flip ^= 1
+        self._into(self.is_call, self.spot, self.strike, self.t, self.vol, self.rate,
+                   self.div, self.black76, out)
+        # GREEK_NAMES order: price, delta, gamma, vega, theta, ...
+        price, delta, gamma, vega, theta = (out[j].reshape(n, p) for j in range(5))
+        return RowGreeks(price, delta, gamma, theta, vega, tau[:, None])
+
 
 def price_rows(
     rows: Legs,
@@ -54,7 +102,8 @@ def price_rows(
     div_yield: float,
     model: str,
 ) -> RowGreeks:
-    """Price the rows `index` of `rows` at time `now` (epoch s) on every path.
+    """Price the rows `index` of `rows` at time `now` (epoch s) on every path with the
+    validated `app.pricing.greeks` (one-off use; the loop uses `RowPricer`).
 
     `spot` (n_paths,) $, `vol` a float or (n_paths,) per 1.00. Rows at or past expiry are worth
     their intrinsic value (delta 1/−1/0, other Greeks 0), as the pricing core defines.
@@ -89,16 +138,20 @@ class BookFigures:
 
 def aggregate(weights: FloatArray, g: RowGreeks, want_tau: bool) -> BookFigures:
     """`weights` (n_strategies, n_rows) share-equivalents per row (0 for a row a strategy does
-    not hold) against the rows `g` holds."""
-    value = weights @ g.price
-    delta = weights @ g.delta
-    gamma = weights @ g.gamma
-    theta = weights @ g.theta
-    vega = weights @ g.vega
+    not hold) against the rows `g` holds. Strategies holding the same rows share the work."""
+    uniq, inverse = np.unique(weights, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    value = (uniq @ g.price)[inverse]
+    delta = (uniq @ g.delta)[inverse]
+    gamma = (uniq @ g.gamma)[inverse]
+    theta = (uniq @ g.theta)[inverse]
+    vega = (uniq @ g.vega)[inverse]
     if want_tau:
-        abs_gamma = np.abs(weights) @ np.abs(g.gamma)
-        tg = np.abs(weights) @ (np.abs(g.gamma) * g.tau)
-        tau = np.divide(tg, abs_gamma, out=np.zeros_like(tg), where=abs_gamma > 0)
+        absw = np.abs(uniq)
+        abs_gamma = np.abs(g.gamma)
+        weight = absw @ abs_gamma
+        tg = absw @ (abs_gamma * g.tau)
+        tau = np.divide(tg, weight, out=np.zeros_like(tg), where=weight > 0)[inverse]
     else:
         tau = np.full_like(value, np.nan)
     return BookFigures(value, delta, gamma, theta, vega, tau)
