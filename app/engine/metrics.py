@@ -31,6 +31,11 @@ class Metrics:
             "dynhedge_tick_to_signal_seconds", "Tick received to signal handed to the bus",
             buckets=_LATENCY_BUCKETS, registry=r,
         )
+        self.risk_lag_seconds = Histogram(
+            "dynhedge_risk_lag_seconds",
+            "From the first tick an underlying's risk did not reflect to the recompute that did",
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )
         self.inbox_depth = Gauge(
             "dynhedge_inbox_depth", "Underlyings waiting for a recompute", registry=r
         )

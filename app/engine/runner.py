@@ -92,6 +92,7 @@ class Runner:
         self._lock = asyncio.Lock()
         self._risk_changed: set[str] = set()
         self._tick_perf: dict[str, float] = {}  # underlying -> perf time of its latest tick
+        self._unreflected: dict[str, float] = {}  # underlying -> first tick risk lacks
         self._signal_perf: dict[int, float] = {}  # seq -> perf time of the triggering tick
         self._tasks: list[asyncio.Task[None]] = []
         self._overflow: deque[Signal] = deque()  # signals past a full outbox, never dropped
@@ -192,6 +193,7 @@ class Runner:
                 continue
             accepted += 1
             self._tick_perf[underlying] = now
+            self._unreflected.setdefault(underlying, now)
         if accepted:
             self.metrics.ticks.labels("accepted").inc(accepted)
             self._wake.set()
@@ -253,7 +255,11 @@ class Runner:
     def _recompute_one(self, underlying: str) -> None:
         t0 = time.perf_counter()
         signals = self.core.recompute(underlying)
-        self.metrics.recompute_seconds.observe(time.perf_counter() - t0)
+        done = time.perf_counter()
+        self.metrics.recompute_seconds.observe(done - t0)
+        first = self._unreflected.pop(underlying, None)
+        if first is not None:
+            self.metrics.risk_lag_seconds.observe(done - first)
         self._risk_changed.add(underlying)
         if signals:
             perf = self._tick_perf.get(underlying, t0)
