@@ -181,7 +181,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
         plots.pnl_histograms(out / "pnl_histograms.png", requested, mine.pnl)
         plots.sample_path_plot(out / "sample_path.png", requested, mine)
-        if sweep_rows:
+        if sweep and cfg.n_paths > 1:
             plots.frontier_plot(out / "frontier.png", sweep_rows, chosen,
                                 f"cost vs risk — {title}")
     console.print(f"wrote {out}/summary.json, paths.npz"
