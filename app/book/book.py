@@ -117,9 +117,11 @@ class Book:
             self.markets
         )
 
-    def apply_fill(self, inst: Instrument, signed_qty: float, for_underlying: str | None) -> None:
-        """Add a fill's quantity to its position, incrementally. `for_underlying` attributes a
-        fill of a shared hedge instrument to the underlying whose signal it fills."""
+    def apply_fill(
+        self, inst: Instrument, signed_qty: float, allocation: dict[str, float] | None = None
+    ) -> None:
+        """Add a fill's quantity to its position, incrementally. `allocation` splits a fill of
+        a hedge instrument over the underlyings whose signal it fills (units each)."""
         inst = self.define(inst)
         pos = self.positions.get(inst.symbol)
         if pos is None:
@@ -129,8 +131,11 @@ class Book:
             self._option_row(inst, pos.quantity)
         users = self.hedge_users.get(inst.symbol)
         if users and not inst.is_option:
-            owner = for_underlying if for_underlying in users else self._default_user(inst)
-            self.hedge_alloc[owner] = self.hedge_alloc.get(owner, 0.0) + signed_qty
+            mine = {u: q for u, q in (allocation or {}).items() if u in users}
+            if not mine:
+                mine = {self._default_user(inst): signed_qty}
+            for owner, units in mine.items():
+                self.hedge_alloc[owner] = self.hedge_alloc.get(owner, 0.0) + units
 
     def apply_spot(self, underlying: str, ts: float, price: float, received: float,
                    bid: float | None = None, ask: float | None = None) -> None:

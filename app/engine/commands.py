@@ -73,6 +73,7 @@ def apply_signal(core: Core, body: dict[str, Any]) -> None:
         remaining=float(body["order_qty"]),
         expires_at=float(body["expires_at"]),
         clipped=bool(body.get("clipped", False)),
+        shares=dict(body.get("shares") or {}),
     ))
     core.hedger.next_seq = max(core.hedger.next_seq, int(body["seq"]) + 1)
 

@@ -156,16 +156,18 @@ class Core:
     def apply_fill(self, fill: Fill, inst: Instrument) -> FillOutcome:
         """Add a fill to the book and count it against its signal. The caller journals first."""
         signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
-        for_underlying = signal.underlying if signal is not None else None
-        self.book.apply_fill(inst, fill.signed_quantity, for_underlying)
+        allocation = None
+        if signal is not None and signal.instrument == canonical_symbol(inst.symbol):
+            allocation = signal.allocate(fill.signed_quantity)
+        self.book.apply_fill(inst, fill.signed_quantity, allocation)
         overfill = False
         if fill.signal_id:
             p = self.hedger.on_fill(fill.signal_id, fill.signed_quantity)
             overfill = p is not None and p.overfilled
         known = self.book.instrument(inst.symbol) or inst
         touched = self.book.underlyings_touched_by(known)
-        if for_underlying:
-            touched.add(for_underlying)
+        if allocation:
+            touched.update(allocation)
         self.dirty.update(touched)
         return FillOutcome(fill.exec_id, known.symbol, self.book.quantity(known.symbol),
                            frozenset(touched), overfill)
@@ -226,13 +228,28 @@ class Core:
         risk = self.value(underlying)
         signals: list[Signal] = []
         market = self.book.markets.get(underlying)
-        if market is not None:
-            sig = self.hedger.decide(risk, market.hedge, market.last_received, market.rate)
-            if sig is not None:
-                signals.append(sig)
-                risk = dataclasses.replace(risk, pending=self.hedger.pending(underlying))
         self.risk[underlying] = risk
+        if market is None:
+            return signals
+        users = self.book.hedge_users.get(market.hedge.instrument, [underlying])
+        if len(users) > 1:
+            sig = self.hedger.decide_shared([self._decision_input(u) for u in users], underlying)
+        else:
+            sig = self.hedger.decide(risk, market.hedge, market.last_received, market.rate)
+        if sig is not None:
+            signals.append(sig)
+            for u in users:
+                self._refresh_pending(u)
         return signals
+
+    def _decision_input(
+        self, underlying: str
+    ) -> tuple[UnderlyingRisk, HedgeSpec, float | None, float]:
+        m = self.book.markets[underlying]
+        risk = self.risk.get(underlying)
+        if risk is None:
+            risk = self.risk[underlying] = self.value(underlying)
+        return risk, m.hedge, m.last_received, m.rate
 
     def recompute_all(self, underlyings: Iterable[str]) -> list[Signal]:
         out: list[Signal] = []

@@ -291,8 +291,6 @@ class Runner:
 
     def _emit(self, signals: list[Signal]) -> None:
         for s in signals:
-            raw = dumps(s.as_message())
-            self.signal_log.append((s.seq, raw))
             try:
                 self.outbox.put_nowait(s)
             except asyncio.QueueFull:
@@ -319,6 +317,9 @@ class Runner:
             rows = [(s.seq, s.id, dumps(s.as_message())) for s in batch]
             await self._journal_signals(batch, rows)
             for s, (_, _, raw) in zip(batch, rows, strict=True):
+                # readers see a signal once it is journaled, so a fill that names it can
+                # never reach the journal before the signal does
+                self.signal_log.append((s.seq, raw))
                 self.signal_feed.offer(raw)
                 while True:
                     try:
@@ -350,6 +351,7 @@ class Runner:
                         "instrument": s.instrument, "order_qty": s.order_qty,
                         "expires_at": p.expires_at if p else time.time(),
                         "clipped": bool(p and p.clipped),
+                        "shares": p.shares if p else {s.underlying: s.order_qty},
                     })
                 return
             except Exception:

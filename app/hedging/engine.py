@@ -11,6 +11,8 @@ below min_order → reduce-only → throttles (signals/s, notional/min) → sign
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import uuid
 from collections import Counter
@@ -26,6 +28,20 @@ from app.hedging.rails import Throttle, is_stale, shrinks
 from app.hedging.signal import PendingOrder, Signal
 
 MAX_REMEMBERED_SIGNALS = 100_000
+log = logging.getLogger("dynhedge.hedging")
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """An order a policy would send: `order` in units of the hedge instrument (signed);
+    `pending`, units; `net` and `target`, shares of the underlying; `notional`, $."""
+
+    order: float
+    clipped: bool
+    notional: float
+    pending: float
+    net: float
+    target: float
 
 
 @dataclass(slots=True)
@@ -97,22 +113,26 @@ class HedgeEngine:
         return list(self.open.get(underlying, {}).values())
 
     def pending(self, underlying: str) -> float:
-        return sum(p.remaining for p in self.open.get(underlying, {}).values())
+        """Units of the hedge instrument still pending for `underlying` (its share of each
+        open signal, in proportion to what is left of it)."""
+        return sum(p.pending_for(underlying) for p in self.open.get(underlying, {}).values())
 
     def expire(self) -> set[str]:
         """Release what passed its TTL; returns the underlyings whose pending changed."""
         now = self.clock.now()
         touched: set[str] = set()
-        for underlying, orders in self.open.items():
+        for orders in self.open.values():
             for p in [p for p in orders.values() if p.expires_at <= now]:
                 p.remaining = 0.0
-                del orders[p.signal_id]
-                touched.add(underlying)
+                touched.update(p.shares)
+        for u in touched:
+            self.open[u] = {k: p for k, p in self.open[u].items() if p.remaining}
         return touched
 
     def _settle(self, p: PendingOrder) -> None:
         if not p.remaining:
-            self.open.get(p.underlying, {}).pop(p.signal_id, None)
+            for u in p.shares:
+                self.open.get(u, {}).pop(p.signal_id, None)
 
     def on_fill(self, signal_id: str, signed_qty: float) -> PendingOrder | None:
         """Count a fill against its signal; an over-fill is accepted and flagged."""
@@ -150,6 +170,55 @@ class HedgeEngine:
         rate: float = 0.0,
     ) -> Signal | None:
         """A signal for `risk.underlying` when its policy wants a trade and every rail allows."""
+        w = self.want(risk, spec, last_received, rate)
+        if w is None:
+            return None
+        st = self.states[risk.underlying]
+        return self._emit(st, risk, spec, w.order, w.pending, w.net, w.target,
+                          st.policy.mode.value, w.clipped, w.notional)
+
+    def decide_shared(self, users: list[tuple[UnderlyingRisk, HedgeSpec, float | None, float]],
+                      trigger: str) -> Signal | None:
+        """Underlyings that share one hedge instrument: their wanted orders net into one
+        signal (allocated back to each by its own want), so they never trade against each
+        other. A net below the trigger's `min_order` sends nothing ("netted")."""
+        wants = []
+        for risk, spec, last_received, rate in users:
+            w = self.want(risk, spec, last_received, rate)
+            if w is not None:
+                wants.append((risk, spec, w))
+        if not wants:
+            return None
+        net_order = sum(w.order for _, _, w in wants)
+        lead = next((x for x in wants if x[0].underlying == trigger), wants[0])
+        st = self.states[lead[0].underlying]
+        if net_order == 0 or abs(net_order) < st.policy.min_order:
+            for risk, _, _ in wants:
+                self._quiet(self.states[risk.underlying], "netted")
+            return None
+        risk, spec, _ = lead
+        agg = dataclasses.replace(
+            risk, hedge_position=sum(r.hedge_position for r, _, _ in wants))
+        return self._emit(
+            st, agg, spec, net_order,
+            sum(w.pending for _, _, w in wants),
+            sum(w.net for _, _, w in wants),
+            sum(w.target for _, _, w in wants),
+            st.policy.mode.value,
+            any(w.clipped for _, _, w in wants),
+            sum(w.notional for _, _, w in wants),
+            shares={r.underlying: w.order for r, _, w in wants},
+        )
+
+    def want(
+        self,
+        risk: UnderlyingRisk,
+        spec: HedgeSpec,
+        last_received: float | None,
+        rate: float = 0.0,
+    ) -> Want | None:
+        """What the policy of `risk.underlying` would send now, through every rail; None
+        (with the reason counted on the policy view) when it would send nothing."""
         st = self.states.get(risk.underlying)
         if st is None or st.policy.mode is Mode.OFF:
             if st is not None:
@@ -191,26 +260,33 @@ class HedgeEngine:
             return self._quiet(st, "clip_pending")
 
         position = risk.hedge_position + pending
-        order = float(rules.clip_order(wanted, position, policy.max_order, policy.max_position,
+        limit = policy.max_position
+        if limit is not None and abs(position) > limit:
+            # beyond the limit already (fills, a manual order): a halt-by-limit that only a
+            # reduce-only policy's shrinking orders pass
+            st.breach = f"hedge position {position:+g} units beyond max_position {limit:g}"
+            log.warning("%s: %s", risk.underlying, st.breach)
+            if not (policy.reduce_only and shrinks(position, wanted)):
+                return self._quiet(st, "limit")
+        order = float(rules.clip_order(wanted, position, policy.max_order, limit,
                                        spec.lot_size))
         clipped = order != wanted
-        if policy.max_position is not None and abs(position + wanted) > policy.max_position:
-            st.breach = (f"wanted {position + wanted:+g} units, max_position "
-                         f"{policy.max_position:g}")
+        if limit is not None and abs(position + wanted) > limit and st.breach is None:
+            st.breach = f"wanted {position + wanted:+g} units, max_position {limit:g}"
+            log.warning("%s: %s", risk.underlying, st.breach)
         reducing = shrinks(position, order)
         if order == 0 or abs(order) < policy.min_order:
             return self._quiet(st, "limit" if clipped else "below_min_order")
-        if (policy.reduce_only or st.reduce_only_reasons) and not reducing:
+        if st.reduce_only_reasons and not reducing:
             return self._quiet(st, "reduce_only")
         if st.throttle.signals_full(now, policy.max_signals_per_s):
             return self._quiet(st, "throttled")
         notional = abs(order) * spu * risk.spot
-        if not reducing and st.throttle.notional_full(now, notional,
-                                                       policy.max_notional_per_min):
+        if st.throttle.notional_full(now, notional, policy.max_notional_per_min) and not (
+            policy.reduce_only and reducing
+        ):
             return self._quiet(st, "notional_limit")
-
-        return self._emit(st, risk, spec, order, pending, net, policy.target_delta,
-                          policy.mode.value, clipped, notional)
+        return Want(order, clipped, notional, pending, net, policy.target_delta)
 
     def manual(
         self, risk: UnderlyingRisk, spec: HedgeSpec, order_qty: float, instrument: str | None
@@ -255,6 +331,7 @@ class HedgeEngine:
         clipped: bool,
         notional: float,
         instrument: str | None = None,
+        shares: dict[str, float] | None = None,
     ) -> Signal:
         now = self.clock.now()
         sig = Signal(
@@ -275,13 +352,15 @@ class HedgeEngine:
         st.throttle.record(now, notional)
         st.last_decision = "signal"
         self.remember(PendingOrder(sig.id, sig.underlying, sig.instrument, order,
-                                   now + st.policy.pending_ttl_s, clipped))
+                                   now + st.policy.pending_ttl_s, clipped,
+                                   shares=shares or {sig.underlying: order}))
         return sig
 
     def remember(self, order: PendingOrder) -> None:
         self.signals[order.signal_id] = order
         if order.remaining:
-            self.open.setdefault(order.underlying, {})[order.signal_id] = order
+            for u in order.shares:
+                self.open.setdefault(u, {})[order.signal_id] = order
         if len(self.signals) > MAX_REMEMBERED_SIGNALS:
             for key in _oldest_done(self.signals.values(), len(self.signals) // 10):
                 del self.signals[key]

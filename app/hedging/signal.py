@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain import iso_utc
@@ -70,5 +70,24 @@ class PendingOrder:
     remaining: float
     expires_at: float
     clipped: bool = False
+    shares: dict[str, float] = field(default_factory=dict)  # underlying -> units of the order
+    order_qty: float = 0.0  # the signal's whole order; 0: the initial `remaining`
     filled: float = 0.0
     overfilled: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.order_qty:
+            self.order_qty = self.remaining
+        if not self.shares:
+            self.shares = {self.underlying: self.remaining}
+
+    def pending_for(self, underlying: str) -> float:
+        if not self.order_qty:
+            return 0.0
+        return self.shares.get(underlying, 0.0) * self.remaining / self.order_qty
+
+    def allocate(self, units: float) -> dict[str, float]:
+        """A fill of `units` split over the underlyings the way the order was built."""
+        if not self.order_qty:
+            return {self.underlying: units}
+        return {u: units * q / self.order_qty for u, q in self.shares.items()}
