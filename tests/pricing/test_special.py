@@ -54,7 +54,7 @@ def test_norm_cdf_relative_accuracy_in_both_tails():
     rel = np.abs(_map(2, x) - ref) / ref
     # exp(-x²/2) of a rounded x carries ~x²/2 ulp: the bound grows with x² in the tails.
     assert (rel < 1e-15 + 2 * x * x * np.finfo(float).eps).all(), rel.max()
-    assert rel[np.abs(x) < 5].max() < 2e-15
+    assert rel[np.abs(x) < 5].max() < 8e-15
     assert _map(2, np.array([np.inf, -np.inf])).tolist() == [1.0, 0.0]
 
 
