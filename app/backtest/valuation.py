@@ -136,21 +136,28 @@ class BookFigures:
     tau: FloatArray
 
 
+def _dot(weights: FloatArray, rows: FloatArray) -> FloatArray:
+    """(u, n) @ (n, p) in one thread: einsum's own loop, not BLAS, whose worker threads stall
+    a small product for milliseconds when the machine's cores are busy elsewhere."""
+    return np.einsum("un,np->up", weights, rows)
+
+
 def aggregate(weights: FloatArray, g: RowGreeks, want_tau: bool) -> BookFigures:
     """`weights` (n_strategies, n_rows) share-equivalents per row (0 for a row a strategy does
     not hold) against the rows `g` holds. Strategies holding the same rows share the work."""
     uniq, inverse = np.unique(weights, axis=0, return_inverse=True)
+    uniq = np.ascontiguousarray(uniq, dtype=np.float64)
     inverse = inverse.ravel()
-    value = (uniq @ g.price)[inverse]
-    delta = (uniq @ g.delta)[inverse]
-    gamma = (uniq @ g.gamma)[inverse]
-    theta = (uniq @ g.theta)[inverse]
-    vega = (uniq @ g.vega)[inverse]
+    value = _dot(uniq, g.price)[inverse]
+    delta = _dot(uniq, g.delta)[inverse]
+    gamma = _dot(uniq, g.gamma)[inverse]
+    theta = _dot(uniq, g.theta)[inverse]
+    vega = _dot(uniq, g.vega)[inverse]
     if want_tau:
+        # per-row gamma is ≥ 0 (one option), so |w Γ| = |w| Γ and τ rides on the weights
         absw = np.abs(uniq)
-        abs_gamma = np.abs(g.gamma)
-        weight = absw @ abs_gamma
-        tg = absw @ (abs_gamma * g.tau)
+        both = _dot(np.vstack([absw, absw * g.tau[:, 0]]), g.gamma)
+        weight, tg = both[: len(uniq)], both[len(uniq):]
         tau = np.divide(tg, weight, out=np.zeros_like(tg), where=weight > 0)[inverse]
     else:
         tau = np.full_like(value, np.nan)

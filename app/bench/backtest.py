@@ -3,8 +3,8 @@
 The target from the issue: 10,000 paths × 252 steps × 5 strategies on a 100-option book in
 under 10 s, vectorized across paths (the book is priced once per step and path and shared by
 every strategy). `quick` runs 2,000 paths against a 2 s reference (the same rate).
-Rows: {section, name, n, value, unit, reference, ratio}; ratio = value / reference (< 1 is
-within the target).
+Rows: {section, name, n, value, unit, reference, ratio}; ratio = value / reference (for the
+time < 1 is within the target; for the valuation rate > 1 is).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         {"section": SECTION, "name": "option valuations per second (book shared by strategies)",
          "n": evaluations, "value": evaluations / seconds / 1e6, "unit": "M/s",
          "reference": 100 * 10_000 * 253 / 10.0 / 1e6,
-         "ratio": (100 * 10_000 * 253 / 10.0) / (evaluations / seconds)},
+         "ratio": (evaluations / seconds) / (100 * 10_000 * 253 / 10.0)},
     ]
 
 
