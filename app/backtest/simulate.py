@@ -49,6 +49,7 @@ from app.hedging.policy import Mode
 FloatArray = NDArray[np.float64]
 BUCKETS = ("delta", "gamma", "theta", "vega", "costs")
 OPTION_MULTIPLIER = 100.0
+MAX_ROUNDS = 1_000  # decisions at one time point (clipped orders), a guard against a loop
 
 
 @dataclass(slots=True)
@@ -202,34 +203,45 @@ def run_underlying(
     sample_hedge = np.zeros((k, n + 1))
     sample_trade = np.zeros((k, n + 1))
     g_cur = g0  # per-row figures at t_i, rows `alive`
+    clips = [s.policy.max_order is not None or s.policy.max_position is not None
+             for s in strategies]
 
     for i in range(n):
         s_i = spot_all[i]
-        # 1. decide and trade at t_i
-        net = fig.delta + u.delta_one + hedge * spu
-        orders = np.zeros((k, n_paths))
-        for s_idx, s in enumerate(strategies):
-            target = None
-            row = ins_row[s_idx]
-            if row is not None:  # synthetic put: hold stock × (1 + put delta)
-                put_delta = g_cur.delta[int(np.flatnonzero(alive == n_book + row)[0])]
-                target = u.delta_one * (1.0 + put_delta)
-            orders[s_idx], last_ts[s_idx] = hedge_orders(
-                s.policy, spec, net[s_idx], hedge[s_idx], s_i, fig.gamma[s_idx],
-                event_ts[i], last_ts[s_idx], target=target, rate=rate,
-                tau=fig.tau[s_idx], schedule_origin=0.0 if anchored else None,
-            )
-        shares = orders * spu
-        step_cost = costs.trade_cost(shares, s_i, u.vol)
-        if i == 0:
-            step_cost = step_cost + cost0
-        trades += orders != 0
-        turnover += np.abs(shares)
-        notional += np.abs(shares) * s_i
+        # 1. decide and trade at t_i. Fills are immediate here, and a fill is a decision
+        # point live too: a clipped order is followed at once by the next clip.
+        step_cost = cost0 if i == 0 else np.zeros((k, n_paths))
+        step_shares = np.zeros((k, n_paths))
+        deciding = list(range(k))
+        for _ in range(MAX_ROUNDS):
+            net = fig.delta + u.delta_one + hedge * spu
+            orders = np.zeros((k, n_paths))
+            for s_idx in deciding:
+                s = strategies[s_idx]
+                target = None
+                row = ins_row[s_idx]
+                if row is not None:  # synthetic put: hold stock × (1 + put delta)
+                    put_delta = g_cur.delta[int(np.flatnonzero(alive == n_book + row)[0])]
+                    target = u.delta_one * (1.0 + put_delta)
+                orders[s_idx], last_ts[s_idx] = hedge_orders(
+                    s.policy, spec, net[s_idx], hedge[s_idx], s_i, fig.gamma[s_idx],
+                    event_ts[i], last_ts[s_idx], target=target, rate=rate,
+                    tau=fig.tau[s_idx], schedule_origin=0.0 if anchored else None,
+                )
+            shares = orders * spu
+            step_cost = step_cost + costs.trade_cost(shares, s_i, u.vol)
+            trades += orders != 0
+            turnover += np.abs(shares)
+            notional += np.abs(shares) * s_i
+            hedge += orders
+            step_shares += shares
+            # only a clip can leave something to do right after a fill
+            deciding = [j for j in deciding if clips[j] and orders[j].any()]
+            if not deciding:
+                break
         total_cost += step_cost
-        hedge += orders
         sample_hedge[:, i] = hedge[:, 0] * spu
-        sample_trade[:, i] = shares[:, 0]
+        sample_trade[:, i] = step_shares[:, 0]
 
         # 2. the market moves to t_{i+1}
         dt = (times[i + 1] - times[i]) / YEAR_S
