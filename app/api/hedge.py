@@ -9,10 +9,11 @@ from fastapi import APIRouter, Body, Query
 
 from app.api.deps import Admin, Read, RunnerDep, Trade
 from app.api.responses import Json, raw_json_list
-from app.api.schemas import HaltIn, ManualSignalIn, PolicyIn
+from app.api.schemas import HaltIn, ManualSignalIn, OptionsPlanIn, PolicyIn
+from app.engine.advice import options_plan
 from app.engine.runner import Runner
 from app.engine.views import policy_view
-from app.errors import UnknownSymbol
+from app.errors import InvalidInput, UnknownSymbol
 from app.hedging.rails import is_stale
 
 router = APIRouter(prefix="/v1/hedge")
@@ -70,10 +71,31 @@ async def cancel_signal(signal_id: str, runner: RunnerDep) -> Json:
 
 
 @router.post("/signals", dependencies=[Admin])
-async def manual_signal(body: ManualSignalIn, runner: RunnerDep) -> Json:
-    """A desk's own order, published like any other with `reason: manual`."""
-    sig = runner.manual_signal(body.underlying, body.order_qty, body.instrument)
-    return Json(sig.as_message())
+async def manual_signal(body: ManualSignalIn | list[ManualSignalIn], runner: RunnerDep) -> Json:
+    """A desk's own order — or a set of them, e.g. an options plan's `signals` — published
+    like any other with `reason: manual`. A set is checked whole before any goes out."""
+    items = body if isinstance(body, list) else [body]
+    for i, m in enumerate(items):
+        runner.core.ensure_known(m.underlying)
+        if m.order_qty == 0:
+            raise InvalidInput(f"{i}.order_qty" if len(items) > 1 else "order_qty",
+                               "must not be 0")
+    sent = [runner.manual_signal(m.underlying, m.order_qty, m.instrument).as_message()
+            for m in items]
+    return Json(sent if isinstance(body, list) else sent[0])
+
+
+@router.post("/options-plan", dependencies=[Read])
+async def post_options_plan(body: OptionsPlanIn, runner: RunnerDep) -> Json:
+    """Advisory: option quantities that bring gamma and vega to the targets at least cost,
+    the Greeks after, and the share hedge that re-neutralizes delta. Publishes nothing."""
+    runner.core.ensure_known(body.underlying)
+    plan = options_plan(
+        runner.core, body.underlying,
+        [c.model_dump(exclude_none=True) for c in body.candidates],
+        body.targets.gamma, body.targets.vega, body.max_contracts,
+    )
+    return Json(plan)
 
 
 HaltBody = Annotated[HaltIn | None, Body()]

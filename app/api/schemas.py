@@ -118,6 +118,31 @@ class ManualSignalIn(Strict):
     instrument: Symbol | None = None
 
 
+class CandidateIn(InstrumentFields):
+    symbol: Symbol
+    bid: Positive | None = None
+    ask: Positive | None = None
+    iv: Vol | None = None
+
+    @model_validator(mode="after")
+    def _quotes(self) -> CandidateIn:
+        if self.bid is not None and self.ask is not None and self.bid > self.ask:
+            raise ValueError("bid > ask")
+        return self
+
+
+class TargetsIn(Strict):
+    gamma: Finite | None = None
+    vega: Finite | None = None
+
+
+class OptionsPlanIn(Strict):
+    underlying: Symbol
+    candidates: Annotated[list[CandidateIn], Field(min_length=1, max_length=50)]
+    targets: TargetsIn
+    max_contracts: Positive | None = None
+
+
 class FillAnswer(BaseModel):
     exec_id: str
     duplicate: bool

@@ -74,6 +74,7 @@ def apply_signal(core: Core, body: dict[str, Any]) -> None:
         expires_at=float(body["expires_at"]),
         clipped=bool(body.get("clipped", False)),
         shares=dict(body.get("shares") or {}),
+        counts=bool(body.get("counts", True)),
     ))
     core.hedger.next_seq = max(core.hedger.next_seq, int(body["seq"]) + 1)
 

@@ -352,6 +352,7 @@ class Runner:
                         "expires_at": p.expires_at if p else time.time(),
                         "clipped": bool(p and p.clipped),
                         "shares": p.shares if p else {s.underlying: s.order_qty},
+                        "counts": p.counts if p else True,
                     })
                 return
             except Exception:

@@ -298,8 +298,10 @@ class HedgeEngine:
         pending = self.pending(risk.underlying)
         net = (risk.delta or 0.0) + pending * spec.shares_per_unit
         notional = abs(order_qty) * spec.shares_per_unit * (risk.spot or 0.0)
+        counts = instrument is None or instrument == spec.instrument
         return self._emit(st, risk, spec, order_qty, pending, net, st.policy.target_delta,
-                          "manual", False, notional, instrument)
+                          "manual", False, notional, instrument,
+                          shares=None if counts else {})
 
     # --- internals ------------------------------------------------------------------------
 
@@ -353,7 +355,8 @@ class HedgeEngine:
         st.last_decision = "signal"
         self.remember(PendingOrder(sig.id, sig.underlying, sig.instrument, order,
                                    now + st.policy.pending_ttl_s, clipped,
-                                   shares=shares or {sig.underlying: order}))
+                                   shares={sig.underlying: order} if shares is None else shares,
+                                   counts=shares != {}))
         return sig
 
     def remember(self, order: PendingOrder) -> None:

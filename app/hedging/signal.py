@@ -72,13 +72,14 @@ class PendingOrder:
     clipped: bool = False
     shares: dict[str, float] = field(default_factory=dict)  # underlying -> units of the order
     order_qty: float = 0.0  # the signal's whole order; 0: the initial `remaining`
+    counts: bool = True  # False: an order in another instrument (an option), not in `pending`
     filled: float = 0.0
     overfilled: bool = False
 
     def __post_init__(self) -> None:
         if not self.order_qty:
             self.order_qty = self.remaining
-        if not self.shares:
+        if not self.shares and self.counts:
             self.shares = {self.underlying: self.remaining}
 
     def pending_for(self, underlying: str) -> float:

@@ -1,0 +1,85 @@
+"""The vectorized rules, worked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from app.hedging import rules
+
+
+@pytest.mark.parametrize(
+    ("net", "target", "band", "to_edge", "goal"),
+    [
+        (650.0, 0.0, 500.0, False, 0.0),  # outside: back to the target
+        (650.0, 0.0, 500.0, True, 500.0),  # outside: to the nearer edge
+        (-650.0, 0.0, 500.0, True, -500.0),
+        (450.0, 0.0, 500.0, False, math.nan),  # inside: nothing
+        (500.0, 0.0, 500.0, False, math.nan),  # on the edge: nothing (strictly greater)
+        (1300.0, 1000.0, 200.0, True, 1200.0),  # non-zero target
+        (700.0, 1000.0, 200.0, False, 1000.0),
+    ],
+)
+def test_band_goal(net, target, band, to_edge, goal):
+    out = float(rules.band_goal(net, target, band, to_edge))
+    assert (math.isnan(out) and math.isnan(goal)) or out == goal
+
+
+@pytest.mark.parametrize(
+    ("goal", "net", "spu", "lot", "units"),
+    [
+        (0.0, 6000.0, 1.0, 1.0, -6000.0),
+        (0.0, 6049.0, 1.0, 100.0, -6000.0),  # 60.49 lots → 60
+        (0.0, 6051.0, 1.0, 100.0, -6100.0),
+        (0.0, 12_600.0, 50.0, 1.0, -252.0),  # a future of multiplier 50
+        (0.0, 12_600.0, 60.0, 1.0, -210.0),  # multiplier 50 × ratio 1.2
+        (0.0, 12_630.0, 60.0, 1.0, -210.0),  # 210.5 rounds half to even
+        (math.nan, 5.0, 1.0, 1.0, 0.0),
+    ],
+)
+def test_order_units_in_hedge_instrument_lots(goal, net, spu, lot, units):
+    assert float(rules.order_units(goal, net, spu, lot)) == units
+
+
+@pytest.mark.parametrize(
+    ("spot", "gamma", "cost", "gamma_ra", "rate", "tau"),
+    [(100.0, 382.0, 0.01, 1.0, 0.0, 0.25), (50.0, -120.0, 0.02, 0.5, 0.05, 1.0),
+     (4500.0, 3.5, 0.25, 2.0, 0.03, 0.1)],
+)
+def test_whalley_wilmott_half_width_by_hand(spot, gamma, cost, gamma_ra, rate, tau):
+    lam = cost / spot
+    by_hand = (1.5 * math.exp(-rate * tau) * lam * spot * gamma**2 / gamma_ra) ** (1 / 3)
+    assert float(rules.whalley_wilmott_half_width(spot, gamma, cost, gamma_ra, rate, tau)) == (
+        pytest.approx(by_hand, rel=1e-14))
+
+
+def test_whalley_wilmott_first_set_by_hand_number():
+    # 1.5 × 1 × (0.01/100) × 100 × 382² / 1 = 2188.86 → cube root 12.9839…
+    h = float(rules.whalley_wilmott_half_width(100.0, 382.0, 0.01, 1.0, 0.0, 0.25))
+    assert h == pytest.approx(12.98392, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("order", "position", "max_order", "max_position", "lot", "out"),
+    [
+        (-6000.0, 0.0, 2500.0, None, 1.0, -2500.0),
+        (6000.0, 0.0, None, 4000.0, 1.0, 4000.0),
+        (6000.0, 3000.0, None, 4000.0, 1.0, 1000.0),
+        (-6000.0, -3500.0, 2500.0, 4000.0, 100.0, -500.0),
+        (500.0, -5000.0, None, 4000.0, 1.0, 500.0),  # beyond the limit: shrinking passes
+        (-500.0, -5000.0, None, 4000.0, 1.0, 0.0),  # beyond the limit: growing is cut
+        (-250.0, 0.0, 170.0, None, 100.0, -100.0),  # clip, then whole lots toward zero
+    ],
+)
+def test_clip_order(order, position, max_order, max_position, lot, out):
+    assert float(rules.clip_order(order, position, max_order, max_position, lot)) == out
+
+
+def test_interval_due():
+    assert bool(rules.interval_due(100.0, math.nan, 60.0))
+    assert not bool(rules.interval_due(159.0, 100.0, 60.0))
+    assert bool(rules.interval_due(160.0, 100.0, 60.0))
+    out = rules.interval_due(np.array([100.0, 200.0]), np.array([90.0, 100.0]), 60.0)
+    assert out.tolist() == [False, True]
