@@ -31,6 +31,11 @@ FAMILY_STYLE = {
 }
 
 
+def _text(s: str) -> str:
+    """Dollar signs as text, not mathtext delimiters."""
+    return s.replace("$", r"\$")
+
+
 def pnl_histograms(path: Path, names: Sequence[str], pnl: NDArray[np.float64]) -> None:
     """`pnl` (n_strategies, n_paths) $; one panel per strategy."""
     k = len(names)
@@ -41,7 +46,7 @@ def pnl_histograms(path: Path, names: Sequence[str], pnl: NDArray[np.float64]) -
         ax.hist(np.clip(row, lo, hi), bins=bins, color="tab:blue", alpha=0.75)
         ax.axvline(row.mean(), color="k", lw=1)
         ax.set_ylabel("paths")
-        ax.set_title(f"{name}: mean {row.mean():,.0f} $, std {row.std():,.0f} $",
+        ax.set_title(_text(f"{name}: mean {row.mean():,.0f} $, std {row.std():,.0f} $"),
                      fontsize=9, loc="left")
     axes[-1, 0].set_xlabel("hedged P&L of the book, $ per path (tails clipped at 0.1 %)")
     fig.tight_layout()
@@ -55,8 +60,9 @@ def frontier_plot(
     """`sweep` and `chosen` rows with name, std_pnl and mean_cost ($)."""
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for fam, (color, marker, label) in FAMILY_STYLE.items():
-        pts = sorted((r["std_pnl"], r["mean_cost"], r["name"]) for r in sweep
-                     if r["name"].partition(":")[0] == fam)
+        mine = sorted((r for r in sweep if r["name"].partition(":")[0] == fam),
+                      key=lambda r: float(r["name"].split(":")[1]))  # by the parameter
+        pts = [(r["std_pnl"], r["mean_cost"], r["name"]) for r in mine]
         if not pts:
             continue
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=color,
@@ -74,7 +80,7 @@ def frontier_plot(
     ax.set_ylim(bottom=0.0)
     ax.set_xlabel("risk: standard deviation of the hedged P&L, $")
     ax.set_ylabel("mean hedging cost, $")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_text(title), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

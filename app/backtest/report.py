@@ -107,7 +107,7 @@ def _money(x: float | None) -> str:
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("mean P&L $", "mean_pnl", "money"),
     ("std P&L $ (risk)", "std_pnl", "money"),
-    ("hedge error std % of |V0|", "hedge_error_std_pct", "pct"),
+    ("hedge error std % of V0", "hedge_error_std_pct", "pct"),
     ("VaR 95 % $", "var_95", "money"),
     ("CVaR 95 % $", "cvar_95", "money"),
     ("VaR 99 % $", "var_99", "money"),
