@@ -33,6 +33,7 @@ class CostModel:
     def trade_cost(self, shares: ArrayLike, spot: ArrayLike, vol: float) -> FloatArray:
         """$ cost of trading `shares` (signed; 0 = no trade) at `spot`; broadcasts."""
         q = np.abs(np.asarray(shares, dtype=np.float64))
+        spot = np.asarray(spot, dtype=np.float64)
         traded = q > 0
         cost = np.where(traded, self.commission, 0.0)
         if self.per_share:

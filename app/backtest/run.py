@@ -17,6 +17,7 @@ from app.backtest.markets import (
     HestonParams,
     JumpParams,
     MarketPaths,
+    TickTape,
     gbm_paths,
     heston_paths,
     merton_paths,
@@ -54,7 +55,7 @@ class RunConfig:
 
 def market_for(
     u: UnderlyingBook, scenario: Scenario, config: RunConfig, rng: np.random.Generator,
-    tape=None,  # type: ignore[no-untyped-def]
+    tape: TickTape | None = None,
 ) -> MarketPaths:
     """The paths of underlying `u` under `config.model`."""
     if tape is not None:

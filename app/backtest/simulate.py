@@ -73,7 +73,10 @@ class Outcome:
 
     @property
     def unexplained(self) -> FloatArray:
-        return self.pnl - sum(self.buckets.values())  # type: ignore[return-value]
+        explained = np.zeros_like(self.pnl)
+        for bucket in self.buckets.values():
+            explained = explained + bucket
+        return self.pnl - explained
 
     def merge(self, other: Outcome) -> Outcome:
         """The sum over two underlyings (the first keeps its sample)."""
@@ -102,7 +105,8 @@ def _overlay_rows(
         return strikes.index(k)
 
     for s in strategies:
-        tail_row.append(row_for(s.tail_moneyness * u.spot) if s.has_tail else None)
+        m = s.tail_moneyness
+        tail_row.append(None if m is None else row_for(m * u.spot))
         ins_row.append(None if s.insurance_floor is None else row_for(s.insurance_floor * u.spot))
     n = len(strikes)
     rows = Legs(np.zeros(n, dtype=bool), np.array(strikes, dtype=np.float64),

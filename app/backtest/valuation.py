@@ -12,7 +12,9 @@ weight is quantity × multiplier.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,10 +23,9 @@ from app.backtest.markets import YEAR_S
 from app.backtest.scenario import Legs
 
 FloatArray = NDArray[np.float64]
-FIELDS = ("price", "delta", "gamma", "theta", "vega")
 
 
-def pricing_greeks():  # type: ignore[no-untyped-def]
+def pricing_greeks() -> Callable[..., Mapping[str, Any]]:
     """`app.pricing.greeks`, looked up at call time (the pricing core is imported lazily)."""
     from app.pricing import greeks
 
@@ -116,10 +117,12 @@ def price_rows(
         rate, div_yield, model=model,
     )
     shape = (index.shape[0], spot.shape[0])
-    return RowGreeks(
-        *(np.broadcast_to(np.asarray(g[name], dtype=np.float64), shape) for name in FIELDS),
-        tau=tau,
-    )
+
+    def field(name: str) -> FloatArray:
+        return np.broadcast_to(np.asarray(g[name], dtype=np.float64), shape)
+
+    return RowGreeks(field("price"), field("delta"), field("gamma"), field("theta"),
+                     field("vega"), tau)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,7 @@ class BookFigures:
 def _dot(weights: FloatArray, rows: FloatArray) -> FloatArray:
     """(u, n) @ (n, p) in one thread: einsum's own loop, not BLAS, whose worker threads stall
     a small product for milliseconds when the machine's cores are busy elsewhere."""
-    return np.einsum("un,np->up", weights, rows)
+    return cast(FloatArray, np.einsum("un,np->up", weights, rows))
 
 
 def aggregate(weights: FloatArray, g: RowGreeks, want_tau: bool) -> BookFigures:
