@@ -74,6 +74,7 @@ class RowPricer:
         self.spot = np.empty(size)
         self.t = np.empty(size)
         self.vol = np.empty(size)
+        self.flat_vol: float | None = None
         self.out = (np.empty((9, size)), np.empty((9, size)))
         self.flip = 0
 
@@ -83,7 +84,12 @@ class RowPricer:
         tau = np.maximum(self.expiry - now, 0.0) / YEAR_S
         self.spot.reshape(n, p)[:] = spot[None, :]
         self.t.reshape(n, p)[:] = tau[:, None]
-        self.vol.reshape(n, p)[:] = vol if np.ndim(vol) == 0 else np.asarray(vol)[None, :]
+        if np.ndim(vol) != 0:
+            self.vol.reshape(n, p)[:] = np.asarray(vol)[None, :]
+            self.flat_vol = None
+        elif vol != self.flat_vol:  # a flat vol is written once, not every step
+            self.vol.fill(float(vol))
+            self.flat_vol = float(vol)
         out = self.out[self.flip]
         self.flip ^= 1
         self._into(self.is_call, self.spot, self.strike, self.t, self.vol, self.rate,
