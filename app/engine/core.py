@@ -10,15 +10,19 @@ coalesce: however many ticks arrived, one recompute sees the latest.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
 from app.domain import Clock, Fill, HedgeSpec, Instrument, Tick, canonical_symbol, parse_occ
+from app.engine.jump_filter import JumpFilter, Verdict
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
 from app.pricing import implied_vol
+
+log = logging.getLogger("dynhedge.core")
 
 SECONDS_PER_YEAR = 365.0 * 86_400.0
 
@@ -40,6 +44,7 @@ class Core:
         self.hedger = HedgeEngine(clock, next_seq=next_seq)
         self.risk: dict[str, UnderlyingRisk] = {}
         self.dirty: set[str] = set()
+        self.jump_filters: dict[str, JumpFilter] = {}
 
     # --- configuration --------------------------------------------------------------------
 
@@ -109,6 +114,21 @@ class Core:
         if market is not None:
             self._check_order(tick, market.last_tick_ts)
             price = _tick_price(tick)
+            jump = self.jump_filters.get(symbol)
+            if jump is None:
+                jump = self.jump_filters[symbol] = JumpFilter()
+            jump.max_jump_pct, jump.confirm_ticks = market.max_jump_pct, market.confirm_ticks
+            verdict = jump.judge(market.spot if market.last_tick_ts is not None else None, price)
+            if verdict is Verdict.HOLD:
+                market.last_tick_ts = tick.ts  # held prints still order the feed
+                log.warning("%s: print %g held (%.1f%% from %g)", symbol, price,
+                            100 * (price / (market.spot or price) - 1), market.spot)
+                return symbol
+            if verdict is Verdict.CONFIRM:
+                log.warning("%s: new level %g confirmed by %d prints", symbol, price,
+                            market.confirm_ticks)
+            elif verdict is Verdict.RETURN:
+                log.warning("%s: market returned to %g; held prints dropped", symbol, price)
             self.book.apply_spot(symbol, tick.ts, price, tick.received, tick.bid, tick.ask)
             self.dirty.add(symbol)
             return symbol

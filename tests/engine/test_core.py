@@ -192,3 +192,27 @@ def test_an_expired_option_has_intrinsic_value_and_unit_delta():
     assert r.gamma == 0 and r.vega == 0
     assert r.options.unit[0][0] == pytest.approx(12.0)
     assert math.isfinite(r.theta)
+
+
+def test_a_fat_finger_print_is_held_until_confirmed_then_the_latest_applies():
+    core = make_core(HedgePolicy())
+    tick(core, 100.0)
+    tick(core, 150.0)  # 50 % away: held
+    assert core.book.markets["XYZ"].spot == 100.0
+    tick(core, 151.0)
+    assert core.book.markets["XYZ"].spot == 100.0
+    tick(core, 152.0)  # the third print at the new level: confirmed
+    assert core.book.markets["XYZ"].spot == 152.0
+    assert core.jump_filters["XYZ"].counts["confirm"] == 1
+
+
+def test_a_fat_finger_print_is_dropped_when_the_market_returns():
+    core = make_core(HedgePolicy())
+    tick(core, 100.0)
+    tick(core, 1000.0)
+    tick(core, 100.5)
+    assert core.book.markets["XYZ"].spot == 100.5
+    assert core.jump_filters["XYZ"].counts["dropped"] == 1
+    tick(core, 150.0)
+    tick(core, 50.0)  # a jump the other way starts over
+    assert core.book.markets["XYZ"].spot == 100.5
