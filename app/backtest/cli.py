@@ -144,6 +144,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                  if s not in spellings]
     strategies = build_strategies(spellings + sweep, scenario, cfg.costs, steps_cap)
 
+    if any(s.insurance_floor is not None for s in strategies) and not any(
+            u.delta_one for u in scenario.underlyings):
+        console.print("note: portfolio_insurance protects the book's stock, and this book "
+                      "holds none: it only delta-hedges the options")
     total = steps_of(scenario, cfg)
     with Progress(TextColumn("backtest"), BarColumn(), TextColumn("{task.completed}/{task.total}"
                   " steps"), TimeElapsedColumn(), console=console,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from app.backtest import RunConfig, build_strategies, run_backtest, scenario_from_mapping
-from tests.backtest.helpers import NO_COSTS
+
+from .helpers import NO_COSTS
 
 START = "2025-01-06T21:00:00Z"
 XYZ = {"spot": 100.0, "rate": 0.04, "div_yield": 0.01, "vol": 0.25}

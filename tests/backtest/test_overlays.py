@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.backtest import CostModel, load_book, scenario_from_mapping
 from app.backtest.markets import JumpParams
-from tests.backtest.helpers import NO_COSTS, run
+
+from .helpers import NO_COSTS, run
 
 PORTFOLIO = {
     "start": "2025-01-06T21:00:00Z",

@@ -15,7 +15,8 @@ from app.book.risk import UnderlyingRisk
 from app.domain import ManualClock
 from app.errors import InvalidInput
 from app.hedging import HedgeEngine, HedgePolicy, HedgeSpec, Mode, RebalanceTo
-from tests.backtest.helpers import NO_COSTS, one_call_book, run
+
+from .helpers import NO_COSTS, one_call_book, run
 
 LIFE = 28 * 86_400.0
 

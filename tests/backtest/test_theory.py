@@ -11,7 +11,8 @@ from app.backtest import CostModel, RunConfig, build_strategies, load_book, run_
 from app.backtest.frontier import below_frontier, frontier_spellings
 from app.backtest.report import summarize
 from app.pricing import greeks
-from tests.backtest.helpers import NO_COSTS, one_call_book, run
+
+from .helpers import NO_COSTS, one_call_book, run
 
 
 def start_vega(quantity: float = 10_000, days: float = 365, vol: float = 0.2) -> float:
