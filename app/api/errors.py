@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from app.api.responses import Json
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.responses import Json
 from app.errors import Conflict, DynhedgeError, InvalidInput, NotReady, UnknownSymbol
 
 STATUS = {InvalidInput: 422, UnknownSymbol: 404, Conflict: 409, NotReady: 503}

@@ -16,7 +16,8 @@ from starlette.websockets import WebSocketState
 
 from app.api.ingest import parse_fill, parse_json, parse_ticks
 from app.codec import dumps
-from app.engine.runner import Feed, Runner
+from app.engine.feed import Feed
+from app.engine.runner import Runner
 from app.engine.views import risk_view
 from app.errors import DynhedgeError, InvalidInput
 
@@ -169,4 +170,4 @@ async def signal_feed(ws: WebSocket) -> None:
     if not await _admit(ws, "read"):
         return
     runner: Runner = ws.app.state.runner
-    await _serve_feed(ws, runner.signal_feed, [])
+    await _serve_feed(ws, runner.egress.signal_feed, [])

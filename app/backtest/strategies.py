@@ -34,6 +34,7 @@ from app.hedging.rules import (
     band_goal,
     clip_order,
     interval_due,
+    interval_slot,
     order_units,
     whalley_wilmott_half_width,
 )
@@ -183,7 +184,7 @@ def hedge_orders(
         due = interval_due(event_ts, last_ts, policy.interval_s)
         goal = np.where(due, goal_target, np.nan)
         if schedule_origin is None:
-            slot = event_ts
+            slot = interval_slot(event_ts, last_ts, policy.interval_s)
         else:
             slot = schedule_origin + policy.interval_s * math.floor(
                 (event_ts - schedule_origin) / policy.interval_s + 1e-9)

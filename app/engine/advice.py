@@ -60,8 +60,9 @@ def options_plan(
                                   return_reason=True)
             vol[i] = float(np.asarray(iv).reshape(-1)[0])
             if not np.isfinite(vol[i]):
-                raise InvalidInput(f"candidates.{i}.bid",
-                                   f"no implied vol fits the mid ({np.asarray(why).reshape(-1)[0]})")
+                why_text = np.asarray(why).reshape(-1)[0]
+                raise InvalidInput(f"candidates.{i}.bid", f"no implied vol fits the mid "
+                                   f"({why_text})")
         else:
             vol[i] = market.option_ivs.get(inst.symbol, market.vol)
     if np.any(t <= 0):

@@ -246,7 +246,8 @@ class HedgeEngine:
         if policy.mode is Mode.INTERVAL:
             if not rules.interval_due(risk.as_of, st.last_check_ts, policy.interval_s):
                 return self._quiet(st, "interval_not_due")
-            st.last_check_ts = risk.as_of
+            st.last_check_ts = float(rules.interval_slot(risk.as_of, st.last_check_ts,
+                                                         policy.interval_s))
             goal = policy.target_delta
         else:
             goal = float(rules.band_goal(net, policy.target_delta, half_width, policy.to_edge))

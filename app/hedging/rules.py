@@ -72,6 +72,16 @@ def interval_due(
     return np.isnan(last) | (np.asarray(event_ts) - last >= np.asarray(interval_s) - 1e-9)
 
 
+def interval_slot(event_ts: ArrayLike, last_ts: ArrayLike, interval_s: ArrayLike) -> FloatArray:
+    """The slot a due interval check takes: the first check (NaN `last_ts`) anchors the
+    schedule at its own time; later ones advance it by whole intervals, so checks stay on a
+    fixed grid however late the ticks come."""
+    event = np.asarray(event_ts, dtype=np.float64)
+    last = np.asarray(last_ts, dtype=np.float64)
+    steps = np.floor((event - np.where(np.isnan(last), event, last)) / interval_s + 1e-9)
+    return np.where(np.isnan(last), event, last + steps * np.asarray(interval_s))
+
+
 def clip_order(
     order: ArrayLike,
     position: ArrayLike,

@@ -83,3 +83,9 @@ def test_interval_due():
     assert bool(rules.interval_due(160.0, 100.0, 60.0))
     out = rules.interval_due(np.array([100.0, 200.0]), np.array([90.0, 100.0]), 60.0)
     assert out.tolist() == [False, True]
+
+
+def test_interval_slots_stay_on_a_fixed_grid():
+    assert rules.interval_slot(100.0, math.nan, 60.0) == 100.0
+    assert rules.interval_slot(175.0, 100.0, 60.0) == 160.0  # a late tick keeps the grid
+    assert rules.interval_slot(290.0, 160.0, 60.0) == 280.0

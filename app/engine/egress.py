@@ -1,0 +1,200 @@
+"""Signals out: journal first, then readers (REST, WebSocket), then the bus — in seq order.
+
+Two stages, so a bus outage never stops the record or the readers:
+1. the journal stage takes emitted signals from the outbox, journals them (the record), then
+   makes them visible: the signal log behind GET /v1/hedge/signals and the WebSocket feed;
+2. the bus stage publishes every journaled seq above the last one the bus holds, in order,
+   retrying while the bus is down. XADD uses the seq as entry id, so a retry that already
+   landed is refused by Redis: each signal reaches the stream exactly once. The stage checks
+   what the bus holds after errors and every second: a Redis that restarted empty is re-filled
+   from the journal, from the last seq it holds.
+
+Back-pressure: when the outbox or the bus backlog reaches `outbox_size`, hedging halts with a
+reason (`hedger.system_halt`) instead of dropping anything; it resumes below half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+
+from app.codec import dumps, loads
+from app.engine.feed import Feed
+from app.engine.metrics import Metrics
+from app.engine.ports import Journal, SignalBus
+from app.hedging import HedgeEngine, Signal
+
+log = logging.getLogger("dynhedge.egress")
+SIGNAL_LOG_SIZE = 10_000
+OUTBOX_HALT = "signal outbox full"
+
+
+class Egress:
+    def __init__(self, journal: Journal, bus: SignalBus, hedger: HedgeEngine, metrics: Metrics,
+                 outbox_size: int = 10_000, feed_size: int = 1_000) -> None:
+        self.journal = journal
+        self.bus = bus
+        self.hedger = hedger
+        self.metrics = metrics
+        self.outbox_size = outbox_size
+        self.outbox: deque[Signal] = deque()
+        self.signal_log: deque[tuple[int, bytes]] = deque(maxlen=SIGNAL_LOG_SIZE)
+        self.signal_feed = Feed("signals", feed_size, metrics)
+        self.journaled_seq = 0
+        self.published_seq = 0
+        self.bus_problem: str | None = None
+        self._to_journal = asyncio.Event()
+        self._to_publish = asyncio.Event()
+        self._perf: dict[int, float] = {}  # seq -> perf time of the tick behind it
+        self._verify_at = 0.0  # monotonic time of the next check of what the bus holds
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.journaled_seq = await self.journal.max_seq()
+        for raw in await self.journal.signals_after(
+                max(0, self.journaled_seq - SIGNAL_LOG_SIZE), SIGNAL_LOG_SIZE):
+            self.signal_log.append((int(loads(raw)["seq"]), raw))
+        await self.bus.start()
+        try:
+            self.published_seq = min(await self.bus.last_seq() or 0, self.journaled_seq)
+        except Exception as exc:  # down at start: the bus stage retries
+            self.bus_problem = f"{self.bus.name} unreachable: {type(exc).__name__}"
+            self.published_seq = self.journaled_seq
+            self._verify_at = 0.0
+        self._tasks = [asyncio.create_task(self._journal_loop(), name="journal-signals"),
+                       asyncio.create_task(self._publish_loop(), name="publish-signals")]
+        self._to_publish.set()
+
+    async def stop(self, grace_s: float = 1.0) -> None:
+        deadline = time.monotonic() + grace_s
+        while (self.outbox or self.published_seq < self.journaled_seq) and (
+                time.monotonic() < deadline):
+            await asyncio.sleep(0.01)
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    # --- in ---------------------------------------------------------------------------------
+
+    def emit(self, signals: list[Signal], perf: float | None = None) -> None:
+        for s in signals:
+            self.outbox.append(s)
+            if perf is not None:
+                self._perf[s.seq] = perf
+            self.metrics.signals.labels(s.reason).inc()
+        self._pressure()
+        self._to_journal.set()
+
+    def backlog(self) -> int:
+        """Signals not yet in the bus's record (outbox + journaled but unpublished)."""
+        return len(self.outbox) + self.journaled_seq - self.published_seq
+
+    def _pressure(self) -> None:
+        depth = self.backlog()
+        self.metrics.outbox_depth.set(depth)
+        if depth >= self.outbox_size and self.hedger.system_halt is None:
+            self.hedger.system_halt = OUTBOX_HALT
+            log.error("%s (%d signals waiting for %s): hedging halted until it drains",
+                      OUTBOX_HALT, depth, self.bus.name)
+        elif depth < self.outbox_size // 2 and self.hedger.system_halt == OUTBOX_HALT:
+            self.hedger.system_halt = None
+            log.warning("signal outbox drained: hedging resumes")
+
+    # --- stage 1: the record, then readers ---------------------------------------------------
+
+    async def _journal_loop(self) -> None:
+        while True:
+            await self._to_journal.wait()
+            self._to_journal.clear()
+            while self.outbox:
+                batch = [self.outbox.popleft() for _ in range(min(256, len(self.outbox)))]
+                rows = [(s.seq, s.id, dumps(s.as_message())) for s in batch]
+                await self._journal(batch, rows)
+                for seq, _, raw in rows:
+                    # readers see a signal once it is journaled, so a fill that names it can
+                    # never reach the journal before the signal does
+                    self.signal_log.append((seq, raw))
+                    self.signal_feed.offer(raw)
+                    self.journaled_seq = max(self.journaled_seq, seq)
+                self._to_publish.set()
+
+    async def _journal(self, batch: list[Signal], rows: list[tuple[int, str, bytes]]) -> None:
+        while True:
+            try:
+                await self.journal.append_signals(rows)
+                for s in batch:
+                    p = self.hedger.signals.get(s.id)
+                    await self.journal.append("signal", {
+                        "id": s.id, "seq": s.seq, "underlying": s.underlying,
+                        "instrument": s.instrument, "order_qty": s.order_qty,
+                        "expires_at": p.expires_at if p else time.time(),
+                        "clipped": bool(p and p.clipped),
+                        "shares": p.shares if p else {s.underlying: s.order_qty},
+                        "counts": p.counts if p else True,
+                    })
+                return
+            except Exception:
+                log.exception("journal write of signals failed; retrying")
+                await asyncio.sleep(0.2)
+
+    # --- stage 2: the bus ---------------------------------------------------------------------
+
+    async def _publish_loop(self) -> None:
+        backoff = 0.05
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._to_publish.wait(), 1.0)
+            self._to_publish.clear()
+            try:
+                if time.monotonic() >= self._verify_at:
+                    await self._check_bus()
+                while self.published_seq < self.journaled_seq:
+                    for seq, raw in await self._unpublished(256):
+                        await self.bus.publish(seq, raw)
+                        self.published_seq = seq
+                        perf = self._perf.pop(seq, None)
+                        if perf is not None:
+                            self.metrics.tick_to_signal_seconds.observe(
+                                time.perf_counter() - perf)
+                    self._pressure()
+                self.bus_problem = None
+                backoff = 0.05
+            except Exception as exc:
+                self.metrics.redis_errors.inc()
+                self.bus_problem = f"{self.bus.name} publish failed: {type(exc).__name__}"
+                self._verify_at = 0.0
+                self._pressure()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                self._to_publish.set()
+
+    async def _check_bus(self) -> None:
+        """Re-read what the bus holds; a record behind ours (an empty restarted Redis) is
+        re-filled from the journal, from the last seq it holds."""
+        held = await self.bus.last_seq() or 0
+        if held < self.published_seq:
+            log.warning("%s holds signals up to seq %d, not %d: re-filling from the journal",
+                        self.bus.name, held, self.published_seq)
+            self.published_seq = held
+        self._verify_at = time.monotonic() + 1.0
+
+    async def _unpublished(self, limit: int) -> list[tuple[int, bytes]]:
+        after = self.published_seq
+        oldest = self.signal_log[0][0] if self.signal_log else None
+        if oldest is not None and after + 1 >= oldest:
+            return [(seq, raw) for seq, raw in self.signal_log if seq > after][:limit]
+        return [(int(loads(raw)["seq"]), raw)
+                for raw in await self.journal.signals_after(after, limit)]
+
+    # --- read side ----------------------------------------------------------------------------
+
+    async def signals_after(self, after: int, limit: int) -> list[bytes]:
+        oldest = self.signal_log[0][0] if self.signal_log else None
+        if oldest is not None and after + 1 >= oldest:
+            return [raw for seq, raw in self.signal_log if seq > after][:limit]
+        return await self.journal.signals_after(after, limit)
