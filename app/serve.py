@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 
 import uvicorn
 
+from app.api.header_timeout import protocol_with_header_timeout
 from app.main import create_app
 from app.settings import Settings
 
 
 class _HideKeys(logging.Filter):
-    """Access-log lines never carry an API key (`?api_key=` of a WebSocket URL)."""
+    """Log lines never carry an API key (`?api_key=` of a WebSocket URL)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args and isinstance(record.args, tuple):
@@ -21,8 +23,6 @@ class _HideKeys(logging.Filter):
 
 
 def _redact(text: str) -> str:
-    import re
-
     return re.sub(r"(api_key=)[^&\s]*", r"\1***", text)
 
 
@@ -36,14 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port or settings.port
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("uvicorn.access").addFilter(_HideKeys())
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        ws_max_size=settings.max_body_bytes,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
+    for name in ("uvicorn.access", "uvicorn.error"):  # WebSocket handshakes log on .error
+        logging.getLogger(name).addFilter(_HideKeys())
+    uvicorn.run(create_app(settings), **server_options(settings, host, port))
     return 0
+
+
+def server_options(settings: Settings, host: str, port: int) -> dict[str, object]:
+    """uvicorn options: one process (the book lives in it), WebSocket frames capped at the
+    body limit (1009 past it), idle and header timeouts against slow clients."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level,
+        "ws_max_size": settings.max_body_bytes,
+        "timeout_keep_alive": 5,
+        "http": protocol_with_header_timeout(settings.header_timeout_s),
+    }
