@@ -31,6 +31,8 @@ _EPS = 2.220446049250313e-16
 MAX_ITERATIONS = 40
 #: A Newton step below this (relative to s) triggers the last Halley step.
 LAST_STEP = 1e-9
+#: Halley steps every option takes in the vectorized pass.
+VECTOR_STEPS = 5
 #: Bracket width (relative to s) at which bisection stops.
 S_TOL = 1e-14
 
@@ -144,13 +146,134 @@ def implied_vol_one(call, price, spot, strike, t, r, q, black76):
     return s / math.sqrt(t), R_OK
 
 
+@njit(inline="always", **_JIT)
+def _guess(beta, x, ex, emx, sc, low, lb):
+    """Starting total vol: the low-branch asymptote or the x = 0 inversion (branch-free)."""
+    s_low = min(-x / math.sqrt(-2.0 * lb), sc)
+    s_high = max(-2.0 * norm_ppf_approx(min((ex - beta) / (ex + emx), 0.5)), sc)
+    return s_low if low else s_high
+
+
+@njit(inline="always", **_JIT)
+def _step(s, lo, hi, beta, x, ex, emx, low, lb, lmb, prev_rel):
+    """One bracketed Halley step, written with selects only (vectorizable).
+
+    prev_rel is the previous |Newton step| / s (inf at first); once it is <= LAST_STEP the
+    option has had its final polishing step and s stays. Returns (s_new, lo, hi, rel).
+    """
+    b, m, v = _otm_call(x, ex, emx, s)
+    below = b < beta
+    lo = s if below else lo
+    hi = hi if below else s
+    w = x * x / (s * s * s) - 0.25 * s
+    lnb = log_(max(b, 1e-300))
+    vb = v / b
+    vm = v / m
+    nu_low = (1.0 / lnb - 1.0 / lb) * lnb * lnb / vb
+    nu_high = (log_(m) - lmb) / vm
+    nu = nu_low if low else nu_high
+    h2 = ((w - vb) - 2.0 * vb / lnb) if low else (w + vm)
+    den = 1.0 + 0.5 * nu * h2
+    s_halley = s + nu / den if den > 0.0 else s + nu
+    s_newton = s + nu
+    s_bisect = 0.5 * (lo + hi) if hi < np.inf else 2.0 * lo
+    s_new = s_bisect
+    s_new = s_newton if lo <= s_newton <= hi else s_new
+    s_new = s_halley if lo <= s_halley <= hi else s_new
+    # At the root up to rounding noise the bracket may exclude s + nu by an ulp; keep the
+    # polishing step rather than bisecting away from the root.
+    rel = abs(nu) / s
+    s_new = s_halley if rel <= LAST_STEP else s_new
+    # Settled options stop moving: more steps would only wander in the noise of b(s).
+    settled = prev_rel <= LAST_STEP
+    return (s if settled else s_new), lo, hi, (prev_rel if settled else rel)
+
+
+@njit(inline="always", **_JIT)
+def _setup(call, price, spot, k, t, r, q, black76):
+    """Normalize one quote. Returns (code, ts, beta, x, ex, low, lb, lmb, s0, lo, hi)
+    with code = R_OK (solve), a failure code, or -2 (price at intrinsic: vol 0)."""
+    b = 0.0 if black76 else r - q
+    ts = t if t > 0.0 else 1.0
+    dr = exp_(-r * ts)
+    fwd = spot * exp_(b * ts)
+    p = price / dr
+    intrinsic = max(fwd - k, 0.0) if call else max(k - fwd, 0.0)
+    upper = fwd if call else k
+    p_otm = p - intrinsic
+    x = -abs(log_(spot / k) + b * ts)  # as in the pricing kernel, so round trips agree
+    ex = exp_(0.5 * x)
+    emx = 1.0 / ex
+    beta = p_otm / (math.sqrt(fwd) * math.sqrt(k))
+    code = R_OK
+    code = -2 if beta <= 0.0 else code
+    code = R_ABOVE if (p >= upper) or (beta >= ex) else code
+    code = R_BELOW if p_otm < -4.0 * _EPS * max(fwd, k) else code
+    code = R_EXPIRED if t <= 0.0 else code
+    beta = beta if code == R_OK else 0.5 * ex  # a solvable dummy keeps the lanes uniform
+    sc = math.sqrt(-2.0 * x)
+    bc = _otm_call(x, ex, emx, max(sc, 1e-300))[0]
+    low = (beta < bc) and (sc > 0.0)
+    lb = log_(beta)
+    lmb = log_(ex - beta)
+    s0 = _guess(beta, x, ex, emx, sc, low, lb)
+    lo = 0.0 if low else sc
+    hi = sc if low else np.inf
+    return code, ts, beta, x, ex, low, lb, lmb, s0, lo, hi
+
+
+_BLOCK = 256
+
+
 @njit(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
 def implied_vol_kernel(is_call, price, spot, strike, t, rate, div, black76, out, reason):
-    """Fill out[N] (vol, NaN when none) and reason[N] (int8 code); scalars or arrays as in
-    greeks_kernel for spot/rate/div. No validation here (done by the caller)."""
+    """Fill out[N] (vol, NaN when none) and reason[N] (int8 code); spot/rate/div are scalars
+    or arrays as in greeks_kernel. No validation here (done by the caller).
+
+    Blocks of _BLOCK options go through setup, VECTOR_STEPS bracketed Halley sweeps and a
+    finish, each an inner loop of selects only, so LLVM vectorizes every sweep. Options not
+    settled after the sweeps (rare) are solved again by the scalar early-exit solver.
+    """
     n = price.shape[0]
-    for i in range(n):
-        vol, code = implied_vol_one(is_call[i], price[i], _at(spot, i), strike[i], t[i],
-                                    _at(rate, i), _at(div, i), black76)
-        out[i] = vol
-        reason[i] = code
+    code_b = np.empty(_BLOCK, np.int64)
+    ts_b = np.empty(_BLOCK)
+    beta_b = np.empty(_BLOCK)
+    x_b = np.empty(_BLOCK)
+    ex_b = np.empty(_BLOCK)
+    low_b = np.empty(_BLOCK, np.bool_)
+    lb_b = np.empty(_BLOCK)
+    lmb_b = np.empty(_BLOCK)
+    s_b = np.empty(_BLOCK)
+    lo_b = np.empty(_BLOCK)
+    hi_b = np.empty(_BLOCK)
+    rel_b = np.empty(_BLOCK)
+    pending = False
+    for start in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - start)
+        for j in range(m):
+            i = start + j
+            res = _setup(is_call[i], price[i], _at(spot, i), strike[i], t[i], _at(rate, i),
+                         _at(div, i), black76)
+            code_b[j], ts_b[j], beta_b[j], x_b[j], ex_b[j], low_b[j] = res[:6]
+            lb_b[j], lmb_b[j], s_b[j], lo_b[j], hi_b[j] = res[6:]
+            rel_b[j] = np.inf
+        for _ in range(VECTOR_STEPS):
+            for j in range(m):
+                ex = ex_b[j]
+                s_b[j], lo_b[j], hi_b[j], rel_b[j] = _step(
+                    s_b[j], lo_b[j], hi_b[j], beta_b[j], x_b[j], ex, 1.0 / ex, low_b[j],
+                    lb_b[j], lmb_b[j], rel_b[j])
+        for j in range(m):
+            code = code_b[j]
+            fallback = (code == R_OK) and not (rel_b[j] <= LAST_STEP)
+            pending |= fallback
+            vol = s_b[j] / math.sqrt(ts_b[j]) if code == R_OK else np.nan
+            vol = 0.0 if code == -2 else vol
+            out[start + j] = vol
+            reason[start + j] = -1 if fallback else (R_OK if code == -2 else code)
+    if pending:
+        for i in range(n):
+            if reason[i] == -1:
+                out[i], reason[i] = implied_vol_one(is_call[i], price[i], _at(spot, i),
+                                                    strike[i], t[i], _at(rate, i), _at(div, i),
+                                                    black76)

@@ -119,7 +119,7 @@ def _edge(call, s, k, t, vol, r, q, black76, out, i):
     out[8, i] = itm * (-phi * (b - r) * dq)
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def greeks_kernel(is_call, spot, strike, t, vol, rate, div, black76, validate, out):
     """Fill out[(9, N)] for N options; spot/rate/div are scalars or length-N arrays.
 

@@ -67,8 +67,11 @@ _EXP_MIN = -746.0  # exp_(-746) rounds to exactly 0
 
 @njit(**_JIT)
 def exp_(x):
-    """e**x for float64 x (no NaN input expected; x > 709.78 clamps to ~1.8e308)."""
-    x = min(max(x, _EXP_MIN), _EXP_MAX)
+    """e**x for float64 x (x > 709.78 clamps to ~1.8e308; NaN gives 0, never UB)."""
+    # Clamp with comparisons written so that NaN also maps to _EXP_MIN (result 0): the float
+    # to int conversion below must never see NaN (undefined in LLVM).
+    x = x if x > _EXP_MIN else _EXP_MIN
+    x = x if x < _EXP_MAX else _EXP_MAX
     k = math.floor(x * _LOG2E + 0.5)
     r = (x - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln2/2
     # Taylor series of e**r to degree 13: truncation < 4e-18 relative on |r| <= 0.3466.
@@ -212,22 +215,21 @@ def norm_ppf_approx(p):
     Only used to seed iterative solvers, where 1e-9 is plenty.
     """
     q = min(p, 1.0 - p)
-    if q < 0.02425:
-        u = math.sqrt(-2.0 * log_(q))
-        num = ((((-7.784894002430293e-03 * u - 3.223964580411365e-01) * u
-                 - 2.400758277161838e00) * u - 2.549732539343734e00) * u
-               + 4.374664141464968e00) * u + 2.938163982698783e00
-        den = (((7.784695709041462e-03 * u + 3.224671290700398e-01) * u
-                + 2.445134137142996e00) * u + 3.754408661907416e00) * u + 1.0
-        z = num / den  # N^{-1}(q), q in the lower tail
-        return z if q == p else -z
-    u = q - 0.5
-    w = u * u
+    # Both branches are computed and one selected, so loops calling this vectorize.
+    u = math.sqrt(-2.0 * log_(max(q, 1e-300)))
+    num = ((((-7.784894002430293e-03 * u - 3.223964580411365e-01) * u
+             - 2.400758277161838e00) * u - 2.549732539343734e00) * u
+           + 4.374664141464968e00) * u + 2.938163982698783e00
+    den = (((7.784695709041462e-03 * u + 3.224671290700398e-01) * u
+            + 2.445134137142996e00) * u + 3.754408661907416e00) * u + 1.0
+    z_tail = num / den
+    c = q - 0.5
+    w = c * c
     num = (((((-3.969683028665376e01 * w + 2.209460984245205e02) * w
               - 2.759285104469687e02) * w + 1.383577518672690e02) * w
-            - 3.066479806614716e01) * w + 2.506628277459239e00) * u
+            - 3.066479806614716e01) * w + 2.506628277459239e00) * c
     den = ((((-5.447609879822406e01 * w + 1.615858368580409e02) * w
              - 1.556989798598866e02) * w + 6.680131188771972e01) * w
            - 1.328068155288572e01) * w + 1.0
-    z = num / den  # N^{-1}(q), q <= 0.5
+    z = z_tail if q < 0.02425 else num / den  # N^{-1}(q), q <= 0.5
     return z if q == p else -z

@@ -81,7 +81,8 @@ def test_implied_vol_recovers_vol(spot, m, t, vol, r, q, model, call):
     vega, price = float(g["vega"]), float(g["price"])
     if vega > 1e-8 * spot:
         assert reason == OK
-        # 1e-8, or what two ulps of the price allow (deep in the money: price >> vega)
-        assert abs(float(iv) - vol) < max(1e-8, 2 * EPS * price / vega)
+        # 1e-8, or what a few ulps of the price and of its parts (spot, strike) allow: in the
+        # money with little time value a float64 price pins the vol down no further.
+        assert abs(float(iv) - vol) < max(1e-8, 8 * EPS * max(price, spot, strike) / vega)
     else:
         assert reason == OK or np.isnan(iv)
