@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             outbox_size=settings.outbox_size,
             feed_size=settings.ws_queue_size,
             risk_push_hz=settings.risk_push_hz,
+            snapshot_every=settings.snapshot_every,
         )
         app.state.runner = runner
         await runner.start()

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     rate_limit: float | None = None
     redis_timeout_ms: int = 250
     header_timeout_s: float = Field(10.0, gt=0)
+    snapshot_every: int = Field(10_000, ge=1)
     outbox_size: int = 10_000
     ws_queue_size: int = 1_000
     risk_push_hz: float = Field(10.0, gt=0)

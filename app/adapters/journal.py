@@ -9,11 +9,14 @@ Schema (versioned in `meta`):
   resumes, cancels, in the order they were applied; replaying them rebuilds the book.
 - `fills(exec_id, event_id, payload, result)`: dedup on exec_id.
 - `signals(seq, id, body)`: every signal with its seq.
+- `snapshots(event_id, body)`: the core's state right after event `event_id`; start-up
+  restores the latest and replays only the events after it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,9 +34,12 @@ CREATE TABLE IF NOT EXISTS events (
   wall REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS fills (
   exec_id TEXT PRIMARY KEY, event_id INTEGER NOT NULL, payload TEXT NOT NULL,
-  result BLOB);
+  result BLOB, busted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS signals (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (event_id INTEGER PRIMARY KEY, body BLOB NOT NULL,
+  wall REAL NOT NULL);
 """
+KEEP_SNAPSHOTS = 2
 
 
 class SqliteJournal:
@@ -81,10 +87,8 @@ class SqliteJournal:
     async def problem(self) -> str | None:
         if self._db is None:
             return "journal: not open"
-        try:
+        with contextlib.suppress(sqlite3.Error):  # a failure is recorded in self._error
             await self._run(self._db.execute, "SELECT 1")
-        except sqlite3.Error:
-            pass
         return self._error
 
     # --- writes ---------------------------------------------------------------------------
@@ -135,11 +139,27 @@ class SqliteJournal:
 
     # --- reads (on the journal thread too: one connection, one thread) --------------------
 
-    async def replay(self) -> list[tuple[str, dict[str, Any]]]:
-        return list(await self._run(self._replay))
+    async def replay(self) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
+        """(the latest snapshot or None, the events after it in order)."""
+        snap, events = await self._run(self._replay)
+        return snap, list(events)
 
-    async def fill_payloads(self) -> dict[str, str]:
-        return dict(await self._run(self._fill_payloads))
+    async def fill_records(self) -> dict[str, tuple[str, dict[str, Any] | None]]:
+        """exec_id → (payload, the answer given, when recorded)."""
+        return dict(await self._run(self._fill_records))
+
+    async def fill_record(self, exec_id: str) -> tuple[dict[str, Any], bool] | None:
+        """(the journaled fill, busted?) or None."""
+        return await self._run(self._fill_record, exec_id)  # type: ignore[no-any-return]
+
+    async def set_fill_result(self, exec_id: str, result: dict[str, Any]) -> None:
+        await self._run(self._set_fill_result, exec_id, dumps(result))
+
+    async def append_bust(self, exec_id: str, body: dict[str, Any]) -> int:
+        return int(await self._run(self._append_bust, exec_id, dumps(body)))
+
+    async def write_snapshot(self, event_id: int, body: dict[str, Any]) -> None:
+        await self._run(self._write_snapshot, event_id, dumps(body))
 
     async def signals_after(self, seq: int, limit: int) -> list[bytes]:
         return list(await self._run(self._signals_after, seq, limit))
@@ -147,14 +167,61 @@ class SqliteJournal:
     async def max_seq(self) -> int:
         return int(await self._run(self._max_seq))
 
-    def _replay(self) -> list[tuple[str, dict[str, Any]]]:
-        assert self._db is not None
-        rows = self._db.execute("SELECT kind, body FROM events ORDER BY id").fetchall()
-        return [(kind, loads(body)) for kind, body in rows]
+    async def last_event_id(self) -> int:
+        return int(await self._run(self._last_event_id))
 
-    def _fill_payloads(self) -> dict[str, str]:
+    def _replay(self) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
         assert self._db is not None
-        return dict(self._db.execute("SELECT exec_id, payload FROM fills").fetchall())
+        row = self._db.execute(
+            "SELECT event_id, body FROM snapshots ORDER BY event_id DESC LIMIT 1").fetchone()
+        after, snap = (0, None) if row is None else (int(row[0]), loads(row[1]))
+        rows = self._db.execute(
+            "SELECT kind, body FROM events WHERE id > ? ORDER BY id", (after,)).fetchall()
+        return snap, [(kind, loads(body)) for kind, body in rows]
+
+    def _fill_records(self) -> dict[str, tuple[str, dict[str, Any] | None]]:
+        assert self._db is not None
+        rows = self._db.execute("SELECT exec_id, payload, result FROM fills").fetchall()
+        return {e: (p, None if r is None else loads(r)) for e, p, r in rows}
+
+    def _fill_record(self, exec_id: str) -> tuple[dict[str, Any], bool] | None:
+        assert self._db is not None
+        row = self._db.execute(
+            "SELECT e.body, f.busted FROM fills f JOIN events e ON e.id = f.event_id "
+            "WHERE f.exec_id = ?", (exec_id,)).fetchone()
+        return None if row is None else (loads(row[0]), bool(row[1]))
+
+    def _set_fill_result(self, exec_id: str, result: bytes) -> None:
+        assert self._db is not None
+        self._db.execute("UPDATE fills SET result = ? WHERE exec_id = ?", (result, exec_id))
+
+    def _append_bust(self, exec_id: str, body: bytes) -> int:
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = db.execute("INSERT INTO events (kind, body, wall) VALUES ('bust', ?, ?)",
+                             (body, time.time()))
+            db.execute("UPDATE fills SET busted = 1 WHERE exec_id = ?", (exec_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return int(cur.lastrowid or 0)
+
+    def _write_snapshot(self, event_id: int, body: bytes) -> None:
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)",
+                       (event_id, body, time.time()))
+            db.execute("DELETE FROM snapshots WHERE event_id NOT IN (SELECT event_id FROM "
+                       "snapshots ORDER BY event_id DESC LIMIT ?)", (KEEP_SNAPSHOTS,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _signals_after(self, seq: int, limit: int) -> list[bytes]:
         assert self._db is not None
@@ -166,4 +233,9 @@ class SqliteJournal:
     def _max_seq(self) -> int:
         assert self._db is not None
         row = self._db.execute("SELECT MAX(seq) FROM signals").fetchone()
+        return int(row[0] or 0)
+
+    def _last_event_id(self) -> int:
+        assert self._db is not None
+        row = self._db.execute("SELECT MAX(id) FROM events").fetchone()
         return int(row[0] or 0)

@@ -10,7 +10,16 @@ from fastapi import APIRouter, Request
 from app.api.deps import Admin, Read, RunnerDep, Trade
 from app.api.ingest import fill_body, parse_json, parse_ticks
 from app.api.responses import Json
-from app.api.schemas import FillAnswer, FillIn, PositionIn, TickAnswer, TickIn, UnderlyingIn
+from app.api.schemas import (
+    BrokerPositionIn,
+    FillAnswer,
+    FillIn,
+    PositionIn,
+    ReconcileAcceptIn,
+    TickAnswer,
+    TickIn,
+    UnderlyingIn,
+)
 from app.domain import instrument_from_fields, iso_utc
 from app.engine.commands import instrument_fields
 from app.errors import InvalidInput
@@ -102,6 +111,30 @@ async def post_ticks(request: Request, runner: RunnerDep) -> Json:
         raise rejected[0][1]
     return Json({"accepted": accepted,
                  "rejected": [{"index": i, "error": str(e)} for i, e in rejected]})
+
+
+@router.put("/positions/reconcile", dependencies=[Admin])
+async def reconcile(body: list[BrokerPositionIn], runner: RunnerDep) -> Json:
+    """Compare the broker's positions with ours; every symbol that differs puts the
+    underlyings it touches in reduce-only until an admin accepts."""
+    items = [p.model_dump() for p in body]
+    diffs = await runner.command("reconcile", {"positions": items})
+    return Json({"differences": diffs, "matched": not diffs})
+
+
+@router.post("/positions/reconcile/accept", dependencies=[Admin])
+async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = None) -> Json:
+    """Lift reduce-only for the given symbols (all when none); `adopt` first takes the
+    broker's quantities as ours."""
+    body = body or ReconcileAcceptIn()
+    cleared = await runner.command("reconcile_accept", body.model_dump())
+    return Json({"accepted": cleared, "adopted": body.adopt})
+
+
+@router.post("/fills/{exec_id}/bust", dependencies=[Admin])
+async def bust_fill(exec_id: str, runner: RunnerDep) -> Json:
+    """Reverse an acknowledged fill (the broker busted it); journaled like the fill."""
+    return Json(await runner.bust(exec_id))
 
 
 @router.post("/fills", dependencies=[Trade], response_model=FillAnswer)

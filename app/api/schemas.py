@@ -143,6 +143,16 @@ class OptionsPlanIn(Strict):
     max_contracts: Positive | None = None
 
 
+class BrokerPositionIn(Strict):
+    symbol: Symbol
+    quantity: Finite
+
+
+class ReconcileAcceptIn(Strict):
+    symbols: list[Symbol] | None = None
+    adopt: bool = False
+
+
 class FillAnswer(BaseModel):
     exec_id: str
     duplicate: bool

@@ -51,7 +51,20 @@ def apply_positions(core: Core, body: dict[str, Any]) -> int:
 
 
 def apply_fill(core: Core, body: dict[str, Any]) -> FillOutcome:
-    fill = Fill(
+    fill = fill_of(body)
+    inst = core.resolve_instrument(fill.symbol, instrument_fields(body))
+    return core.apply_fill(fill, inst)
+
+
+def apply_bust(core: Core, body: dict[str, Any]) -> FillOutcome:
+    original = body["fill"]
+    fill = fill_of(original)
+    inst = core.resolve_instrument(fill.symbol, instrument_fields(original))
+    return core.bust_fill(fill, inst)
+
+
+def fill_of(body: dict[str, Any]) -> Fill:
+    return Fill(
         exec_id=body["exec_id"],
         symbol=body["symbol"],
         side=body["side"],
@@ -60,8 +73,6 @@ def apply_fill(core: Core, body: dict[str, Any]) -> FillOutcome:
         ts=float(body["ts"]),
         signal_id=body.get("signal_id"),
     )
-    inst = core.resolve_instrument(fill.symbol, instrument_fields(body))
-    return core.apply_fill(fill, inst)
 
 
 def apply_signal(core: Core, body: dict[str, Any]) -> None:
@@ -96,4 +107,10 @@ def apply_event(core: Core, kind: str, body: dict[str, Any]) -> Any:
         return core.cancel(body["signal_id"])
     if kind == "signal":
         return apply_signal(core, body)
+    if kind == "bust":
+        return apply_bust(core, body)
+    if kind == "reconcile":
+        return core.reconcile({p["symbol"]: float(p["quantity"]) for p in body["positions"]})
+    if kind == "reconcile_accept":
+        return core.accept_reconcile(body.get("symbols"), bool(body.get("adopt")))
     raise ValueError(f"unknown journal event kind {kind!r}")

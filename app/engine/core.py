@@ -45,6 +45,7 @@ class Core:
         self.risk: dict[str, UnderlyingRisk] = {}
         self.dirty: set[str] = set()
         self.jump_filters: dict[str, JumpFilter] = {}
+        self.reconcile_broker: dict[str, float] = {}  # the broker's positions, last reconcile
 
     # --- configuration --------------------------------------------------------------------
 
@@ -191,6 +192,60 @@ class Core:
         self.dirty.update(touched)
         return FillOutcome(fill.exec_id, known.symbol, self.book.quantity(known.symbol),
                            frozenset(touched), overfill)
+
+    def bust_fill(self, fill: Fill, inst: Instrument) -> FillOutcome:
+        """Reverse a fill (the broker busted it): the position and the hedge allocation move
+        back; the signal's pending is not revived — the next decision sees the real need."""
+        signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
+        allocation = None
+        if signal is not None and signal.instrument == canonical_symbol(inst.symbol):
+            allocation = signal.allocate(-fill.signed_quantity)
+            signal.filled -= fill.signed_quantity
+        self.book.apply_fill(inst, -fill.signed_quantity, allocation)
+        known = self.book.instrument(inst.symbol) or inst
+        touched = self.book.underlyings_touched_by(known) | set(allocation or ())
+        self.dirty.update(touched)
+        return FillOutcome(fill.exec_id, known.symbol, self.book.quantity(known.symbol),
+                           frozenset(touched))
+
+    # --- reconciliation -------------------------------------------------------------------
+
+    def reconcile(self, broker: dict[str, float]) -> list[dict[str, object]]:
+        """Compare the broker's positions with ours. Every symbol with a difference puts the
+        underlyings it touches in reduce-only until an admin accepts."""
+        theirs = {canonical_symbol(s): q for s, q in broker.items()}
+        self.reconcile_broker = theirs
+        ours = {s: p.quantity for s, p in self.book.positions.items()}
+        diffs: list[dict[str, object]] = []
+        for sym in sorted(set(theirs) | {s for s, q in ours.items() if q}):
+            mine, other = ours.get(sym, 0.0), theirs.get(sym, 0.0)
+            if abs(mine - other) <= 1e-9:
+                continue
+            inst = self.book.instrument(sym) or parse_occ(sym)
+            underlyings = sorted(self.book.underlyings_touched_by(inst)) if inst else [sym]
+            for u in underlyings:
+                self.hedger.state(u).reduce_only_reasons.add(f"reconcile:{sym}")
+            diffs.append({"symbol": sym, "ours": mine, "broker": other,
+                          "difference": other - mine, "underlyings": underlyings})
+        return diffs
+
+    def accept_reconcile(self, symbols: list[str] | None, adopt: bool) -> list[str]:
+        """Clear reduce-only for `symbols` (all flagged when None); `adopt` first sets our
+        positions to the broker's. Returns the symbols cleared."""
+        flagged = {r.split(":", 1)[1] for st in self.hedger.states.values()
+                   for r in st.reduce_only_reasons if r.startswith("reconcile:")}
+        wanted = flagged if symbols is None else {canonical_symbol(s) for s in symbols}
+        for sym in sorted(wanted & flagged):
+            if adopt and sym in self.reconcile_broker:
+                inst = self.book.instrument(sym) or parse_occ(sym) or self.resolve_instrument(
+                    sym, {})
+                gap = self.reconcile_broker[sym] - self.book.quantity(sym)
+                if gap:
+                    self.book.apply_fill(inst, gap)
+                    self.dirty.update(self.book.underlyings_touched_by(inst))
+            for st in self.hedger.states.values():
+                st.reduce_only_reasons.discard(f"reconcile:{sym}")
+        return sorted(wanted & flagged)
 
     def resolve_instrument(self, symbol: str, fields: dict[str, object]) -> Instrument:
         from app.domain import instrument_from_fields

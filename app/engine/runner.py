@@ -26,9 +26,10 @@ from app.engine.core import Core
 from app.engine.egress import Egress
 from app.engine.feed import Feed
 from app.engine.metrics import Metrics
+from app.engine.snapshot import capture, restore
 from app.engine.ports import Journal, SignalBus
 from app.engine.views import risk_view
-from app.errors import Conflict, DynhedgeError, NotReady
+from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
 
 log = logging.getLogger("dynhedge.runner")
@@ -46,6 +47,7 @@ class Runner:
         outbox_size: int = 10_000,
         feed_size: int = 1_000,
         risk_push_hz: float = 10.0,
+        snapshot_every: int = 10_000,
     ) -> None:
         self.core = core
         self.journal = journal
@@ -62,6 +64,9 @@ class Runner:
         self._tick_perf: dict[str, float] = {}  # underlying -> perf time of its latest tick
         self._unreflected: dict[str, float] = {}  # underlying -> first tick risk lacks
         self._tasks: list[asyncio.Task[None]] = []
+        self._pending_io: set[asyncio.Future[Any]] = set()
+        self._since_snapshot = 0
+        self.snapshot_every = snapshot_every
         self.ready = False
 
     # --- life -----------------------------------------------------------------------------
@@ -89,13 +94,18 @@ class Runner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         await self.egress.stop()  # hands over what is queued, briefly
+        if self._pending_io:
+            await asyncio.gather(*self._pending_io, return_exceptions=True)
         await self.bus.close()
         await self.journal.close()
 
     async def _restore(self) -> None:
-        """Rebuild the book, policies, halts and pending signals from the journal."""
-        events = await self.journal.replay()
-        payloads = await self.journal.fill_payloads()
+        """Rebuild the book, policies, halts and pending signals: the latest snapshot, then
+        the journal's tail through the same command functions that ran live."""
+        snap, events = await self.journal.replay()
+        if snap is not None:
+            restore(self.core, snap)
+        records = await self.journal.fill_records()
         for kind, body in events:
             try:
                 result = apply_event(self.core, kind, body)
@@ -104,13 +114,28 @@ class Runner:
                 continue
             if kind == "fill":
                 self.fill_results[body["exec_id"]] = _fill_answer(result)
-        self.fill_payloads = payloads
+        for exec_id, (payload, result) in records.items():
+            self.fill_payloads[exec_id] = payload
+            if exec_id not in self.fill_results and result is not None:
+                self.fill_results[exec_id] = result
         self.core.hedger.next_seq = max(self.core.hedger.next_seq,
                                         await self.journal.max_seq() + 1)
         self.core.dirty.clear()
-        if events:
-            log.info("restored %d journal events; next seq %d", len(events),
-                     self.core.hedger.next_seq)
+        self._since_snapshot = len(events)
+        log.info("restored %s + %d journal events; next seq %d",
+                 "a snapshot" if snap else "no snapshot", len(events), self.core.hedger.next_seq)
+
+    async def _snapshot_maybe(self, event_id: int) -> None:
+        """Every `snapshot_every` events, the state right after `event_id` (under the lock)."""
+        self._since_snapshot += 1
+        if self._since_snapshot < self.snapshot_every:
+            return
+        self._since_snapshot = 0
+        body = capture(self.core)
+        try:
+            await self.journal.write_snapshot(event_id, body)
+        except Exception:  # a missing snapshot only makes the next start-up slower
+            log.exception("snapshot after event %d failed", event_id)
 
     # --- ingest ---------------------------------------------------------------------------
 
@@ -156,13 +181,15 @@ class Runner:
             # check before the journal write: a fill the book cannot take is never journaled
             self.core.resolve_instrument(body["symbol"], instrument_fields(body))
             try:
-                await self.journal.append_fill(exec_id, payload, body)
+                event_id = await self.journal.append_fill(exec_id, payload, body)
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
             outcome = apply_event(self.core, "fill", body)
             self.fill_payloads[exec_id] = payload
             answer = _fill_answer(outcome)
             self.fill_results[exec_id] = answer
+            self._background(self.journal.set_fill_result(exec_id, answer))
+            await self._snapshot_maybe(event_id)
             self.metrics.fills.labels("overfill" if outcome.overfill else "applied").inc()
             if outcome.overfill:
                 log.warning("fill %s over-fills signal %s", exec_id, body.get("signal_id"))
@@ -178,12 +205,41 @@ class Runner:
             if check is not None:
                 check()
             try:
-                await self.journal.append(kind, body)
+                event_id = await self.journal.append(kind, body)
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
             result = apply_event(self.core, kind, body)
             self._recompute_dirty_now()
+            await self._snapshot_maybe(event_id)
             return result
+
+    async def bust(self, exec_id: str) -> dict[str, Any]:
+        """Reverse an acknowledged fill (journaled). 404 unknown, 409 busted already."""
+        async with self._lock:
+            record = await self.journal.fill_record(exec_id)
+            if record is None:
+                raise UnknownSymbol("fill", exec_id)
+            original, busted = record
+            if busted:
+                raise Conflict(f"fill {exec_id!r} was busted already")
+            body = {"exec_id": exec_id, "fill": original}
+            try:
+                event_id = await self.journal.append_bust(exec_id, body)
+            except Exception as exc:
+                raise NotReady(f"journal write failed: {exc}") from exc
+            outcome = apply_event(self.core, "bust", body)
+            self.metrics.fills.labels("busted").inc()
+            log.warning("fill %s busted: %s back to %g", exec_id, outcome.symbol,
+                        outcome.quantity)
+            self._recompute_dirty_now()
+            await self._snapshot_maybe(event_id)
+        return {"exec_id": exec_id, "busted": True,
+                "position": {"symbol": outcome.symbol, "quantity": outcome.quantity}}
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._pending_io.add(task)
+        task.add_done_callback(self._pending_io.discard)
 
     def manual_signal(self, underlying: str, order_qty: float, instrument: str | None) -> Signal:
         sig = self.core.manual_signal(underlying, order_qty, instrument)

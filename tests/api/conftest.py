@@ -13,7 +13,8 @@ CALL = "XYZ   270219C00098000"
 
 
 def make_client(**overrides: object) -> TestClient:
-    settings = Settings(db_path=":memory:", redis_url=None, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"db_path": ":memory:", "redis_url": None, **overrides}
+    settings = Settings(**values)  # type: ignore[arg-type]
     return TestClient(create_app(settings))
 
 
