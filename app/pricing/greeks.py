@@ -105,7 +105,9 @@ def flat(a: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """a broadcast to `shape`, as a contiguous 1-D array of dtype (a view when possible)."""
     if a.shape != shape:
         a = np.broadcast_to(a, shape)
-    return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
+    out = np.ascontiguousarray(a, dtype=dtype).reshape(-1)
+    # numba types read-only arrays apart: copy them rather than compile a new kernel variant.
+    return out if out.flags.writeable else out.copy()
 
 
 def greeks(kind: Any, spot: Any, strike: Any, t: Any, vol: Any, rate: Any,

@@ -4,7 +4,10 @@
 `greeks(...)["price"]` element by element; the solver (see _iv_kernel.py) works on
 normalized out-of-the-money prices with a bracketed Halley iteration, so it converges for
 short-dated and deep in/out-of-the-money options. Accuracy: |σ - σ_true| < 1e-8 wherever
-vega (per 1.00 vol) exceeds 1e-8 × spot.
+vega (per 1.00 vol) exceeds 1e-8 × spot, with one physical limit: a float64 price carries
+~1e-16 relative rounding, so an in-the-money option whose price is mostly intrinsic value
+cannot pin σ closer than ~ulp(max(price, spot, strike)) / vega (e.g. a put struck at 100×
+spot with vega 1e-6 × spot: ~1e-6). Out of the money the solver is at machine precision.
 
 Elements with no solution get NaN and a reason (strings, exported as constants):
     OK                "ok"                 solved (a price at intrinsic gives vol 0.0)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from app.pricing import GREEK_NAMES, greeks, greeks_into
+from app.pricing import GREEK_NAMES, greeks, greeks_into, implied_vol
 
 MODELS = ["bsm", "black76"]
 SECOND_ORDER_AND_TIME = ("gamma", "vega", "theta", "rho", "vanna", "volga", "charm")
@@ -136,3 +136,19 @@ def test_greeks_into_matches_greeks():
         greeks_into(is_call, spot, strike, t, vol, np.full(n, 0.03), np.full(n, 0.01),
                     black76, out)
         np.testing.assert_array_equal(out[0], g["price"])
+
+
+def test_api_calls_never_compile_after_warm_up():
+    """Whatever the argument forms, greeks()/implied_vol() reuse the warmed-up kernels."""
+    from app.pricing._iv_kernel import implied_vol_kernel
+    from app.pricing._kernels import greeks_kernel
+
+    before = (len(greeks_kernel.signatures), len(implied_vol_kernel.signatures))
+    readonly = np.full(3, 100.0)
+    readonly.flags.writeable = False
+    greeks(["call", "put", "call"], readonly, readonly, 1, 0.2, 0.01)
+    greeks(True, np.float32(100), [[100.0]], [1.0, 2.0], 0.2, [0.01, 0.02], model="black76")
+    greeks("put", 100, np.array([90, 110], dtype=np.int32), 0.5, 0.3, 0)
+    implied_vol("call", [[5.0]], readonly, 100, [1, 2, 3], 0.01)
+    implied_vol(["call", "put"], [5.0, 4.0], [100.0, 101.0], 100.0, 1.0, [0.01, 0.0])
+    assert (len(greeks_kernel.signatures), len(implied_vol_kernel.signatures)) == before
