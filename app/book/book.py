@@ -111,7 +111,7 @@ class Book:
                 pos.quantity += qty
         for pos in self.positions.values():
             if pos.instrument.is_option:
-                self._option_row(pos.instrument, pos.quantity)
+                self.option_row(pos.instrument, pos.quantity)
         self._reset_hedge_alloc()
         return before | {p.instrument.underlying for p in self.positions.values()} | set(
             self.markets
@@ -128,7 +128,7 @@ class Book:
             pos = self.positions[inst.symbol] = Position(inst, 0.0)
         pos.quantity += signed_qty
         if inst.is_option:
-            self._option_row(inst, pos.quantity)
+            self.option_row(inst, pos.quantity)
         users = self.hedge_users.get(inst.symbol)
         if users and not inst.is_option:
             mine = {u: q for u, q in (allocation or {}).items() if u in users}
@@ -177,7 +177,7 @@ class Book:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _option_row(self, inst: Instrument, quantity: float) -> None:
+    def option_row(self, inst: Instrument, quantity: float) -> None:
         group = self.groups.get(inst.underlying)
         if group is None:
             group = self.groups[inst.underlying] = OptionGroup()

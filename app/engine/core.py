@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
 from app.domain import Clock, Fill, HedgeSpec, Instrument, Tick, canonical_symbol, parse_occ
+from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
@@ -43,7 +44,7 @@ class Core:
         self.book = Book()
         self.hedger = HedgeEngine(clock, next_seq=next_seq)
         self.risk: dict[str, UnderlyingRisk] = {}
-        self.dirty: set[str] = set()
+        self.dirty = Inbox()  # underlyings waiting for a recompute, oldest first
         self.jump_filters: dict[str, JumpFilter] = {}
         self.reconcile_broker: dict[str, float] = {}  # the broker's positions, last reconcile
 

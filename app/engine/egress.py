@@ -70,8 +70,7 @@ class Egress:
 
     async def stop(self, grace_s: float = 1.0) -> None:
         deadline = time.monotonic() + grace_s
-        while (self.outbox or self.published_seq < self.journaled_seq) and (
-                time.monotonic() < deadline):
+        while self.backlog() and time.monotonic() < deadline:  # noqa: ASYNC110 - bounded grace
             await asyncio.sleep(0.01)
         for t in self._tasks:
             t.cancel()

@@ -26,8 +26,8 @@ from app.engine.core import Core
 from app.engine.egress import Egress
 from app.engine.feed import Feed
 from app.engine.metrics import Metrics
-from app.engine.snapshot import capture, restore
 from app.engine.ports import Journal, SignalBus
+from app.engine.snapshot import capture, restore
 from app.engine.views import risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
@@ -272,7 +272,7 @@ class Runner:
             self._wake.clear()
             while core.dirty:
                 self.metrics.inbox_depth.set(len(core.dirty))
-                u = next(iter(core.dirty))
+                u = core.dirty.oldest()
                 try:
                     self._recompute_one(u)
                 except Exception:

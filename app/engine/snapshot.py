@@ -60,7 +60,7 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
         inst = book.instruments[sym]
         book.positions[sym] = Position(inst, qty)
         if inst.is_option:
-            book._option_row(inst, qty)  # noqa: SLF001 - the book's own row builder
+            book.option_row(inst, qty)
     book.hedge_alloc = dict(snap["hedge_alloc"])
     for u, d in snap["states"].items():
         policy = d["policy"]
