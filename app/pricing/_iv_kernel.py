@@ -197,9 +197,9 @@ def _step(s, lo, hi, beta, x, ex, emx, low, lb, lmb, prev_rel):
 
 
 @njit(inline="always", **_JIT)
-def _setup(call, price, spot, k, t, r, q, black76):
-    """Normalize one quote. Returns (code, ts, beta, x, ex, low, lb, lmb, s0, lo, hi)
-    with code = R_OK (solve), a failure code, or -2 (price at intrinsic: vol 0)."""
+def _normalize(call, price, spot, k, t, r, q, black76):
+    """One quote as (code, ts, beta, x): code R_OK (solve), a failure code or -2 (price at
+    intrinsic: vol 0); beta the normalized OTM price (a solvable dummy unless R_OK)."""
     b = 0.0 if black76 else r - q
     ts = t if t > 0.0 else 1.0
     dr = exp_(-r * ts)
@@ -210,23 +210,26 @@ def _setup(call, price, spot, k, t, r, q, black76):
     p_otm = p - intrinsic
     x = -abs(log_(spot / k) + b * ts)  # as in the pricing kernel, so round trips agree
     ex = exp_(0.5 * x)
-    emx = 1.0 / ex
     beta = p_otm / (math.sqrt(fwd) * math.sqrt(k))
     code = R_OK
     code = -2 if beta <= 0.0 else code
     code = R_ABOVE if (p >= upper) or (beta >= ex) else code
     code = R_BELOW if p_otm < -4.0 * _EPS * max(fwd, k) else code
     code = R_EXPIRED if t <= 0.0 else code
-    beta = beta if code == R_OK else 0.5 * ex  # a solvable dummy keeps the lanes uniform
+    beta = beta if code == R_OK else 0.5 * ex  # keeps the lanes not solved harmless
+    return code, ts, beta, x
+
+
+@njit(inline="always", **_JIT)
+def _start(beta, x):
+    """(low, s0, lo, hi): branch, starting total vol and bracket for b(x, s) = beta."""
+    ex = exp_(0.5 * x)
+    emx = 1.0 / ex
     sc = math.sqrt(-2.0 * x)
     bc = _otm_call(x, ex, emx, max(sc, 1e-300))[0]
     low = (beta < bc) and (sc > 0.0)
-    lb = log_(beta)
-    lmb = log_(ex - beta)
-    s0 = _guess(beta, x, ex, emx, sc, low, lb)
-    lo = 0.0 if low else sc
-    hi = sc if low else np.inf
-    return code, ts, beta, x, ex, low, lb, lmb, s0, lo, hi
+    s0 = _guess(beta, x, ex, emx, sc, low, log_(beta))
+    return low, s0, (0.0 if low else sc), (sc if low else np.inf)
 
 
 _BLOCK = 256
@@ -242,14 +245,13 @@ def implied_vol_kernel(is_call, price, spot, strike, t, rate, div, black76, out,
     settled after the sweeps (rare) are solved again by the scalar early-exit solver.
     """
     n = price.shape[0]
+    # Few arrays per sweep: each extra array is another runtime alias check for LLVM's
+    # vectorizer, and past its budget the loop silently stays scalar.
     code_b = np.empty(_BLOCK, np.int64)
     ts_b = np.empty(_BLOCK)
     beta_b = np.empty(_BLOCK)
     x_b = np.empty(_BLOCK)
-    ex_b = np.empty(_BLOCK)
     low_b = np.empty(_BLOCK, np.bool_)
-    lb_b = np.empty(_BLOCK)
-    lmb_b = np.empty(_BLOCK)
     s_b = np.empty(_BLOCK)
     lo_b = np.empty(_BLOCK)
     hi_b = np.empty(_BLOCK)
@@ -259,17 +261,20 @@ def implied_vol_kernel(is_call, price, spot, strike, t, rate, div, black76, out,
         m = min(_BLOCK, n - start)
         for j in range(m):
             i = start + j
-            res = _setup(is_call[i], price[i], _at(spot, i), strike[i], t[i], _at(rate, i),
-                         _at(div, i), black76)
-            code_b[j], ts_b[j], beta_b[j], x_b[j], ex_b[j], low_b[j] = res[:6]
-            lb_b[j], lmb_b[j], s_b[j], lo_b[j], hi_b[j] = res[6:]
+            code_b[j], ts_b[j], beta_b[j], x_b[j] = _normalize(
+                is_call[i], price[i], _at(spot, i), strike[i], t[i], _at(rate, i),
+                _at(div, i), black76)
+        for j in range(m):
+            low_b[j], s_b[j], lo_b[j], hi_b[j] = _start(beta_b[j], x_b[j])
             rel_b[j] = np.inf
         for _ in range(VECTOR_STEPS):
             for j in range(m):
-                ex = ex_b[j]
+                beta = beta_b[j]
+                x = x_b[j]
+                ex = exp_(0.5 * x)
                 s_b[j], lo_b[j], hi_b[j], rel_b[j] = _step(
-                    s_b[j], lo_b[j], hi_b[j], beta_b[j], x_b[j], ex, 1.0 / ex, low_b[j],
-                    lb_b[j], lmb_b[j], rel_b[j])
+                    s_b[j], lo_b[j], hi_b[j], beta, x, ex, 1.0 / ex, low_b[j], log_(beta),
+                    log_(ex - beta), rel_b[j])
         for j in range(m):
             code = code_b[j]
             fallback = (code == R_OK) and not (rel_b[j] <= LAST_STEP)
