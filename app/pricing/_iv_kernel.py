@@ -121,7 +121,9 @@ def solve_total_vol(beta, x):
     return s, converged
 
 
-@njit(inline="always", **_JIT)
+# Not inlined: the scalar fallback is compiled once for float arguments and shared by every
+# kernel signature (numba-level inlining of the solver doubles the first compile time).
+@njit(**_JIT)
 def implied_vol_one(call, price, spot, strike, t, r, q, black76):
     """(σ, reason code) for one option; inputs already validated (finite, positive)."""
     if t <= 0.0:
