@@ -43,13 +43,16 @@ def machine_info() -> dict[str, Any]:
 
 
 def si(value: float | None, unit: str = "") -> str:
-    """1234567 -> '1.23 M' (3 significant figures)."""
+    """Rates get SI prefixes (1234567 -> '1.23 M'); figures with a unit such as µs or ms
+    keep it readable as is ('1,670'). 3 significant figures either way."""
     if value is None:
         return "-"
+    if unit and not unit.endswith("/s"):
+        return f"{float(f'{value:.3g}'):,.10g}"
     for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= factor:
-            return f"{value / factor:.3g} {prefix}{unit}".rstrip()
-    return f"{value:.3g} {unit}".rstrip()
+            return f"{value / factor:.3g} {prefix}"
+    return f"{value:.3g}"
 
 
 def render(rows: Iterable[dict[str, Any]], machine: dict[str, Any]) -> None:
@@ -70,10 +73,11 @@ def render(rows: Iterable[dict[str, Any]], machine: dict[str, Any]) -> None:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         per_call = row.get("seconds_per_call")
+        unit = str(row.get("unit", ""))
         table.add_row(
             str(row["section"]), str(row["name"]),
             f"{row['n']:,}" if isinstance(row.get("n"), int) else str(row.get("n", "")),
-            si(row.get("value")), str(row.get("unit", "")), si(row.get("reference")),
+            si(row.get("value"), unit), unit, si(row.get("reference"), unit),
             f"{row['ratio']:.2f}x" if row.get("ratio") is not None else "-",
             f"{per_call * 1e6:,.1f} µs" if per_call is not None else "")
     console.print(table)
