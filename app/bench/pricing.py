@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -71,19 +72,19 @@ def run(quick: bool) -> list[dict[str, Any]]:
         b = option_book(n)
         args = (b["is_call"], b["spot"], b["strike"], b["t"], b["vol"], b["rate"],
                 b["div_yield"])
-        ref = best_seconds(lambda args=args: greeks_reference(*args), quick)
-        ours = best_seconds(lambda args=args: greeks(*args), quick)
+        ref = best_seconds(partial(greeks_reference, *args), quick)
+        ours = best_seconds(partial(greeks, *args), quick)
         rows.append(_row("greeks (all 9, validated)", n, ours, ref))
         out = np.empty((9, n))
-        hot = best_seconds(lambda args=args, out=out: greeks_into(*args, False, out), quick)
+        hot = best_seconds(partial(greeks_into, *args, False, out), quick)
         rows.append(_row("greeks_into (hot path)", n, hot, ref))
 
     n = 20_000 if quick else IV_N
     b = option_book(n, seed=2)
     price = greeks(b["is_call"], 100.0, b["strike"], b["t"], b["vol"], 0.03, 0.01)["price"]
     iv_args = (b["is_call"], price, 100.0, b["strike"], b["t"], 0.03, 0.01)
-    ref = best_seconds(lambda: implied_vol_reference(*iv_args), quick)
-    ours = best_seconds(lambda: implied_vol(*iv_args), quick)
+    ref = best_seconds(partial(implied_vol_reference, *iv_args), quick)
+    ours = best_seconds(partial(implied_vol, *iv_args), quick)
     err = float(np.nanmax(np.abs(implied_vol(*iv_args) - b["vol"])))
     rows.append(_row("implied_vol", n, ours, ref, max_abs_vol_error=err))
     return rows

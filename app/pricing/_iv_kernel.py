@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: types are inferred by numba at compile time, not annotated)
 """Numba implied-vol solver on normalized out-of-the-money prices.
 
 Every option is reduced (put-call parity, then dividing by √(FK)) to an out-of-the-money

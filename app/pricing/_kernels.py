@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: types are inferred by numba at compile time, not annotated)
 """Fused numba kernel: all nine Greeks of BSM / Black-76 options in one pass over memory.
 
 One formula for both models, in cost-of-carry form (Haug): the underlying `s` drifts at

@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: types are inferred by numba at compile time, not annotated)
 """exp, log and the normal distribution written with arithmetic only, for numba kernels.
 
 Why not `math.exp` / `math.erfc`: numba lowers those to calls into libm, and a loop that

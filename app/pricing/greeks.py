@@ -68,7 +68,7 @@ def is_call_array(kind: Any) -> np.ndarray:
     if arr.dtype == np.bool_:
         return arr
     if arr.dtype.kind in "US":
-        calls = arr == "call"
+        calls: np.ndarray = np.equal(arr, "call")
         if not np.all(calls | (arr == "put")):
             bad = arr[~(calls | (arr == "put"))].flat[0]
             raise ValueError(f"kind must be 'call' or 'put', got {bad!r}")
@@ -79,7 +79,7 @@ def is_call_array(kind: Any) -> np.ndarray:
 def as_float_array(x: Any, name: str) -> np.ndarray:
     """x as a float64 array (no copy when it already is one)."""
     try:
-        arr = np.asarray(x, dtype=_F64)
+        arr: np.ndarray = np.asarray(x, dtype=_F64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric: {exc}") from None
     return arr
@@ -131,6 +131,9 @@ def greeks(kind: Any, spot: Any, strike: Any, t: Any, vol: Any, rate: Any,
     shape = common_shape((call, s, k, tt, v, r, q),
                          ("kind", "spot", "strike", "t", "vol", "rate", "div_yield"))
     out = np.empty((9, *shape))
+    s_in: float | np.ndarray
+    r_in: float | np.ndarray
+    q_in: float | np.ndarray
     if s.ndim == 0 and r.ndim == 0 and q.ndim == 0:
         # One underlying: the market inputs go in as scalars (no N-sized copies).
         s_in, r_in, q_in = float(s), float(r), float(q)

@@ -52,7 +52,8 @@ def _check(arr: np.ndarray, name: str, positive: bool) -> None:
 
 
 def implied_vol(kind: Any, price: Any, spot: Any, strike: Any, t: Any, rate: Any,
-                div_yield: Any = 0.0, model: str = "bsm", return_reason: bool = False):
+                div_yield: Any = 0.0, model: str = "bsm",
+                return_reason: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Implied vol (annual, 0.2 = 20 %) of European option prices; NaN where none fits.
 
     Arguments broadcast like `greeks` (kind: "call"/"put"/bool is_call or arrays of them;
@@ -78,6 +79,9 @@ def implied_vol(kind: Any, price: Any, spot: Any, strike: Any, t: Any, rate: Any
                          ("kind", "price", "spot", "strike", "t", "rate", "div_yield"))
     vol = np.empty(shape)
     reason = np.empty(shape, dtype=np.int8)
+    s_in: float | np.ndarray
+    r_in: float | np.ndarray
+    q_in: float | np.ndarray
     if s.ndim == 0 and r.ndim == 0 and q.ndim == 0:
         s_in, r_in, q_in = float(s), float(r), float(q)
     else:

@@ -6,13 +6,19 @@ One ufunc per formula term, `scipy.special.ndtr` for N(d); no validation, no edg
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.special import ndtr
+
+ArrayLike = Any
 
 _INV_SQRT_2PI = 0.3989422804014327
 
 
-def greeks_reference(is_call, spot, strike, t, vol, rate, div_yield=0.0, black76=False):
+def greeks_reference(is_call: ArrayLike, spot: ArrayLike, strike: ArrayLike, t: ArrayLike,
+                     vol: ArrayLike, rate: ArrayLike, div_yield: ArrayLike = 0.0,
+                     black76: bool = False) -> dict[str, np.ndarray]:
     """All nine figures as a dict of float64 arrays (broadcast shape of the inputs)."""
     phi = np.where(is_call, 1.0, -1.0)
     b = 0.0 if black76 else rate - div_yield
@@ -43,8 +49,10 @@ def greeks_reference(is_call, spot, strike, t, vol, rate, div_yield=0.0, black76
     }
 
 
-def implied_vol_reference(is_call, price, spot, strike, t, rate, div_yield=0.0, black76=False,
-                          iterations=40):
+def implied_vol_reference(is_call: ArrayLike, price: ArrayLike, spot: ArrayLike,
+                          strike: ArrayLike, t: ArrayLike, rate: ArrayLike,
+                          div_yield: ArrayLike = 0.0, black76: bool = False,
+                          iterations: int = 40) -> np.ndarray:
     """Vectorized Newton on vol from 0.2 with a [1e-4, 10] clamp; NaN where it fails.
 
     Fixed iteration count (every element iterates); no bracketing, so deep in/out-of-the-money
