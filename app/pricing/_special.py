@@ -16,6 +16,10 @@ Accuracy (double precision, checked in tests/pricing/test_special.py against lib
   exp(-a²/2) supplied by the caller carries a²/2 ulp of relative error, < 1e-13 for a < 38).
 
 All functions are scalar-in/scalar-out, `inline="always"` so each kernel gets its own copy.
+
+Caution when editing this file: numba's on-disk cache of a kernel is keyed on the kernel's own
+source file, so kernels in _kernels.py / _iv_kernel.py keep their old copy of these functions
+until `app/pricing/__pycache__/*.nbi|*.nbc` is deleted (or their files are touched).
 """
 
 from __future__ import annotations
