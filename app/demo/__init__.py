@@ -1,0 +1,14 @@
+"""python -m app demo: the service with a simulated market and a paper execution bot.
+
+- `market`: underlyings under GBM and a market maker's option book, as API bodies
+- `feed`: the market's prices as ticks over the ingest WebSocket
+- `paper_bot`: the paper execution bot (also `scripts/paper_bot.py`)
+- `signals`: where the bot reads signals: the Redis stream or the signal WebSocket
+- `board`: the live risk table
+- `service`: the service in-process on a pre-bound socket
+- `cli`: the command itself
+"""
+
+from app.demo.cli import main
+
+__all__ = ["main"]

@@ -1,0 +1,244 @@
+"""Where the paper bot's signals come from (CONTRACT §4, §5), and how each is acknowledged.
+
+- `StreamSignals`: the Redis stream through a consumer group. XREADGROUP; XACK once the
+  service has answered the fill; at start, first what this consumer was delivered and never
+  acknowledged (a crash); every `claim_idle_s / 2`, XAUTOCLAIM of what any consumer left
+  unacknowledged for `claim_idle_s` (a dead bot). Redis down or restarted empty: it waits,
+  re-creates the group and resumes.
+- `SocketSignals`: the service's `/v1/ws/signals`, catching up through
+  `GET /v1/hedge/signals?after=SEQ` after each reconnect.
+
+Either may deliver a signal twice (after a crash, a claim, a replay): the bot's exec_id,
+derived from the signal id, makes the repeat harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+import httpx
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+from app.adapters.keys import PAPER_BOT_GROUP, STREAM_FIELD
+
+log = logging.getLogger("dynhedge.paper_bot")
+RETRY_MAX_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One signal as read; `entry_id` is its Redis stream entry (None over the WebSocket)."""
+
+    signal: dict[str, Any]
+    entry_id: bytes | None = None
+
+
+# XREADGROUP's answer (RESP2, bytes): [(stream, [(entry id, {field: value} or None)])];
+# a None is an entry trimmed from the stream while it was pending.
+StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes] | None]]]]
+
+
+class SignalSource(Protocol):
+    def deliveries(self) -> AsyncGenerator[Delivery, None]: ...
+
+    async def ack(self, delivery: Delivery) -> None: ...
+
+
+class StreamSignals:
+    """Signals from the Redis stream through a consumer group (CONTRACT §5: stream
+    `hedge:signals:stream`, field `data`). `consumer` names this bot: keep it across restarts
+    so a restart re-reads its own unacknowledged entries at once; entries another consumer
+    left unacknowledged for `claim_idle_s` seconds are claimed (XAUTOCLAIM)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        stream: str,
+        *,
+        group: str = PAPER_BOT_GROUP,
+        consumer: str = "paper-bot",
+        claim_idle_s: float = 30.0,
+        block_ms: int = 1_000,
+        batch: int = 100,
+    ) -> None:
+        self.client = client
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.claim_idle_s = claim_idle_s
+        self.block_ms = block_ms
+        self.batch = batch
+
+    async def ensure_group(self) -> None:
+        """Create the group at the stream's start (and the stream when missing). A new group
+        sees what is already in the stream; the bot's age limit skips what is stale."""
+        try:
+            await self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def deliveries(self) -> AsyncGenerator[Delivery, None]:
+        backoff = 0.1
+        while True:
+            try:
+                await self.ensure_group()
+                # first what this consumer was delivered and never acknowledged (a crash)
+                after = "0"
+                while True:
+                    batch, last = await self._read(after, block=False)
+                    for d in batch:
+                        yield d
+                    if last is None:
+                        break
+                    after = last.decode()
+                next_claim = 0.0
+                while True:
+                    if time.monotonic() >= next_claim:
+                        next_claim = time.monotonic() + self.claim_idle_s / 2
+                        start = b"0-0"
+                        while True:
+                            batch, start = await self._claim(start)
+                            for d in batch:
+                                yield d
+                            if start == b"0-0":
+                                break
+                    batch, _ = await self._read(">", block=True)
+                    for d in batch:
+                        yield d
+                    backoff = 0.1
+            except (RedisError, OSError) as exc:
+                # Redis down, or restarted empty (NOGROUP): wait, re-create the group, resume.
+                log.warning("redis: %s: %s; retrying in %.1fs", type(exc).__name__, exc,
+                            backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RETRY_MAX_S)
+
+    async def _read(self, start: str, *, block: bool) -> tuple[list[Delivery], bytes | None]:
+        """One XREADGROUP: (deliveries, id of the last entry read or None when none was)."""
+        reply = cast(StreamReply | None, await self.client.xreadgroup(
+            self.group, self.consumer, {self.stream: start}, count=self.batch,
+            block=self.block_ms if block else None))
+        out: list[Delivery] = []
+        last: bytes | None = None
+        for _stream, entries in reply or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                d = await self._decode(entry_id, fields)
+                if d is not None:
+                    out.append(d)
+        return out, last
+
+    async def _claim(self, start: bytes) -> tuple[list[Delivery], bytes]:
+        """One XAUTOCLAIM page of entries idle over `claim_idle_s`: (deliveries, the cursor
+        to go on from, b"0-0" at the end)."""
+        reply = await self.client.xautoclaim(
+            self.stream, self.group, self.consumer, int(self.claim_idle_s * 1000),
+            start_id=start, count=self.batch)
+        cursor, entries = reply[0], reply[1]
+        if entries:
+            log.info("claimed %d signal(s) left pending by another consumer", len(entries))
+        out: list[Delivery] = []
+        for entry_id, fields in entries:
+            d = await self._decode(entry_id, fields)
+            if d is not None:
+                out.append(d)
+        return out, cursor if isinstance(cursor, bytes) else str(cursor).encode()
+
+    async def _decode(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> Delivery | None:
+        raw = (fields or {}).get(STREAM_FIELD.encode())
+        if raw is None:  # trimmed from the stream before it was read: nothing to execute
+            await self.ack(Delivery({}, entry_id))
+            return None
+        try:
+            signal = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            log.error("stream entry %s is not JSON: skipped", entry_id)
+            await self.ack(Delivery({}, entry_id))
+            return None
+        return Delivery(signal, entry_id)
+
+    async def ack(self, delivery: Delivery) -> None:
+        """XACK; a failure is logged, not raised: the entry is executed again later and the
+        service answers that replay `duplicate`."""
+        if delivery.entry_id is None:
+            return
+        try:
+            await self.client.xack(self.stream, self.group, delivery.entry_id)
+        except (RedisError, OSError) as exc:
+            log.warning("XACK %s failed (%s): it will be replayed as a duplicate",
+                        delivery.entry_id, type(exc).__name__)
+
+
+class SocketSignals:
+    """Signals from `/v1/ws/signals` (the service without Redis). After each reconnect it
+    catches up through `GET /v1/hedge/signals?after=SEQ` and skips what it has seen.
+    `after_seq` None starts from the first signal that arrives; 0 replays all the service
+    holds."""
+
+    def __init__(self, http: httpx.AsyncClient, ws_url: str, *,
+                 after_seq: int | None = None, on_connect: Callable[[], None] | None = None
+                 ) -> None:
+        self.http = http
+        self.ws_url = ws_url
+        self.last_seq = after_seq
+        self.on_connect = on_connect
+
+    async def deliveries(self) -> AsyncGenerator[Delivery, None]:
+        backoff = 0.1
+        while True:
+            try:
+                async with connect(self.ws_url, open_timeout=5, close_timeout=1) as ws:
+                    backoff = 0.1
+                    if self.on_connect is not None:
+                        self.on_connect()
+                    for signal in await self._backlog():
+                        yield Delivery(signal)
+                    async for raw in ws:
+                        signal = orjson.loads(raw)
+                        seq = int(signal["seq"])
+                        if self.last_seq is not None and seq <= self.last_seq:
+                            continue
+                        self.last_seq = seq
+                        yield Delivery(signal)
+            except (OSError, WebSocketException, httpx.HTTPError) as exc:
+                log.warning("signal feed: %s; reconnecting in %.1fs", type(exc).__name__,
+                            backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RETRY_MAX_S)
+
+    async def _backlog(self) -> list[dict[str, Any]]:
+        """Signals after `last_seq`, oldest first, paged."""
+        out: list[dict[str, Any]] = []
+        if self.last_seq is None:
+            return out
+        while True:
+            r = await self.http.get("/v1/hedge/signals",
+                                    params={"after": self.last_seq, "limit": 1000})
+            r.raise_for_status()
+            page = r.json()
+            if not page:
+                return out
+            out.extend(page)
+            self.last_seq = int(page[-1]["seq"])
+
+    async def ack(self, delivery: Delivery) -> None:
+        return None
+
+
+def ws_url(base_url: str, path: str, api_key: str | None) -> str:
+    """ws(s):// URL of a service WebSocket; the API key goes in `?api_key=`."""
+    url = httpx.URL(base_url.rstrip("/") + path)
+    url = url.copy_with(scheme="wss" if url.scheme == "https" else "ws")
+    if api_key:
+        url = url.copy_add_param("api_key", api_key)
+    return str(url)

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""A paper execution bot for dynhedge: the example an execution team starts from.
+
+It takes every hedge signal, fills it in full at the signal's spot ± a half-spread, and
+posts the fill back with `signal_id` so the service counts it against the signal:
+
+    POST /v1/fills {exec_id: "paper-<signal id>", symbol: <signal instrument>, side,
+                    quantity, price, signal_id: <signal id>}
+
+Where signals come from:
+- `--redis-url` (or HEDGE_REDIS_URL) set: the Redis stream (HEDGE_SIGNAL_STREAM, default
+  `hedge:signals:stream`, field `data`) through the consumer group `paper-bot`. An entry is
+  acknowledged (XACK) only once the service has answered its fill; at start the bot re-reads
+  what it was delivered but never acknowledged, and it claims (XAUTOCLAIM) what another,
+  dead consumer left pending for `--claim-idle-s`.
+- otherwise: the service's WebSocket `/v1/ws/signals` (catching up over REST after a
+  reconnect).
+
+No trade lost or repeated across restarts: the exec_id is derived from the signal id and the
+service is idempotent on exec_id, so a signal executed again after a crash is answered
+`duplicate: true` and changes nothing. Keep `--half-spread-bps` fixed across restarts (a
+replay at another price under the same exec_id is refused with 409).
+
+Examples:
+    python scripts/paper_bot.py --url http://127.0.0.1:8000 --redis-url redis://127.0.0.1:6379/0
+    HEDGE_API_KEY=secret python scripts/paper_bot.py            # WebSocket, from now on
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+
+import httpx
+import redis.asyncio as aioredis
+
+from app.adapters.keys import DEFAULT_SIGNAL_STREAM, PAPER_BOT_GROUP
+from app.demo.paper_bot import (
+    PaperBot,
+    SignalSource,
+    SocketSignals,
+    StreamSignals,
+    run_paper_bot,
+    ws_url,
+)
+
+log = logging.getLogger("paper_bot")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", default=env("HEDGE_URL", "http://127.0.0.1:8000"),
+                   help="the service (env HEDGE_URL; default %(default)s)")
+    p.add_argument("--api-key", default=env("HEDGE_API_KEY"),
+                   help="a key with the trade and read scopes (env HEDGE_API_KEY)")
+    p.add_argument("--redis-url", default=env("HEDGE_REDIS_URL") or None,
+                   help="read signals from Redis (env HEDGE_REDIS_URL); unset: the WebSocket")
+    p.add_argument("--stream", default=env("HEDGE_SIGNAL_STREAM", DEFAULT_SIGNAL_STREAM),
+                   help="the signal stream (env HEDGE_SIGNAL_STREAM; default %(default)s)")
+    p.add_argument("--group", default=PAPER_BOT_GROUP, help="consumer group (%(default)s)")
+    p.add_argument("--consumer", default=env("PAPER_BOT_CONSUMER", socket.gethostname()),
+                   help="this bot's consumer name; keep it across restarts (env "
+                        "PAPER_BOT_CONSUMER; default the host name)")
+    p.add_argument("--claim-idle-s", type=float, default=30.0,
+                   help="claim what another consumer left unacknowledged this long (s)")
+    p.add_argument("--half-spread-bps", type=float, default=2.0,
+                   help="fill this many bps above the spot for a buy, below for a sell")
+    p.add_argument("--max-age-s", type=float, default=30.0,
+                   help="skip signals older than this (s; their pending has expired in the "
+                        "service); 0: execute whatever the age")
+    p.add_argument("--after-seq", type=int, default=None,
+                   help="WebSocket only: first replay the signals after this seq")
+    p.add_argument("--log-level", default=env("HEDGE_LOG_LEVEL", "info"))
+    return p.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> None:
+    headers = {"X-API-Key": args.api_key} if args.api_key else {}
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=args.url, headers=headers, timeout=10.0))
+        source: SignalSource
+        if args.redis_url:
+            client = aioredis.Redis.from_url(args.redis_url, socket_timeout=10.0)
+            stack.push_async_callback(client.aclose)
+            source = StreamSignals(client, args.stream, group=args.group,
+                                   consumer=args.consumer, claim_idle_s=args.claim_idle_s)
+            log.info("reading %s as %s/%s", args.stream, args.group, args.consumer)
+        else:
+            source = SocketSignals(http, ws_url(args.url, "/v1/ws/signals", args.api_key),
+                                   after_seq=args.after_seq)
+            log.info("reading the service's signal WebSocket")
+        bot = PaperBot(http, half_spread_bps=args.half_spread_bps,
+                       max_age_s=args.max_age_s or None)
+        task = asyncio.create_task(run_paper_bot(source, bot))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        log.info("stopped: %d signals, %s", bot.stats.received, bot.stats.outcomes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
