@@ -1,0 +1,51 @@
+"""`python -m tests.faults.die_at`: the service (`python -m app serve`), except that it kills
+itself with SIGKILL at one exact point of the journal protocol, named by DYNHEDGE_DIE_AT:
+
+- `fill-committed`: right after a fill's journal transaction commits, before it is applied
+  and answered (the client never gets its 200);
+- `signal-row-committed`: right after a batch of signals is committed to the `signals`
+  table, before the `signal` events that restore their pending orders are written.
+
+A kill -9 at a chosen instruction instead of a random one: the windows are microseconds wide."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+from app.adapters.journal import SqliteJournal
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install(point: str) -> None:
+    if point == "fill-committed":
+        original_fill = SqliteJournal.append_fill
+
+        async def append_fill(self: SqliteJournal, *args: Any, **kwargs: Any) -> int:
+            event_id = await original_fill(self, *args, **kwargs)
+            die()
+            return event_id
+
+        SqliteJournal.append_fill = append_fill  # type: ignore[method-assign]
+    elif point == "signal-row-committed":
+        original_append = SqliteJournal.append
+
+        async def append(self: SqliteJournal, kind: str, body: dict[str, Any]) -> int:
+            if kind == "signal":
+                die()
+            return await original_append(self, kind, body)
+
+        SqliteJournal.append = append  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"DYNHEDGE_DIE_AT: unknown point {point!r}")
+
+
+if __name__ == "__main__":
+    install(os.environ["DYNHEDGE_DIE_AT"])
+    from app.serve import main
+
+    raise SystemExit(main([]))
