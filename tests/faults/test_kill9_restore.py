@@ -28,7 +28,7 @@ from tests.faults.harness import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.redis]
+pytestmark = [pytest.mark.faults]
 
 SEED = 20_261_124
 CALL = occ_call("XYZ")
@@ -198,6 +198,7 @@ def tick(http: httpx.Client, price: float) -> None:
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
 
 
+@pytest.mark.redis
 def test_a_halt_a_policy_and_the_signal_seq_survive_kill_9(services: ServiceFactory,
                                                           shared_redis: redis.Redis):
     from tests.faults.conftest import SHARED_REDIS_URL
