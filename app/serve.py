@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from typing import Any
 
 import uvicorn
 
 from app.api.header_timeout import protocol_with_header_timeout
+from app.api.ws_protocol import bounded_websocket_protocol
 from app.main import create_app
 from app.settings import Settings
 
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def server_options(settings: Settings, host: str, port: int) -> dict[str, object]:
+def server_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
     """uvicorn options: one process (the book lives in it), WebSocket frames capped at the
     body limit (1009 past it), idle and header timeouts against slow clients."""
     return {
@@ -52,4 +54,5 @@ def server_options(settings: Settings, host: str, port: int) -> dict[str, object
         "ws_max_size": settings.max_body_bytes,
         "timeout_keep_alive": 5,
         "http": protocol_with_header_timeout(settings.header_timeout_s),
+        "ws": bounded_websocket_protocol(),
     }

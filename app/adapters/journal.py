@@ -123,15 +123,22 @@ class SqliteJournal:
             raise
         return event_id
 
-    async def append_signals(self, rows: list[tuple[int, str, bytes]]) -> None:
-        await self._run(self._append_signals, rows)
+    async def append_signals(
+        self, rows: list[tuple[int, str, bytes]], events: list[dict[str, Any]]
+    ) -> None:
+        """Signals and their pending-order events in one transaction: a restart never finds a
+        signal without the pending order that stops it being hedged twice."""
+        await self._run(self._append_signals, rows, [dumps(e) for e in events])
 
-    def _append_signals(self, rows: list[tuple[int, str, bytes]]) -> None:
+    def _append_signals(self, rows: list[tuple[int, str, bytes]], events: list[bytes]) -> None:
         assert self._db is not None
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR IGNORE INTO signals (seq, id, body) VALUES (?, ?, ?)", rows)
+            now = time.time()
+            db.executemany("INSERT INTO events (kind, body, wall) VALUES ('signal', ?, ?)",
+                           [(e, now) for e in events])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

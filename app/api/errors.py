@@ -25,7 +25,9 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
     for e in errors:
         loc = [p for p in (*prefix, *e.get("loc", ())) if p not in ("body",)]
         field = ".".join(str(p) for p in loc if isinstance(p, str)) or "body"
-        out.append({"field": field, "reason": _clean(e.get("msg", "invalid")), "loc": loc})
+        reason = _clean(e.get("msg", "invalid"))
+        out.append({"field": field, "reason": reason, "loc": loc, "msg": reason,
+                    "type": str(e.get("type", "value_error"))})
     return out
 
 
@@ -38,7 +40,9 @@ def first_reason(errors: list[dict[str, Any]]) -> str:
     return f"{e['field']}: {e['reason']}"
 
 
-def error_body(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> dict:
+def error_body(
+    status: int, message: str, detail: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {"error": message, "detail": detail or [], "status": status}
 
 
@@ -58,13 +62,20 @@ def install(app: FastAPI) -> None:
         status = next((s for t, s in STATUS.items() if isinstance(exc, t)), 400)
         detail = []
         if isinstance(exc, InvalidInput):
-            detail = [{"field": exc.field, "reason": exc.reason, "loc": [exc.field]}]
+            detail = [{"field": exc.field, "reason": exc.reason, "loc": [exc.field],
+                       "msg": exc.reason, "type": "value_error"}]
         return Json(error_body(status, str(exc), detail), status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Json:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # FastAPI's answer to a body that is not JSON (bad UTF-8, too deep): a 422
+            # naming the body, as for every other body that does not fit
+            detail = [{"field": "body", "reason": "not valid JSON", "loc": ["body"],
+                       "msg": "not valid JSON", "type": "json_invalid"}]
+            return Json(error_body(422, "body: not valid JSON", detail), status_code=422)
         return Json(error_body(exc.status_code, str(exc.detail)),
-                              status_code=exc.status_code, headers=exc.headers)
+                    status_code=exc.status_code, headers=exc.headers)
 
 
 def finite_or_none(x: Any) -> Any:

@@ -5,9 +5,20 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from pydantic import TypeAdapter, ValidationError
 
+from app.api.answers import (
+    CancelOut,
+    HaltOut,
+    OptionsPlanOut,
+    PolicyOut,
+    ResumeOut,
+    SignalOut,
+    answers,
+)
 from app.api.deps import Admin, Read, RunnerDep, Trade
+from app.api.ingest import invalid, parse_json
 from app.api.responses import Json, raw_json_list
 from app.api.schemas import HaltIn, ManualSignalIn, OptionsPlanIn, PolicyIn
 from app.engine.advice import options_plan
@@ -30,7 +41,7 @@ def _policy(runner: Runner, underlying: str) -> dict[str, Any]:
                        stale)
 
 
-@router.put("/policies/{underlying}", dependencies=[Admin])
+@router.put("/policies/{underlying}", dependencies=[Admin], responses=answers(PolicyOut))
 async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep) -> Json:
     """Replace the policy of one underlying; it takes effect on this very recompute."""
     runner.core.ensure_known(underlying)
@@ -38,24 +49,25 @@ async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep) -> Json
     return Json(_policy(runner, underlying))
 
 
-@router.get("/policies", dependencies=[Read])
+@router.get("/policies", dependencies=[Read], responses=answers(dict[str, PolicyOut]))
 async def get_policies(runner: RunnerDep) -> Json:
     core = runner.core
     names = sorted(set(core.book.markets) | set(core.hedger.states))
     return Json({u: _policy(runner, u) for u in names})
 
 
-@router.get("/signals", dependencies=[Read])
+@router.get("/signals", dependencies=[Read], responses=answers(list[SignalOut]))
 async def get_signals(
     runner: RunnerDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
 ) -> Json:
     """Signals with `seq > after`, oldest first."""
     return raw_json_list(await runner.signals_after(after, limit))
 
 
-@router.post("/signals/{signal_id}/cancel", dependencies=[Trade])
+@router.post("/signals/{signal_id}/cancel", dependencies=[Trade],
+             responses=answers(CancelOut))
 async def cancel_signal(signal_id: str, runner: RunnerDep) -> Json:
     """Drop what is still pending of a signal."""
     hedger = runner.core.hedger
@@ -70,10 +82,26 @@ async def cancel_signal(signal_id: str, runner: RunnerDep) -> Json:
                  "pending": p.remaining})
 
 
-@router.post("/signals", dependencies=[Admin])
-async def manual_signal(body: ManualSignalIn | list[ManualSignalIn], runner: RunnerDep) -> Json:
+_MANUAL_SCHEMA = ManualSignalIn.model_json_schema()
+_MANUAL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "anyOf": [_MANUAL_SCHEMA, {"type": "array", "items": _MANUAL_SCHEMA}]}}}}}
+_MANUAL_LIST = TypeAdapter(list[ManualSignalIn])
+
+
+@router.post("/signals", dependencies=[Admin], openapi_extra=_MANUAL_BODY,
+             responses=answers(SignalOut | list[SignalOut]))
+async def manual_signal(request: Request, runner: RunnerDep) -> Json:
     """A desk's own order — or a set of them, e.g. an options plan's `signals` — published
     like any other with `reason: manual`. A set is checked whole before any goes out."""
+    body: ManualSignalIn | list[ManualSignalIn]
+    data = parse_json(await request.body())
+    try:
+        if isinstance(data, list):
+            body = _MANUAL_LIST.validate_python(data)
+        else:
+            body = ManualSignalIn.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(exc) from None
     items = body if isinstance(body, list) else [body]
     for i, m in enumerate(items):
         runner.core.ensure_known(m.underlying)
@@ -85,7 +113,7 @@ async def manual_signal(body: ManualSignalIn | list[ManualSignalIn], runner: Run
     return Json(sent if isinstance(body, list) else sent[0])
 
 
-@router.post("/options-plan", dependencies=[Read])
+@router.post("/options-plan", dependencies=[Read], responses=answers(OptionsPlanOut))
 async def post_options_plan(body: OptionsPlanIn, runner: RunnerDep) -> Json:
     """Advisory: option quantities that bring gamma and vega to the targets at least cost,
     the Greeks after, and the share hedge that re-neutralizes delta. Publishes nothing."""
@@ -101,7 +129,7 @@ async def post_options_plan(body: OptionsPlanIn, runner: RunnerDep) -> Json:
 HaltBody = Annotated[HaltIn | None, Body()]
 
 
-@router.post("/halt", dependencies=[Admin])
+@router.post("/halt", dependencies=[Admin], responses=answers(HaltOut))
 async def halt(runner: RunnerDep, body: HaltBody = None) -> Json:
     """Kill switch: no signal goes out; pending stays pending; risk keeps updating."""
     underlying = body.underlying if body else None
@@ -111,7 +139,7 @@ async def halt(runner: RunnerDep, body: HaltBody = None) -> Json:
     return Json({"halted": underlying or "all"})
 
 
-@router.post("/resume", dependencies=[Admin])
+@router.post("/resume", dependencies=[Admin], responses=answers(ResumeOut))
 async def resume(runner: RunnerDep, body: HaltBody = None) -> Json:
     underlying = body.underlying if body else None
     if underlying is not None:

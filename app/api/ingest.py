@@ -29,6 +29,8 @@ def parse_json(raw: bytes | str) -> Any:
     except orjson.JSONDecodeError:
         try:
             return json.loads(raw)
+        except RecursionError:
+            raise InvalidInput("body", "JSON nested too deeply") from None
         except ValueError:
             raise InvalidInput("body", "not valid JSON") from None
 

@@ -7,6 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from app.api.answers import (
+    AcceptOut,
+    BustOut,
+    LoadedOut,
+    PositionOut,
+    ReconcileOut,
+    UnderlyingOut,
+    answers,
+)
 from app.api.deps import Admin, Read, RunnerDep, Trade
 from app.api.ingest import fill_body, parse_json, parse_ticks
 from app.api.responses import Json
@@ -19,6 +28,7 @@ from app.api.schemas import (
     TickAnswer,
     TickIn,
     UnderlyingIn,
+    check_symbol,
 )
 from app.domain import instrument_from_fields, iso_utc
 from app.engine.commands import instrument_fields
@@ -27,16 +37,21 @@ from app.errors import InvalidInput
 router = APIRouter(prefix="/v1")
 
 
-@router.put("/underlyings/{symbol}", dependencies=[Admin])
+@router.put("/underlyings/{symbol}", dependencies=[Admin], responses=answers(UnderlyingOut))
 async def put_underlying(symbol: str, body: UnderlyingIn, runner: RunnerDep) -> Json:
     """Market parameters of one underlying; `spot` values it until its first tick."""
+    try:
+        check_symbol(symbol)
+    except ValueError as exc:
+        raise InvalidInput("symbol", str(exc)) from None
     data: dict[str, Any] = {"symbol": symbol, **body.model_dump(exclude_none=True),
                             "wall": time.time()}
     await runner.command("underlying", data)
     return Json(_market_view(runner.core.book.markets[symbol].as_dict()))
 
 
-@router.get("/underlyings", dependencies=[Read])
+@router.get("/underlyings", dependencies=[Read],
+            responses=answers(dict[str, UnderlyingOut]))
 async def get_underlyings(runner: RunnerDep) -> Json:
     markets = runner.core.book.markets
     return Json({sym: _market_view(m.as_dict()) for sym, m in sorted(markets.items())})
@@ -49,7 +64,7 @@ def _market_view(view: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-@router.put("/positions", dependencies=[Admin])
+@router.put("/positions", dependencies=[Admin], responses=answers(LoadedOut))
 async def put_positions(body: list[PositionIn], runner: RunnerDep) -> dict[str, int]:
     """Replace the whole book (start-of-day load), all or nothing."""
     items = [p.model_dump(exclude_none=True) for p in body]
@@ -66,7 +81,7 @@ async def put_positions(body: list[PositionIn], runner: RunnerDep) -> dict[str, 
     return {"loaded": loaded}
 
 
-@router.get("/positions", dependencies=[Read])
+@router.get("/positions", dependencies=[Read], responses=answers(list[PositionOut]))
 async def get_positions(runner: RunnerDep) -> Json:
     out = []
     for sym, pos in sorted(runner.core.book.positions.items()):
@@ -95,7 +110,7 @@ _TICK_BODY = {
 }
 
 
-@router.post("/ticks", dependencies=[Trade], response_model=TickAnswer,
+@router.post("/ticks", dependencies=[Trade], responses=answers(TickAnswer),
              openapi_extra=_TICK_BODY)
 async def post_ticks(request: Request, runner: RunnerDep) -> Json:
     """One tick or a list. A list answers 200 with the rejected items listed; a single tick
@@ -113,7 +128,7 @@ async def post_ticks(request: Request, runner: RunnerDep) -> Json:
                  "rejected": [{"index": i, "error": str(e)} for i, e in rejected]})
 
 
-@router.put("/positions/reconcile", dependencies=[Admin])
+@router.put("/positions/reconcile", dependencies=[Admin], responses=answers(ReconcileOut))
 async def reconcile(body: list[BrokerPositionIn], runner: RunnerDep) -> Json:
     """Compare the broker's positions with ours; every symbol that differs puts the
     underlyings it touches in reduce-only until an admin accepts."""
@@ -122,7 +137,8 @@ async def reconcile(body: list[BrokerPositionIn], runner: RunnerDep) -> Json:
     return Json({"differences": diffs, "matched": not diffs})
 
 
-@router.post("/positions/reconcile/accept", dependencies=[Admin])
+@router.post("/positions/reconcile/accept", dependencies=[Admin],
+             responses=answers(AcceptOut))
 async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = None) -> Json:
     """Lift reduce-only for the given symbols (all when none); `adopt` first takes the
     broker's quantities as ours."""
@@ -131,13 +147,13 @@ async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = N
     return Json({"accepted": cleared, "adopted": body.adopt})
 
 
-@router.post("/fills/{exec_id}/bust", dependencies=[Admin])
+@router.post("/fills/{exec_id}/bust", dependencies=[Admin], responses=answers(BustOut))
 async def bust_fill(exec_id: str, runner: RunnerDep) -> Json:
     """Reverse an acknowledged fill (the broker busted it); journaled like the fill."""
     return Json(await runner.bust(exec_id))
 
 
-@router.post("/fills", dependencies=[Trade], response_model=FillAnswer)
+@router.post("/fills", dependencies=[Trade], responses=answers(FillAnswer))
 async def post_fill(body: FillIn, runner: RunnerDep) -> Json:
     """Journaled before it is applied and answered; idempotent on `exec_id`."""
     data, payload = fill_body(body, time.time())

@@ -6,6 +6,7 @@ import time
 
 from fastapi import APIRouter
 
+from app.api.answers import RiskDetail, RiskOut, answers
 from app.api.deps import Read, RunnerDep
 from app.api.responses import Json
 from app.book import UnderlyingRisk
@@ -27,7 +28,7 @@ def _snapshots(runner: Runner) -> dict[str, UnderlyingRisk]:
     return out
 
 
-@router.get("/risk", dependencies=[Read])
+@router.get("/risk", dependencies=[Read], responses=answers(RiskOut))
 async def get_risk(runner: RunnerDep) -> Json:
     snaps = _snapshots(runner)
     stamps = [r.as_of for r in snaps.values() if r.as_of is not None]
@@ -38,7 +39,7 @@ async def get_risk(runner: RunnerDep) -> Json:
     })
 
 
-@router.get("/risk/{underlying}", dependencies=[Read])
+@router.get("/risk/{underlying}", dependencies=[Read], responses=answers(RiskDetail))
 async def get_risk_one(underlying: str, runner: RunnerDep) -> Json:
     core = runner.core
     r = core.risk.get(underlying)

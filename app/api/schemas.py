@@ -7,18 +7,33 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Vol = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
 Timestamp = Annotated[float, Field(ge=0, allow_inf_nan=False)] | str
-Symbol = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def check_symbol(value: str) -> str:
+    """A symbol is 1–64 printable characters with no space at either end (OCC symbols keep
+    their inner padding). Control, format (bidi) and blank symbols are refused."""
+    if not value or len(value) > 64:
+        raise ValueError("must be 1 to 64 characters")
+    if not value.isprintable() or value != value.strip():
+        raise ValueError("must be printable, with no space at either end")
+    return value
+
+
+Symbol = Annotated[str, AfterValidator(check_symbol)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    """Unknown fields, non-finite numbers and type coercion (true as 1, "101" as a number)
+    are all refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class InstrumentFields(Strict):

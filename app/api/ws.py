@@ -15,6 +15,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from app.api.ingest import parse_fill, parse_json, parse_ticks
+from app.api.responses import Json
 from app.codec import dumps
 from app.engine.feed import Feed
 from app.engine.runner import Runner
@@ -29,22 +30,33 @@ MESSAGE_TOO_BIG = 1009
 
 
 async def _admit(ws: WebSocket, scope: str) -> bool:
-    """Check Origin and the API key before accepting; close with 1008 when refused."""
+    """Check Origin and the API key before accepting. A refusal is an HTTP answer that says
+    why (403 for a foreign origin or a missing scope, 401 for a missing or unknown key)."""
     app = ws.app
     origin = ws.headers.get("origin")
     if origin is not None and origin.rstrip("/") not in app.state.origins:
-        await ws.close(code=POLICY_VIOLATION, reason="origin not allowed")
+        await _deny(ws, 403, "origin not allowed")
         return False
     keys = app.state.keys
     if keys.enabled:
         key = ws.query_params.get("api_key") or ws.headers.get("x-api-key")
         scopes = keys.scopes_of(key)
-        if scopes is None or scope not in scopes:
-            reason = "missing or unknown API key" if scopes is None else f"needs {scope!r}"
-            await ws.close(code=POLICY_VIOLATION, reason=reason)
+        if scopes is None:
+            await _deny(ws, 401, "missing API key" if not key else "unknown API key")
+            return False
+        if scope not in scopes:
+            await _deny(ws, 403, f"this key lacks the {scope!r} scope")
             return False
     await ws.accept()
     return True
+
+
+async def _deny(ws: WebSocket, status: int, reason: str) -> None:
+    body = {"error": reason, "detail": [], "status": status}
+    try:
+        await ws.send_denial_response(Json(body, status_code=status))
+    except RuntimeError:  # a server without the denial extension: a plain close
+        await ws.close(code=POLICY_VIOLATION, reason=reason)
 
 
 @router.websocket("/ingest")
@@ -56,7 +68,17 @@ async def ingest(ws: WebSocket) -> None:
     ack = False
     try:
         while True:
-            text = await ws.receive_text()
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:  # a binary frame: JSON in UTF-8 is read the same
+                try:
+                    text = (message.get("bytes") or b"").decode("utf-8")
+                except UnicodeDecodeError:
+                    await ws.send_text(dumps({"type": "error", "index": 0,
+                                              "error": "body: not UTF-8 JSON"}).decode())
+                    continue
             if len(text) > limit:
                 await ws.close(code=MESSAGE_TOO_BIG, reason="frame too large")
                 return
@@ -142,7 +164,7 @@ async def _serve_feed(ws: WebSocket, feed: Feed, first: list[bytes]) -> None:
                 await _close(ws, 1013, "consumer too slow")
                 break
             await asyncio.wait_for(ws.send_text(raw.decode()), SEND_TIMEOUT_S)
-    except (WebSocketDisconnect, TimeoutError, RuntimeError):
+    except (WebSocketDisconnect, TimeoutError, RuntimeError, OSError):
         pass
     finally:
         feed.unsubscribe(q)
@@ -153,7 +175,7 @@ async def _serve_feed(ws: WebSocket, feed: Feed, first: list[bytes]) -> None:
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
     if ws.application_state == WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
-            await ws.close(code=code, reason=reason)
+            await asyncio.wait_for(ws.close(code=code, reason=reason), SEND_TIMEOUT_S)
 
 
 @router.websocket("/risk")

@@ -120,7 +120,8 @@ class Core:
             if jump is None:
                 jump = self.jump_filters[symbol] = JumpFilter()
             jump.max_jump_pct, jump.confirm_ticks = market.max_jump_pct, market.confirm_ticks
-            verdict = jump.judge(market.spot if market.last_tick_ts is not None else None, price)
+            verdict = jump.judge(market.spot if market.last_tick_ts is not None else None, price,
+                                 tick.ts)
             if verdict is Verdict.HOLD:
                 market.last_tick_ts = tick.ts  # held prints still order the feed
                 log.warning("%s: print %g held (%.1f%% from %g)", symbol, price,

@@ -123,19 +123,20 @@ class Egress:
                 self._to_publish.set()
 
     async def _journal(self, batch: list[Signal], rows: list[tuple[int, str, bytes]]) -> None:
+        events = []
+        for s in batch:
+            p = self.hedger.signals.get(s.id)
+            events.append({
+                "id": s.id, "seq": s.seq, "underlying": s.underlying,
+                "instrument": s.instrument, "order_qty": s.order_qty,
+                "expires_at": p.expires_at if p else time.time(),
+                "clipped": bool(p and p.clipped),
+                "shares": p.shares if p else {s.underlying: s.order_qty},
+                "counts": p.counts if p else True,
+            })
         while True:
             try:
-                await self.journal.append_signals(rows)
-                for s in batch:
-                    p = self.hedger.signals.get(s.id)
-                    await self.journal.append("signal", {
-                        "id": s.id, "seq": s.seq, "underlying": s.underlying,
-                        "instrument": s.instrument, "order_qty": s.order_qty,
-                        "expires_at": p.expires_at if p else time.time(),
-                        "clipped": bool(p and p.clipped),
-                        "shares": p.shares if p else {s.underlying: s.order_qty},
-                        "counts": p.counts if p else True,
-                    })
+                await self.journal.append_signals(rows, events)
                 return
             except Exception:
                 log.exception("journal write of signals failed; retrying")

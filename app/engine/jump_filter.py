@@ -24,10 +24,12 @@ class JumpFilter:
     max_jump_pct: float = 10.0
     confirm_ticks: int = 3
     held: list[float] = field(default_factory=list)
+    held_ts: float = float("-inf")  # event time of the latest held print
     counts: dict[str, int] = field(default_factory=dict)
 
-    def judge(self, last_price: float | None, price: float) -> Verdict:
-        """What to do with `price` given the last applied price. Mutates the held prints."""
+    def judge(self, last_price: float | None, price: float, ts: float) -> Verdict:
+        """What to do with `price` (event time `ts`) given the last applied price. Mutates the
+        held prints. A repeat of a held print (no later `ts`) confirms nothing."""
         if last_price is None or last_price <= 0:
             return self._count(Verdict.APPLY)
         move = price / last_price - 1.0
@@ -40,7 +42,10 @@ class JumpFilter:
         if self.held and (self.held[0] > last_price) != (price > last_price):
             self.counts["dropped"] = self.counts.get("dropped", 0) + len(self.held)
             self.held.clear()  # a jump the other way: start over from this print
+        if self.held and ts <= self.held_ts:
+            return self._count(Verdict.HOLD)
         self.held.append(price)
+        self.held_ts = ts
         if len(self.held) >= self.confirm_ticks:
             self.held.clear()
             return self._count(Verdict.CONFIRM)

@@ -34,7 +34,9 @@ class Journal(Protocol):
 
     async def append_fill(self, exec_id: str, payload: str, body: dict[str, Any]) -> int: ...
 
-    async def append_signals(self, rows: list[tuple[int, str, bytes]]) -> None: ...
+    async def append_signals(
+        self, rows: list[tuple[int, str, bytes]], events: list[dict[str, Any]]
+    ) -> None: ...
 
     async def replay(self) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
         """(the latest snapshot or None, the events after it)."""

@@ -4,7 +4,8 @@ itself with SIGKILL at one exact point of the journal protocol, named by DYNHEDG
 - `fill-committed`: right after a fill's journal transaction commits, before it is applied
   and answered (the client never gets its 200);
 - `signal-row-committed`: right after a batch of signals is committed to the `signals`
-  table, before the `signal` events that restore their pending orders are written.
+  table (with the `signal` events that restore their pending orders, one transaction),
+  before the signals reach readers or the bus.
 
 A kill -9 at a chosen instruction instead of a random one: the windows are microseconds wide."""
 
@@ -32,14 +33,13 @@ def install(point: str) -> None:
 
         SqliteJournal.append_fill = append_fill  # type: ignore[method-assign]
     elif point == "signal-row-committed":
-        original_append = SqliteJournal.append
+        original_signals = SqliteJournal.append_signals
 
-        async def append(self: SqliteJournal, kind: str, body: dict[str, Any]) -> int:
-            if kind == "signal":
-                die()
-            return await original_append(self, kind, body)
+        async def append_signals(self: SqliteJournal, *args: Any, **kwargs: Any) -> None:
+            await original_signals(self, *args, **kwargs)
+            die()
 
-        SqliteJournal.append = append  # type: ignore[method-assign]
+        SqliteJournal.append_signals = append_signals  # type: ignore[method-assign]
     else:
         raise SystemExit(f"DYNHEDGE_DIE_AT: unknown point {point!r}")
 

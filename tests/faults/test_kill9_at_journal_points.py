@@ -47,12 +47,6 @@ def test_a_fill_journaled_but_never_answered_is_in_the_book_once_after_kill_9(
         assert {p["symbol"]: p["quantity"] for p in http.get("/v1/positions").json()} == book
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: app/engine/egress.py _journal commits the `signals` rows, then writes one "
-    "`signal` event per signal in separate transactions; a kill -9 in between leaves a "
-    "signal that is listed and re-published after the restart but has no pending order, so "
-    "the same exposure is hedged again. Fix: one transaction for the rows and their events "
-    "(or restore pending orders from the `signals` table)"))
 def test_a_signal_journaled_before_its_pending_order_is_not_hedged_twice_after_kill_9(
         services: ServiceFactory):
     svc = services(command=DIE_AT, extra_env={"DYNHEDGE_DIE_AT": "signal-row-committed"},

@@ -147,11 +147,6 @@ def test_every_websocket_is_refused_without_a_key_or_the_scope(keyed: Service):
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: app/api/ws.py closes a refused WebSocket with 1008 and a reason before "
-    "accepting it; the ASGI server turns a close-before-accept into a bare HTTP 403, so the "
-    "client never sees 1008 nor why (missing key and wrong scope look the same). Fix: accept "
-    "then close(1008, reason), or websocket.send_denial_response(401/403 with the JSON error)"))
 def test_a_refused_websocket_is_told_why(keyed: Service):
     told = {}
     for label, query in [("no key", ""), ("wrong scope", f"?api_key={KEYS['trade']}")]:
@@ -393,11 +388,6 @@ def server_holds_connection(server_port: int, client_port: int) -> bool:
     return False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: a dropped WebSocket consumer that stays connected without reading is never "
-    "let go: app/api/ws.py _serve_feed's close waits on uvicorn's paused transport forever, "
-    "so the socket, its task and megabytes of send buffer stay until the client leaves. "
-    "Fix: bound the close (asyncio.wait_for) and abort the transport when it cannot drain"))
 def test_a_dropped_consumer_that_never_reads_is_disconnected(services: ServiceFactory):
     svc = risk_service(services)
     slow = raw_ws_connect(svc.port, "/v1/ws/risk", rcvbuf=4096)

@@ -8,9 +8,9 @@ symbol; 409 for a reused exec_id; 413 over the body limit), or 200 with every it
 for a batch — never a 5xx, never a state change (risk, positions, signals, policies and
 underlyings compared before and after each input), never a signal.
 
-Inputs that expose a known defect are kept out of the sweep and pinned by their own strict
-xfail test at the bottom (FINDING: …), so the sweep proves everything else and the xfails flip
-when the service is fixed."""
+Defects this corpus found (deep nesting, invalid UTF-8, lax coercion, duplicated prints
+confirming a fat-finger jump, an unbounded signal cursor, unchecked path symbols, union error
+names, binary frames) each keep a test of their own at the bottom."""
 
 from __future__ import annotations
 
@@ -352,15 +352,11 @@ def concrete(path: str) -> str:
 
 
 DEEP = b"[" * 50_000 + b"]" * 50_000
-# Routes whose body is a union (one object or a list): their error names a pydantic union tag
-# instead of the field — a known defect pinned by an xfail test below.
-UNION_BODY = {("POST", "/v1/hedge/signals")}
 NOT_UTF8 = b'{"symbol": "\xff\xfe\xfd", "quantity": 1}'
 
 
 def generic(app: Any) -> list[Hostile]:
-    """Bodies no route may take, for every write route (FastAPI's own 400 for invalid UTF-8
-    and deep nesting is a known defect: see the xfail tests)."""
+    """Bodies no route may take, for every write route."""
     out = []
     for method, path, body in write_routes(app):
         p = concrete(path)
@@ -373,9 +369,9 @@ def generic(app: Any) -> list[Hostile]:
         if body == "required":
             bodies += [(b"", "empty body"), (b'"text"', "a JSON string"), (b"12", "a number"),
                        (b"null", "null"), (b"true", "true")]
-        field = None if (method, path) in UNION_BODY else "body"
+        bodies += [(NOT_UTF8, "invalid UTF-8"), (DEEP, "JSON nested 50,000 deep")]
         for raw, label in bodies:
-            out.append(Hostile(method, p, raw, field, frozenset({422}), f"generic: {label}"))
+            out.append(Hostile(method, p, raw, "body", frozenset({422}), f"generic: {label}"))
     return out
 
 
@@ -485,7 +481,7 @@ def test_a_duplicated_tick_changes_no_figure(desk: Desk):
         assert after[key] == before[key], f"a duplicated tick changed {key}"
 
 
-# --- known defects: strict xfails that flip when fixed -----------------------------------------
+# --- defects this corpus found, each pinned by its own test ------------------------------------
 
 
 def _fresh() -> TestClient:
@@ -493,10 +489,6 @@ def _fresh() -> TestClient:
                       raise_server_exceptions=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: deeply nested JSON answers 500 on POST /v1/ticks and kills the ingest "
-    "WebSocket (1011): app/api/ingest.py parse_json falls back to json.loads, whose "
-    "RecursionError is not a ValueError"))
 def test_deeply_nested_json_is_rejected_naming_the_body_on_ticks_and_ingest():
     with _fresh() as c:
         r = c.post("/v1/ticks", content=DEEP, headers=JSON)
@@ -508,10 +500,6 @@ def test_deeply_nested_json_is_rejected_naming_the_body_on_ticks_and_ingest():
             assert answer["type"] == "error" and "body" in answer["error"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: on every route whose body FastAPI parses, invalid UTF-8 or deeply nested JSON "
-    "answers 400 'There was an error parsing the body' with no field (contract: 422 naming "
-    "the field, as POST /v1/ticks does)"))
 def test_a_body_that_is_not_json_answers_422_naming_the_body_on_every_route():
     wrong = []
     with _fresh() as c:
@@ -525,10 +513,6 @@ def test_a_body_that_is_not_json_answers_422_naming_the_body_on_every_route():
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: lax pydantic coercion: true/false and numeric strings are taken as numbers "
-    "(a fill of quantity true buys 1; confirm_ticks true turns the fat-finger filter off; "
-    "price \"101\" is a tick); fix: strict=True on the Strict base model in app/api/schemas.py"))
 def test_booleans_and_numeric_strings_are_not_numbers():
     wrong = []
     with _fresh() as c:
@@ -550,10 +534,6 @@ def test_booleans_and_numeric_strings_are_not_numbers():
     assert not wrong, "accepted as numbers:\n" + "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: one print sent three times (same ts, same price) confirms a held fat-finger "
-    "jump: app/engine/jump_filter.py counts repeats as confirmations; a confirmation must "
-    "come from a later print (ts strictly after the last held one)"))
 def test_a_duplicated_print_never_confirms_a_held_jump():
     with _fresh() as c:
         c.put("/v1/underlyings/XYZ", json={"vol": 0.2})
@@ -564,18 +544,12 @@ def test_a_duplicated_print_never_confirms_a_held_jump():
         assert c.get("/v1/risk/XYZ").json()["spot"] == 100.0, "a repeated print moved spot"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: GET /v1/hedge/signals?after=2**63 answers 500 (OverflowError binding the int "
-    "to SQLite): `after` has no upper bound in app/api/hedge.py"))
 def test_a_signal_cursor_beyond_64_bits_answers_422():
     with _fresh() as c:
         r = c.get("/v1/hedge/signals", params={"after": 2**63})
         assert r.status_code == 422, r.text[:200]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: the {symbol} of PUT /v1/underlyings/{symbol} is not validated like a body "
-    "symbol (1-64 chars): 300-char, blank, NUL and bidi-override symbols create underlyings"))
 def test_an_underlying_symbol_in_the_path_obeys_the_symbol_rule():
     created = []
     with _fresh() as c:
@@ -586,10 +560,6 @@ def test_an_underlying_symbol_in_the_path_obeys_the_symbol_rule():
     assert not created, f"created underlyings {created}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: POST /v1/hedge/signals takes `ManualSignalIn | list[ManualSignalIn]`; its 422 "
-    "names pydantic's union tags ('ManualSignalIn.order_qty', 'list[ManualSignalIn]') instead "
-    "of the field, and a bad list is reported against the object branch first"))
 def test_a_bad_manual_signal_names_the_field_not_the_model():
     wrong = []
     with _fresh() as c:
@@ -604,10 +574,6 @@ def test_a_bad_manual_signal_names_the_field_not_the_model():
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: a binary frame on /v1/ws/ingest kills the connection without a close frame: "
-    "app/api/ws.py calls ws.receive_text(), which raises KeyError('text') on a bytes frame. "
-    "Fix: ws.receive() and answer a bytes frame with an error (or close 1003)"))
 def test_a_binary_frame_on_ingest_is_answered_not_a_dead_socket(services: ServiceFactory):
     svc = services(redis_url=None)
     with wsc.connect(f"{svc.ws}/v1/ws/ingest", proxy=None) as ws:

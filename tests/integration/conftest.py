@@ -16,6 +16,7 @@ import redis
 import uvicorn
 
 from app.main import create_app
+from app.serve import server_options
 from app.settings import Settings
 
 REDIS_URL = os.environ.get("HEDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -47,8 +48,8 @@ def redis_client() -> Iterator[redis.Redis]:
 
 
 def start_service(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
-                            log_level="warning", ws_max_size=settings.max_body_bytes)
+    options = {**server_options(settings, "127.0.0.1", settings.port), "log_level": "warning"}
+    config = uvicorn.Config(create_app(settings), **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

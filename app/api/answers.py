@@ -1,0 +1,252 @@
+"""Response schemas: what each route answers, for the OpenAPI document (`/docs`) and for
+clients that generate code from it. The routes encode with orjson; these models declare the
+shapes (CONTRACT §3, §5) without being on the hot path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="the offending field, dotted (e.g. `0.price`)")
+    reason: str
+    loc: list[str | int]
+    msg: str = Field(description="the same as `reason` (FastAPI's name for it)")
+    type: str = Field(description="a short error kind, e.g. `value_error`")
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: list[FieldError]
+    status: int
+
+
+class HedgeOut(BaseModel):
+    instrument: str
+    multiplier: float
+    ratio: float
+    lot_size: float
+
+
+class LastTickOut(BaseModel):
+    ts: str
+    price: float | None
+    bid: float | None
+    ask: float | None
+
+
+class UnderlyingOut(BaseModel):
+    symbol: str
+    spot: float | None
+    rate: float
+    div_yield: float
+    vol: float
+    type: str
+    hedge: HedgeOut
+    max_jump_pct: float
+    confirm_ticks: int
+    as_of: str | None
+    last_tick: LastTickOut | None
+
+
+class InstrumentOut(BaseModel):
+    type: str
+    underlying: str
+    strike: float | None
+    expiry: str | None
+    multiplier: float
+    style: str
+
+
+class PositionOut(InstrumentOut):
+    symbol: str
+    quantity: float
+    instrument: InstrumentOut
+
+
+class LoadedOut(BaseModel):
+    loaded: int
+
+
+class RiskFigures(BaseModel):
+    underlying: str
+    spot: float | None
+    as_of: str | None
+    delta: float | None = Field(description="shares")
+    gamma: float | None = Field(description="shares per $1")
+    vega: float | None = Field(description="$ per vol point")
+    theta: float | None = Field(description="$ per calendar day")
+    rho: float | None = Field(description="$ per 1 % of rate")
+    dollar_delta: float | None
+    dollar_gamma: float | None
+    hedge_position: float = Field(description="units of the hedge instrument")
+    pending: float = Field(description="units of the hedge instrument")
+
+
+class UnitFigures(BaseModel):
+    price: float | None
+    delta: float
+    gamma: float
+    vega: float
+    theta: float
+    rho: float
+
+
+class PositionRisk(BaseModel):
+    symbol: str
+    quantity: float
+    price: float | None
+    iv: float | None
+    delta: float | None
+    gamma: float
+    vega: float
+    theta: float
+    rho: float
+    unit: UnitFigures
+
+
+class RiskDetail(RiskFigures):
+    positions: list[PositionRisk]
+
+
+class RiskTotal(BaseModel):
+    dollar_delta: float
+    dollar_gamma: float
+    vega: float
+    theta: float
+    rho: float
+
+
+class RiskOut(BaseModel):
+    as_of: str
+    total: RiskTotal
+    underlyings: dict[str, RiskFigures]
+
+
+class PolicyState(BaseModel):
+    band: float | None
+    net_delta: float | None
+    pending: float
+    halted: bool
+    stale: bool
+    reduce_only: bool
+    reduce_only_reasons: list[str]
+    last_decision: str
+    quiet: dict[str, int]
+    breach: str | None
+
+
+class PolicyOut(BaseModel):
+    underlying: str
+    mode: str
+    target_delta: float
+    band: float
+    rebalance_to: str
+    interval_s: float
+    min_order: float
+    max_order: float | None
+    max_position: float | None
+    pending_ttl_s: float
+    stale_after_s: float | None
+    cost_per_share: float
+    risk_aversion: float
+    max_signals_per_s: float
+    max_notional_per_min: float | None
+    reduce_only: bool
+    state: PolicyState
+
+
+class SignalOut(BaseModel):
+    id: str
+    seq: int
+    ts: str
+    underlying: str
+    instrument: str
+    side: str
+    quantity: float
+    order_qty: float
+    current_position: float
+    pending_before: float
+    target_position: float
+    net_delta_before: float
+    target_delta: float
+    spot: float | None
+    reason: str
+
+
+class CancelOut(BaseModel):
+    id: str
+    underlying: str
+    cancelled: float
+    pending: float
+
+
+class HaltOut(BaseModel):
+    halted: str
+
+
+class ResumeOut(BaseModel):
+    resumed: str
+
+
+class PositionQty(BaseModel):
+    symbol: str
+    quantity: float
+
+
+class BustOut(BaseModel):
+    exec_id: str
+    busted: bool
+    position: PositionQty
+
+
+class DifferenceOut(BaseModel):
+    symbol: str
+    ours: float
+    broker: float
+    difference: float
+    underlyings: list[str]
+
+
+class ReconcileOut(BaseModel):
+    differences: list[DifferenceOut]
+    matched: bool
+
+
+class AcceptOut(BaseModel):
+    accepted: list[str]
+    adopted: bool
+
+
+class OptionsPlanOut(BaseModel):
+    underlying: str
+    method: str
+    exact: bool
+    cost: float
+    candidates: list[dict[str, Any]]
+    before: dict[str, float]
+    after: dict[str, float]
+    share_hedge: dict[str, Any]
+    signals: list[dict[str, Any]]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (401, "no or unknown API key"),
+        (403, "the key lacks the scope"),
+        (404, "unknown underlying, symbol, signal or fill"),
+        (409, "a conflict (a reused exec_id, a busted fill, a halted underlying)"),
+        (413, "the body is over HEDGE_MAX_BODY_BYTES"),
+        (422, "a body, path or query that does not fit, naming the field"),
+        (429, "over HEDGE_RATE_LIMIT (see Retry-After)"),
+        (503, "the journal cannot take the write now"),
+    )
+}
+
+
+def answers(model: Any) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route answering `model` on 200, with the error answers."""
+    return {200: {"model": model}, **ERRORS}
