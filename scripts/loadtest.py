@@ -5,9 +5,11 @@ Ticks at a fixed rate over `/v1/ws/ingest` (ack mode) for a book of 50 underlyin
 options; a paper bot in its own process reads every signal (the Redis channel, or
 `/v1/ws/signals` for a service given by --url) and answers it with `POST /v1/fills`
 (`exec_id`, `signal_id`, `symbol` = the signal's instrument, side, quantity, price = spot).
-Reports tick-to-signal latency (signal arrival at the bot − the tick's send time, which the
-tick carries as its `ts` and the signal returns as its `ts`) p50/p99/p99.9, fill round trips,
-errors, and the RSS of the service process at start and end (VmRSS of /proc/PID/status).
+A separate, otherwise idle subscriber process stamps each signal's arrival, so the bot's own
+work (HTTP fills) never delays the stamps: tick-to-signal latency = arrival − the tick's send
+time (the tick carries it as its `ts`, the signal returns it as its `ts`). Reports that
+latency p50/p99/p99.9, fill round trips, errors, and the RSS of the service process at start
+and end (VmRSS of /proc/PID/status).
 
     scripts/loadtest.py --rate 1000 --duration 30            # starts its own service
     scripts/loadtest.py --url http://127.0.0.1:8000 --load-book --rate 500 --duration 10
@@ -30,7 +32,6 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 import orjson
 
-from app.bench.service_e2e import send_paced
+from app.bench.service_e2e import Subscriber, send_paced
 from app.bench.service_stack import (
     REDIS_URL,
     Stack,
@@ -64,18 +65,18 @@ MAX_RATE = 500_000.0
 # --- the paper bot (its own process) ---------------------------------------------------------
 
 
-def bot_main(cfg: dict[str, Any], ready: Any, stop: Any, out: Any) -> None:
+def bot_main(cfg: dict[str, Any], ready: Any, stop: Any, out: Any, progress: Any) -> None:
     """Entry point of the bot process: runs until `stop` is set (or its deadline), then
-    drains its fills (bounded) and puts one result dict on `out`."""
+    drains its fills (bounded) and puts one result dict on `out`. `progress` (shared ints):
+    [signals received, fills answered]."""
     try:
-        result = asyncio.run(_bot(cfg, ready, stop))
+        result = asyncio.run(_bot(cfg, ready, stop, progress))
     except Exception as exc:  # reported, never hidden
         result = {"fatal": f"{type(exc).__name__}: {exc}"}
     out.put(result)
 
 
-async def _bot(cfg: dict[str, Any], ready: Any, stop: Any) -> dict[str, Any]:
-    latency: list[float] = []
+async def _bot(cfg: dict[str, Any], ready: Any, stop: Any, progress: Any) -> dict[str, Any]:
     fill_rtt: list[float] = []
     counts = {"filled": 0, "duplicate": 0, "rejected": 0, "failed": 0, "dropped": 0}
     errors: list[str] = []
@@ -111,19 +112,20 @@ async def _bot(cfg: dict[str, Any], ready: Any, stop: Any) -> dict[str, Any]:
                     counts["failed"] += 1
                     note(f"fill {type(exc).__name__}: {exc}")
                 finally:
+                    progress[1] += 1
                     queue.task_done()
 
         workers = [asyncio.create_task(filler()) for _ in range(cfg["concurrency"])]
 
-        def take(raw: bytes | str, arrived: float) -> None:
+        def take(raw: bytes | str) -> None:
             sig = orjson.loads(raw)
-            ts = datetime.fromisoformat(sig["ts"].replace("Z", "+00:00")).timestamp()
-            latency.append(arrived - ts)
+            progress[0] += 1
             if sig.get("spot") and sig.get("quantity"):
                 try:
                     queue.put_nowait(sig)
                 except asyncio.QueueFull:
                     counts["dropped"] += 1
+                    progress[1] += 1
 
         if cfg["source"] == "redis":
             import redis.asyncio as aioredis
@@ -136,7 +138,7 @@ async def _bot(cfg: dict[str, Any], ready: Any, stop: Any) -> dict[str, Any]:
                 while not stop.is_set() and time.monotonic() < deadline:
                     msg = await pubsub.get_message(timeout=0.1)
                     if msg is not None:
-                        take(msg["data"], time.time())
+                        take(msg["data"])
             finally:
                 await pubsub.aclose()
                 await client.aclose()
@@ -151,7 +153,7 @@ async def _bot(cfg: dict[str, Any], ready: Any, stop: Any) -> dict[str, Any]:
                         raw = await asyncio.wait_for(ws.recv(), 0.1)
                     except TimeoutError:
                         continue
-                    take(raw, time.time())
+                    take(raw)
 
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(queue.join(), cfg["drain_s"])
@@ -159,7 +161,7 @@ async def _bot(cfg: dict[str, Any], ready: Any, stop: Any) -> dict[str, Any]:
         for w in workers:
             w.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-    return {"latency_s": latency, "fill_rtt_s": fill_rtt, "counts": counts,
+    return {"fill_rtt_s": fill_rtt, "counts": counts,
             "unfinished_fills": unfinished, "errors": errors}
 
 
@@ -187,6 +189,25 @@ def _existing_levels(stack: Stack) -> tuple[list[str], dict[str, tuple[float, fl
     return sorted(levels), levels
 
 
+def _wait_loop_idle(stack: Stack, before: dict[str, Any], progress: Any, timeout_s: float
+                    ) -> bool:
+    """Until the loop is quiet: the service drained, the bot has received every signal
+    produced since `before` and answered every one it took, over two polls (fills make
+    recomputes, which may make signals). Bounded by `timeout_s`; True when quiet."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        drained, _ = wait_drained(stack.base, timeout_s=max(0.1, deadline - time.monotonic()))
+        m = scrape(stack.base)
+        produced = total(m, "dynhedge_signals_total") - total(before, "dynhedge_signals_total")
+        state = (produced, progress[0], progress[1])
+        if drained and progress[0] >= produced and progress[1] >= progress[0] and state == last:
+            return True
+        last = state
+        time.sleep(0.2)
+    return False
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     policy = {"mode": "band", "band": args.band, "max_signals_per_s": args.max_signals_per_s}
     own = args.url is None
@@ -207,11 +228,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "max_s": args.duration + 2 * args.drain_s + 30}
         ctx = mp.get_context("spawn")
         ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
-        bot = ctx.Process(target=bot_main, args=(cfg, ready, stop, out), daemon=True)
+        progress = ctx.Array("q", 2, lock=False)  # signals received, fills answered
+        bot = ctx.Process(target=bot_main, args=(cfg, ready, stop, out, progress), daemon=True)
         bot.start()
         if not ready.wait(30):
             bot.terminate()
             raise SystemExit("the paper bot did not start")
+        stamps = Subscriber(stack, max_s=args.duration + 2 * args.drain_s + 60,
+                            ws_url=None if own else cfg["ws_url"])
         before = scrape(stack.base)
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
         per_frame = args.per_frame or max(1, math.ceil(args.rate / 1_000))
@@ -222,8 +246,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sent = send_paced(stack, underlyings, args.rate, args.duration, per_frame=per_frame,
                           levels=levels, stop=interrupt)
         cpu1, t1 = cpu_seconds(pid), time.monotonic()
-        drained, _ = wait_drained(stack.base, timeout_s=args.drain_s)
-        time.sleep(0.3)
+        drained = _wait_loop_idle(stack, before, progress, args.drain_s)
+        record = stamps.collect(settle_s=0.2)
         stop.set()
         try:
             bot_result = out.get(timeout=args.drain_s + 30)
@@ -238,7 +262,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if own:
             stop_service(stack)
 
-    lat_ms = [x * 1e3 for x in bot_result.get("latency_s", [])]
+    lat_ms = [x * 1e3 for x in record["latency_s"]]
     rtt_ms = [x * 1e3 for x in bot_result.get("fill_rtt_s", [])]
     lag = histogram(after, "dynhedge_risk_lag_seconds").minus(
         histogram(before, "dynhedge_risk_lag_seconds"))

@@ -193,14 +193,17 @@ def send_max(stack: Stack, underlyings: list[str], seconds: float, per_frame: in
 class Subscriber:
     """`app.bench.service_sub` in its own process, subscribed before any tick is sent."""
 
-    def __init__(self, stack: Stack, max_s: float) -> None:
+    def __init__(self, stack: Stack, max_s: float, ws_url: str | None = None) -> None:
+        """Subscribes to `stack`'s Redis channel, or to `ws_url` (`/v1/ws/signals`)."""
         self.tmp = Path(tempfile.mkdtemp(prefix="dynhedge-sub-"))
         self.out = self.tmp / "latency.json"
         self.err_path = self.tmp / "stderr.txt"
+        source = (["--ws", ws_url] if ws_url else
+                  ["--redis", stack.redis_url, "--channel", stack.channel])
         with open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.bench.service_sub", "--redis", stack.redis_url,
-                 "--channel", stack.channel, "--out", str(self.out), "--max-s", str(max_s)],
+                [sys.executable, "-m", "app.bench.service_sub", *source, "--out", str(self.out),
+                 "--max-s", str(max_s)],
                 stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
                 cwd=_repo_root(),
             )
