@@ -308,3 +308,61 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def signals(http: httpx.Client) -> list[dict[str, Any]]:
+    """GET /v1/hedge/signals: every signal the service lists, oldest first."""
+    r = http.get("/v1/hedge/signals", params={"limit": 10_000})
+    assert r.status_code == 200, r.text
+    return list(r.json())
+
+
+def stream_matches_log(http: httpx.Client, client: redis.Redis, stream: str) -> bool:
+    """The stream holds exactly the signals GET /v1/hedge/signals lists, same order."""
+    log = signals(http)
+    entries = stream_entries(client, stream)
+    return bool(log) and [seq for seq, _ in entries] == [s["seq"] for s in log]
+
+
+def assert_stream_is_the_log_exactly_once(http: httpx.Client, client: redis.Redis,
+                                          stream: str) -> int:
+    """Every listed signal on the stream once, in order, seq 1..N without a gap, with the
+    same content; returns N."""
+    log = signals(http)
+    entries = stream_entries(client, stream)
+    seqs = [seq for seq, _ in entries]
+    assert seqs == list(range(1, len(log) + 1)), (
+        f"stream seqs are not 1..{len(log)} once each, in order: "
+        f"gaps {sorted(set(range(1, len(log) + 1)) - set(seqs))[:10]}, "
+        f"duplicates {len(seqs) - len(set(seqs))}")
+    for (seq, data), sig in zip(entries, log, strict=True):
+        assert data == sig, f"stream entry {seq} differs from the signal the service lists"
+        assert data["seq"] == seq, f"entry id {seq}-1 carries seq {data['seq']}"
+    return len(log)
+
+
+def wait_stream_is_log(http: httpx.Client, client: redis.Redis, stream: str,
+                       timeout: float, what: str) -> int:
+    """Poll until the stream is the service's signal log exactly once (signals may still be
+    arriving); at the deadline, fail with what differs. Returns the number of signals."""
+    def holds() -> bool:
+        try:
+            assert_stream_is_the_log_exactly_once(http, client, stream)
+        except AssertionError:
+            return False
+        return True
+
+    try:
+        wait_until(holds, timeout, what)
+    except AssertionError:
+        assert_stream_is_the_log_exactly_once(http, client, stream)  # says what differs
+        raise
+    return len(signals(http))
+
+
+def metric(http: httpx.Client, name: str) -> float:
+    """One sample of /metrics (the first series of that name)."""
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

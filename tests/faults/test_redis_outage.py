@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
-import httpx
 import pytest
-import redis
 
 from tests.faults.harness import (
     PrivateRedis,
     ServiceFactory,
     load_book,
+    metric,
     percentile,
-    stream_entries,
+    signals,
+    stream_matches_log,
+    wait_stream_is_log,
     wait_until,
 )
 from tests.faults.load import TickFeed
@@ -37,41 +37,6 @@ LOADED = ["AAA", "BBB", "CCC"]  # ticked by the feed
 PROBE = "DDD"  # ticked by the test itself, to see risk move during the outage
 # band hedging whose pending orders expire fast: a steady flow of signals from ticks
 POLICY = {"mode": "band", "band": 50.0, "pending_ttl_s": 0.3, "max_signals_per_s": 5.0}
-
-
-def signals(http: httpx.Client) -> list[dict[str, Any]]:
-    r = http.get("/v1/hedge/signals", params={"limit": 10_000})
-    assert r.status_code == 200, r.text
-    return list(r.json())
-
-
-def stream_matches_log(http: httpx.Client, client: redis.Redis, stream: str) -> bool:
-    """The stream holds exactly the signals GET /v1/hedge/signals lists, same order."""
-    log = signals(http)
-    entries = stream_entries(client, stream)
-    return bool(log) and [seq for seq, _ in entries] == [s["seq"] for s in log]
-
-
-def assert_stream_is_the_log_exactly_once(http: httpx.Client, client: redis.Redis,
-                                          stream: str) -> int:
-    log = signals(http)
-    entries = stream_entries(client, stream)
-    seqs = [seq for seq, _ in entries]
-    assert seqs == list(range(1, len(log) + 1)), (
-        f"stream seqs are not 1..{len(log)} once each, in order: "
-        f"gaps {sorted(set(range(1, len(log) + 1)) - set(seqs))[:10]}, "
-        f"duplicates {len(seqs) - len(set(seqs))}")
-    for (seq, data), sig in zip(entries, log, strict=True):
-        assert data == sig, f"stream entry {seq} differs from the signal the service lists"
-        assert data["seq"] == seq, f"entry id {seq}-1 carries seq {data['seq']}"
-    return len(log)
-
-
-def metric(http: httpx.Client, name: str) -> float:
-    for line in http.get("/metrics").text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_a_5_s_redis_outage_under_load_loses_no_signal_and_keeps_ticks_fast(
@@ -116,8 +81,7 @@ def test_a_5_s_redis_outage_under_load_loses_no_signal_and_keeps_ticks_fast(
         finally:
             feed.stop()
         assert not feed.errors, f"ticks refused: {feed.errors[:5]}"
-        wait_until(lambda: stream_matches_log(http, rds, stream), 5, "the last signals drained")
-        total = assert_stream_is_the_log_exactly_once(http, rds, stream)
+        total = wait_stream_is_log(http, rds, stream, 5, "the last signals drained")
 
     produced = during - before
     assert produced >= 5, f"only {produced} signals while Redis was down: not under load"
@@ -149,15 +113,14 @@ def test_a_redis_that_restarts_empty_is_refilled_from_the_journal_while_running(
             wait_until(lambda: len(signals(http)) >= n + 3, 10, "signals after the restart")
         finally:
             feed.stop()
-        wait_until(lambda: stream_matches_log(http, rds, stream), 10,
-                   "the stream re-filled from seq 1 after Redis came back empty under load")
-        assert_stream_is_the_log_exactly_once(http, rds, stream)
+        wait_stream_is_log(http, rds, stream, 10,
+                           "the stream re-filled from seq 1 after Redis came back empty under load")
 
         # comes back empty while idle: no new signal, no failed publish to notice it by
         private_redis.stop(save=False)
         private_redis.wipe()
         private_redis.start()
-        wait_until(lambda: stream_matches_log(http, rds, stream), 10,
-                   "the stream re-filled from the journal after an idle empty restart")
-        total = assert_stream_is_the_log_exactly_once(http, rds, stream)
+        total = wait_stream_is_log(http, rds, stream, 10,
+                                   "the stream re-filled from the journal after an idle empty "
+                                   "restart")
     print(f"\nempty Redis restarts: re-filled with all {total} signals both times")

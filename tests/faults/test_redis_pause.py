@@ -15,14 +15,17 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.faults.harness import PrivateRedis, ServiceFactory, load_book, wait_until
-from tests.faults.load import TickFeed
-from tests.faults.test_redis_outage import (
-    POLICY,
-    assert_stream_is_the_log_exactly_once,
+from tests.faults.harness import (
+    PrivateRedis,
+    ServiceFactory,
+    load_book,
     signals,
     stream_matches_log,
+    wait_stream_is_log,
+    wait_until,
 )
+from tests.faults.load import TickFeed
+from tests.faults.test_redis_outage import POLICY
 
 pytestmark = [pytest.mark.faults]
 
@@ -97,8 +100,7 @@ def test_while_redis_is_paused_no_request_waits_past_the_redis_timeout(
                 private_redis.resume()
             feed.stop()
         assert not feed.errors, f"ticks refused: {feed.errors[:5]}"
-        wait_until(lambda: stream_matches_log(http, rds, stream), 5, "the last signals drained")
-        total = assert_stream_is_the_log_exactly_once(http, rds, stream)
+        total = wait_stream_is_log(http, rds, stream, 5, "the last signals drained")
     print(f"\nRedis paused {t_resumed - t_paused:.1f} s: {rounds} rounds of {len(checks)} "
           f"requests (/readyz 503 in at most {1000 * max(readyz_s):.0f} ms); "
           f"{during - before} signals produced "
