@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(10.0, gt=0)
     snapshot_every: int = Field(10_000, ge=1)
     outbox_size: int = 10_000
-    ws_queue_size: int = 1_000
+    ws_queue_size: int = Field(1_000, ge=256)  # ≥ one egress batch, or bursts drop readers
     risk_push_hz: float = Field(10.0, gt=0)
     log_level: str = "info"
 

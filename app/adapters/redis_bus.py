@@ -1,6 +1,6 @@
 """The Redis signal bus: XADD to the stream (the record) and PUBLISH on the channel (a hint),
-in one round trip. Every call is bounded by `timeout_s`; redis-py's own retries are off so
-the bound holds (the outbox retries, in order, instead)."""
+in one round trip (a Lua script). Every call is bounded by `timeout_s`; redis-py's own retries
+are off so the bound holds (the egress retries, in order, instead)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,22 @@ import asyncio
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from app.adapters.keys import STREAM_FIELD, seq_of, stream_id
+
+# KEYS[1] the stream; ARGV: entry id, message, approximate max length, channel.
+# Returns 1 when added and published, 0 when the stream already held this id.
+_PUBLISH_ONCE = f"""
+local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], ARGV[1], '{STREAM_FIELD}',
+                          ARGV[2])
+if type(added) == 'table' and added.err then
+  if string.find(added.err, 'equal or smaller') then return 0 end
+  return redis.error_reply(added.err)
+end
+redis.call('PUBLISH', ARGV[4], ARGV[2])
+return 1
+"""
 
 
 class RedisBus:
@@ -38,23 +51,20 @@ class RedisBus:
             retry_on_timeout=False,
             health_check_interval=0,
         )
+        self._publish = self.client.register_script(_PUBLISH_ONCE)
 
     async def start(self) -> None:
         return None
 
     async def publish(self, seq: int, message: bytes) -> None:
-        """XADD with the seq as entry id, then PUBLISH. A stream that already holds this seq
-        (a retry after a timeout that did land) counts as success: exactly once in the stream."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xadd(self.stream, {STREAM_FIELD: message}, id=stream_id(seq),
-                  maxlen=self.maxlen, approximate=True)
-        pipe.publish(self.channel, message)
-        results = await asyncio.wait_for(pipe.execute(raise_on_error=False), self.timeout_s)
-        added = results[0]
-        if isinstance(added, Exception) and not _already_in_stream(added):
-            raise added
-        if isinstance(results[1], Exception):
-            raise results[1]
+        """XADD with the seq as entry id, then PUBLISH — in one Lua script, one round trip. A
+        stream that already holds this seq (a retry after a timeout that did land) is success
+        and publishes nothing again: exactly once in the stream and on the channel."""
+        await asyncio.wait_for(
+            self._publish(keys=[self.stream],
+                          args=[stream_id(seq), message, self.maxlen, self.channel]),
+            self.timeout_s,
+        )
 
     async def last_seq(self) -> int | None:
         entries = await asyncio.wait_for(
@@ -75,5 +85,3 @@ class RedisBus:
         await self.client.aclose()
 
 
-def _already_in_stream(exc: Exception) -> bool:
-    return isinstance(exc, ResponseError) and "equal or smaller" in str(exc)

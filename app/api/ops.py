@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from app.api.deps import RunnerDep
 from app.api.responses import Json
@@ -29,6 +29,8 @@ async def readyz(runner: RunnerDep) -> Json:
     return Json({"status": "ready", "bus": runner.bus.name})
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {}},
+                             "description": "Prometheus text exposition format"}})
 async def metrics(runner: RunnerDep) -> Response:
     return Response(generate_latest(runner.metrics.registry), media_type=CONTENT_TYPE_LATEST)

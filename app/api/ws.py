@@ -128,8 +128,12 @@ async def _apply(runner: Runner, items: list[Any]) -> tuple[int, list[tuple[int,
             continue
         if kind == "fill":
             try:
-                body, payload = parse_fill({k: v for k, v in item.items() if k != "type"},
-                                           time.time())
+                # `type` is the message's; a fill's instrument type travels as
+                # `instrument_type` on this socket
+                fields = {k: v for k, v in item.items() if k not in ("type", "instrument_type")}
+                if "instrument_type" in item:
+                    fields["type"] = item["instrument_type"]
+                body, payload = parse_fill(fields, time.time())
                 await runner.submit_fill(body, payload)
                 accepted += 1
             except DynhedgeError as exc:

@@ -150,6 +150,12 @@ class Core:
         self.dirty.add(inst.underlying)
         return inst.underlying
 
+    def check_event_time(self, ts: float, field: str = "ts") -> None:
+        """An event time (a fill's) may not be more than the clock skew ahead of the server."""
+        if ts > self.clock.now() + self.max_clock_skew_s:
+            raise InvalidInput(field, f"more than {self.max_clock_skew_s:g} s ahead of the "
+                               "server clock")
+
     @staticmethod
     def _check_order(tick: Tick, last_ts: float | None) -> None:
         if last_ts is not None and tick.ts < last_ts:

@@ -180,6 +180,7 @@ class Runner:
                 return {**self.fill_results[exec_id], "duplicate": True}
             # check before the journal write: a fill the book cannot take is never journaled
             self.core.resolve_instrument(body["symbol"], instrument_fields(body))
+            self.core.check_event_time(body["ts"])
             try:
                 event_id = await self.journal.append_fill(exec_id, payload, body)
             except Exception as exc:

@@ -157,3 +157,12 @@ def test_policies_view_shows_band_net_delta_and_why_quiet(client):
     assert view["mode"] == "band" and view["state"]["band"] == 1e9
     assert view["state"]["quiet"]["inside_band"] >= 1
     assert view["rebalance_to"] == "target"
+
+
+def test_a_fill_dated_beyond_the_clock_skew_is_refused(client):
+    load_book(client)
+    r = client.post("/v1/fills", json={"exec_id": "T1", "symbol": "XYZ", "side": "buy",
+                                       "quantity": 1, "price": 100, "ts": 1e12})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "ts"
+    assert client.post("/v1/fills", json={"exec_id": "T1", "symbol": "XYZ", "side": "buy",
+                                          "quantity": 1, "price": 100}).status_code == 200

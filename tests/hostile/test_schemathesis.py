@@ -15,7 +15,6 @@ from collections import Counter
 from typing import Any
 
 import hypothesis
-import pytest
 import schemathesis
 from fastapi import FastAPI
 from schemathesis.checks import not_a_server_error
@@ -140,10 +139,6 @@ def test_every_v1_operation_declares_the_schema_of_its_answer() -> None:
     assert not empty, f"{len(empty)} operations without a 200 schema:\n" + "\n".join(sorted(empty))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: GET /metrics answers Prometheus text (text/plain; version=0.0.4 or 1.0.0) but "
-    "the OpenAPI document declares application/json; fix in app/api/ops.py: "
-    "response_class=PlainTextResponse, or responses={200: {'content': {'text/plain': {}}}}"))
 def test_metrics_documents_its_text_content_type() -> None:
     content = schema.raw_schema["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"text/plain"}, f"/metrics documented as {sorted(content)}"
