@@ -140,7 +140,7 @@ async def _bot(cfg: dict[str, Any], ready: Any, stop: Any, progress: Any) -> dic
                     if msg is not None:
                         take(msg["data"])
             finally:
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
                 await client.aclose()
         else:
             from websockets.asyncio.client import connect
@@ -213,19 +213,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     own = args.url is None
     stack = start_service() if own else attach(args.url, args.api_key)
     try:
-        levels = None
-        if own or args.load_book:
-            underlyings = load_book(stack, args.underlyings, args.options, policy)
-        else:
-            underlyings, levels = _existing_levels(stack)
-        pid = service_pid(stack)
-        rss_start = rss_mb(pid)
         source = "redis" if own else "ws"
         cfg = {"base": stack.base, "api_key": args.api_key, "tag": uuid.uuid4().hex[:8],
                "source": source, "redis_url": stack.redis_url, "channel": stack.channel,
                "ws_url": stack.ws_url("/v1/ws/signals"), "concurrency": args.fill_concurrency,
                "backlog": 100_000, "drain_s": args.drain_s,
-               "max_s": args.duration + 2 * args.drain_s + 30}
+               "max_s": args.duration + 2 * args.drain_s + 90}
+        # the bot listens before the book and policies go in: the signals those first
+        # decisions make are filled too (unfilled, they would be hedged again once their
+        # pending_ttl_s passed — by the next fill, with a stale tick's ts)
         ctx = mp.get_context("spawn")
         ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
         progress = ctx.Array("q", 2, lock=False)  # signals received, fills answered
@@ -234,6 +230,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not ready.wait(30):
             bot.terminate()
             raise SystemExit("the paper bot did not start")
+        at_start = scrape(stack.base)
+        levels = None
+        if own or args.load_book:
+            underlyings = load_book(stack, args.underlyings, args.options, policy)
+        else:
+            underlyings, levels = _existing_levels(stack)
+        pid = service_pid(stack)
+        rss_start = rss_mb(pid)
+        _wait_loop_idle(stack, at_start, progress, args.drain_s)  # the first decisions, filled
         stamps = Subscriber(stack, max_s=args.duration + 2 * args.drain_s + 60,
                             ws_url=None if own else cfg["ws_url"])
         before = scrape(stack.base)

@@ -261,6 +261,17 @@ class Histogram:
             lo_bound, lo_count = bound, count
         return lo_bound
 
+    def bucket_of(self, q: float) -> tuple[float, float]:
+        """(lower, upper] bounds of the bucket holding the q-quantile: what the histogram
+        actually knows of it (the interpolated `quantile` is an estimate inside it)."""
+        rank = q * self.total
+        lo = 0.0
+        for bound, count in zip(self.bounds, self.counts, strict=True):
+            if self.total > 0 and count >= rank:
+                return lo, bound
+            lo = bound
+        return lo, math.inf
+
     def beyond(self, q: float) -> bool:
         """True when the q-quantile lies past the largest finite bucket bound."""
         finite = [c for b, c in zip(self.bounds, self.counts, strict=True) if not math.isinf(b)]

@@ -58,6 +58,7 @@ def test_histogram_quantile_interpolates_inside_the_bucket_like_prometheus():
     assert h.quantile(0.7) == pytest.approx(0.001 + 0.009 * 20 / 40)
     assert h.quantile(0.99) == pytest.approx(0.01 + 0.09 * 9 / 10)
     assert h.max_bucket() == 0.1
+    assert h.bucket_of(0.7) == (0.001, 0.01) and h.bucket_of(0.99) == (0.01, 0.1)
     assert not h.beyond(0.99)
     overflow = Histogram((0.1, math.inf), (98, 100), 100, 1.0)
     # past the last finite bound: that bound, flagged (Prometheus answers the same)
