@@ -15,7 +15,10 @@
 (b) End to end — `python -m app serve` as a subprocess with Redis, the 50 × 200 book loaded
     over REST with band policies; ticks at a fixed 1,000/s, one per frame, round-robin over
     the underlyings on `/v1/ws/ingest` (ack mode); a subscriber in another process on the
-    Redis channel. Latency = arrival − the tick's send time (the signal's `ts`).
+    Redis channel. Latency = arrival − the tick's send time (the signal's `ts`). The policies
+    set `pending_ttl_s` 1 s: no bot fills in this run, and never-filled pending orders would
+    otherwise pile up for 30 s (600 per underlying), a state only a dead bot produces. Beside
+    it, the floor: redis-py PUBLISH straight to the same kind of subscriber process.
 (c) Throughput — frames of 100 ticks on one WebSocket, at most 4 frames unacknowledged, for
     a fixed time; the accepted ticks/s, and `dynhedge_risk_lag_seconds` from /metrics over
     that window (p99 estimated from the buckets; the highest bucket hit). When the risk lag
@@ -322,6 +325,7 @@ def stack_rows(quick: bool) -> list[dict[str, Any]]:
              "ok": best["p99_ms"] <= TARGET_E2E_P99_MS and not best["lower_bound"],
              **best, **common},
         ]
+        rows.append(_bare_hop_row(stack, 1.0 if quick else 3.0))
         full = max((throughput(stack, underlyings, max_s) for _ in range(1 if quick else 2)),
                    key=lambda r: r["rate"])
         rows.append({"section": SECTION,
@@ -361,6 +365,19 @@ def _lag_row(name: str, r: dict[str, Any]) -> dict[str, Any]:
             "ok": r["lag_p99_ms"] <= TARGET_RISK_LAG_S * 1e3 and not beyond,
             "max_bucket_ms": r["lag_max_bucket_ms"], "p99_bucket_ms": r["lag_p99_bucket_ms"],
             "at_rate": r["rate"]}
+
+
+def _bare_hop_row(stack: Any, seconds: float) -> dict[str, Any]:
+    """The floor under the end-to-end figure on this machine right now: redis-py PUBLISH
+    at 1,000/s straight to the same kind of subscriber process, no service in between."""
+    from app.bench.service_e2e import bare_redis_hop
+    from app.bench.service_stack import load_average
+
+    record = bare_redis_hop(stack.redis_url, 1_000.0, seconds)
+    p = _percentiles_ms(record["latency_s"])
+    return {"section": SECTION, "name": "floor: bare redis-py PUBLISH -> subscriber p99, "
+            "1,000/s", "n": len(record["latency_s"]), "value": p["p99_ms"], "unit": "ms",
+            "reference": None, "ratio": None, "ok": None, **p, "load": load_average()}
 
 
 def _lag_held(r: dict[str, Any]) -> bool:
