@@ -7,6 +7,7 @@ FastAPI and `python -m app serve` does not pay for matplotlib.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 USAGE = """usage: python -m app {serve,demo,backtest,bench} [options]
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     command, rest = args[0], args[1:]
+    run: Callable[[list[str]], int]
     if command == "serve":
         from app.serve import main as run
     elif command == "demo":

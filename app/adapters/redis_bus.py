@@ -72,7 +72,9 @@ class RedisBus:
         )
         if not entries:
             return None
-        return seq_of(entries[0][0])
+        entry_id = entries[0][0]
+        assert entry_id is not None  # redis-py's type allows None; XREVRANGE ids never are
+        return seq_of(entry_id)
 
     async def problem(self) -> str | None:
         try:

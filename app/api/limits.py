@@ -3,20 +3,16 @@ reads them (a Content-Length over the limit is refused without reading a byte)."
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimit:
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
@@ -54,7 +50,7 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Send) -> None:
         body = orjson.dumps({"error": f"request body over {self.max_bytes} bytes",
                              "detail": [], "status": 413})
         await send({"type": "http.response.start", "status": 413, "headers": [

@@ -101,10 +101,6 @@ class FillIn(InstrumentFields):
     signal_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
 
 
-class WsFillIn(FillIn):
-    type: Literal["fill"]
-
-
 class PolicyIn(Strict):
     mode: Literal["off", "band", "interval", "whalley_wilmott"] = "off"
     target_delta: Finite = 0.0

@@ -155,8 +155,8 @@ async def _serve_feed(ws: WebSocket, feed: Feed, first: list[bytes]) -> None:
 
     reader = asyncio.create_task(drain_incoming())
     try:
-        for raw in first:
-            await asyncio.wait_for(ws.send_text(raw.decode()), SEND_TIMEOUT_S)
+        for frame in first:
+            await asyncio.wait_for(ws.send_text(frame.decode()), SEND_TIMEOUT_S)
         while not reader.done():
             get = asyncio.create_task(q.get())
             done, _ = await asyncio.wait({get, reader}, return_when=asyncio.FIRST_COMPLETED)

@@ -154,21 +154,24 @@ def instrument_from_fields(symbol: str, fields: dict[str, Any]) -> Instrument:
         )
 
     # an option
-    underlying = fields.get("underlying") or (occ.underlying if occ else None)
-    if not underlying:
+    underlying_raw = fields.get("underlying") or (occ.underlying if occ else None)
+    if not underlying_raw:
         raise ValueError("underlying: required for an option that is not an OCC symbol")
     strike_raw = fields.get("strike", occ.strike if occ else None)
     if strike_raw is None:
         raise ValueError("strike: required for an option that is not an OCC symbol")
     expiry_raw = fields.get("expiry")
-    if expiry_raw is None and occ is None:
+    if expiry_raw is not None:
+        expiry = expiry_from(expiry_raw)
+    elif occ is not None:
+        expiry = occ.expiry
+    else:
         raise ValueError("expiry: required for an option that is not an OCC symbol")
-    expiry = expiry_from(expiry_raw) if expiry_raw is not None else occ.expiry  # type: ignore[union-attr]
     mult = fields.get("multiplier")
     return Instrument(
         symbol,
         kind,
-        str(underlying),
+        str(underlying_raw),
         _positive(strike_raw, "strike"),
         expiry,
         OPTION_MULTIPLIER if mult is None else _positive(mult, "multiplier"),

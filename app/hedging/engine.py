@@ -226,7 +226,8 @@ class HedgeEngine:
             return None
         policy = st.policy
         if not risk.valued:
-            return self._quiet(st, "no_spot")
+            self._quiet(st, "no_spot")
+            return None
         assert risk.spot is not None and risk.delta is not None and risk.as_of is not None
         spu = spec.shares_per_unit
         pending = self.pending(risk.underlying)
@@ -237,28 +238,35 @@ class HedgeEngine:
 
         now = self.clock.now()
         if self.halted_all or st.halted:
-            return self._quiet(st, "halted")
+            self._quiet(st, "halted")
+            return None
         if self.system_halt is not None:
-            return self._quiet(st, "system_halt")
+            self._quiet(st, "system_halt")
+            return None
         if is_stale(last_received, now, policy.stale_after_s):
-            return self._quiet(st, "stale")
+            self._quiet(st, "stale")
+            return None
 
         if policy.mode is Mode.INTERVAL:
             if not rules.interval_due(risk.as_of, st.last_check_ts, policy.interval_s):
-                return self._quiet(st, "interval_not_due")
+                self._quiet(st, "interval_not_due")
+                return None
             st.last_check_ts = float(rules.interval_slot(risk.as_of, st.last_check_ts,
                                                          policy.interval_s))
             goal = policy.target_delta
         else:
             goal = float(rules.band_goal(net, policy.target_delta, half_width, policy.to_edge))
             if math.isnan(goal):
-                return self._quiet(st, "inside_band")
+                self._quiet(st, "inside_band")
+                return None
 
         wanted = float(rules.order_units(goal, net, spu, spec.lot_size))
         if wanted == 0 or abs(wanted) < policy.min_order:
-            return self._quiet(st, "below_min_order")
+            self._quiet(st, "below_min_order")
+            return None
         if any(p.clipped for p in self.pending_orders(risk.underlying)):
-            return self._quiet(st, "clip_pending")
+            self._quiet(st, "clip_pending")
+            return None
 
         position = risk.hedge_position + pending
         limit = policy.max_position
@@ -268,7 +276,8 @@ class HedgeEngine:
             st.breach = f"hedge position {position:+g} units beyond max_position {limit:g}"
             log.warning("%s: %s", risk.underlying, st.breach)
             if not (policy.reduce_only and shrinks(position, wanted)):
-                return self._quiet(st, "limit")
+                self._quiet(st, "limit")
+                return None
         order = float(rules.clip_order(wanted, position, policy.max_order, limit,
                                        spec.lot_size))
         clipped = order != wanted
@@ -277,16 +286,20 @@ class HedgeEngine:
             log.warning("%s: %s", risk.underlying, st.breach)
         reducing = shrinks(position, order)
         if order == 0 or abs(order) < policy.min_order:
-            return self._quiet(st, "limit" if clipped else "below_min_order")
+            self._quiet(st, "limit" if clipped else "below_min_order")
+            return None
         if st.reduce_only_reasons and not reducing:
-            return self._quiet(st, "reduce_only")
+            self._quiet(st, "reduce_only")
+            return None
         if st.throttle.signals_full(now, policy.max_signals_per_s):
-            return self._quiet(st, "throttled")
+            self._quiet(st, "throttled")
+            return None
         notional = abs(order) * spu * risk.spot
         if st.throttle.notional_full(now, notional, policy.max_notional_per_min) and not (
             policy.reduce_only and reducing
         ):
-            return self._quiet(st, "notional_limit")
+            self._quiet(st, "notional_limit")
+            return None
         return Want(order, clipped, notional, pending, net, policy.target_delta)
 
     def manual(

@@ -14,6 +14,7 @@ book; cost in $ (half the bid/ask spread × multiplier per contract traded).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,7 +63,8 @@ def plan_options(
 
     if rank == len(b):
         if n == len(b):
-            x = np.linalg.solve(a, b)
+            # float64 in, float64 out (numpy's stubs only say floating)
+            x = cast("NDArray[np.float64]", np.linalg.solve(a, b))
             method = "exact"
         else:
             x = _least_cost(a, b, cost, bound)

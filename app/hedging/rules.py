@@ -24,6 +24,7 @@ def band_goal(
     `to_edge` true: the nearer band edge (target ± half_width); false: the target itself.
     """
     net = np.asarray(net, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
     diff = net - target
     outside = np.abs(diff) > half_width
     goal = np.where(to_edge, target + np.sign(diff) * half_width, target)
@@ -46,10 +47,11 @@ def whalley_wilmott_half_width(
     matter), γ the risk aversion (per $), τ the gamma-weighted time to expiry in years.
     Returns 0 where Γ is 0 (the caller falls back to the policy's fixed band).
     """
-    spot = np.asarray(spot, dtype=np.float64)
-    lam = np.asarray(cost_per_share, dtype=np.float64) / spot
+    s = np.asarray(spot, dtype=np.float64)
+    lam = np.asarray(cost_per_share, dtype=np.float64) / s
     g2 = np.square(np.asarray(gamma, dtype=np.float64))
-    inner = 1.5 * np.exp(-np.asarray(rate) * np.asarray(tau)) * lam * spot * g2 / risk_aversion
+    decay = np.exp(-np.asarray(rate, dtype=np.float64) * np.asarray(tau, dtype=np.float64))
+    inner = 1.5 * decay * lam * s * g2 / np.asarray(risk_aversion, dtype=np.float64)
     return np.cbrt(inner)
 
 
@@ -58,9 +60,11 @@ def order_units(
 ) -> FloatArray:
     """Units of the hedge instrument that move `net` to `goal`, rounded to whole lots:
     lot_size × round((goal − net) / shares_per_unit / lot_size). NaN goal gives 0."""
-    gap = (np.asarray(goal, dtype=np.float64) - net) / shares_per_unit
-    lots = np.rint(np.nan_to_num(gap / lot_size, nan=0.0))
-    return lots * lot_size + 0.0  # + 0.0 turns −0 into 0
+    gap = (np.asarray(goal, dtype=np.float64) - np.asarray(net, dtype=np.float64)) / np.asarray(
+        shares_per_unit, dtype=np.float64)
+    lot = np.asarray(lot_size, dtype=np.float64)
+    lots = np.rint(np.nan_to_num(gap / lot, nan=0.0))
+    return lots * lot + 0.0  # + 0.0 turns −0 into 0
 
 
 def interval_due(
@@ -78,8 +82,9 @@ def interval_slot(event_ts: ArrayLike, last_ts: ArrayLike, interval_s: ArrayLike
     fixed grid however late the ticks come."""
     event = np.asarray(event_ts, dtype=np.float64)
     last = np.asarray(last_ts, dtype=np.float64)
-    steps = np.floor((event - np.where(np.isnan(last), event, last)) / interval_s + 1e-9)
-    return np.where(np.isnan(last), event, last + steps * np.asarray(interval_s))
+    interval = np.asarray(interval_s, dtype=np.float64)
+    steps = np.floor((event - np.where(np.isnan(last), event, last)) / interval + 1e-9)
+    return np.where(np.isnan(last), event, last + steps * interval)
 
 
 def clip_order(
