@@ -183,6 +183,7 @@ def hedge_orders(
     else:  # interval
         due = interval_due(event_ts, last_ts, policy.interval_s)
         goal = np.where(due, goal_target, np.nan)
+        slot: float | FloatArray
         if schedule_origin is None:
             slot = interval_slot(event_ts, last_ts, policy.interval_s)
         else:
