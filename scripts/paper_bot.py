@@ -35,6 +35,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 
 import httpx
 import redis.asyncio as aioredis
@@ -50,6 +51,7 @@ from app.demo.paper_bot import (
 )
 
 log = logging.getLogger("paper_bot")
+STOP_TIMEOUT_S = 10.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -98,10 +100,24 @@ async def run(args: argparse.Namespace) -> None:
             log.info("reading the service's signal WebSocket")
         bot = PaperBot(http, half_spread_bps=args.half_spread_bps,
                        max_age_s=args.max_age_s or None)
-        task = asyncio.create_task(run_paper_bot(source, bot))
+        task = asyncio.create_task(run_paper_bot(source, bot), name="paper-bot")
         loop = asyncio.get_running_loop()
+
+        def stop(signum: signal.Signals) -> None:
+            # Cancelling anywhere loses nothing: a fill in flight is either not sent, or
+            # answered and then executed again on the next start, as a duplicate.
+            log.info("%s: stopping", signum.name)
+            task.cancel()
+            loop.call_later(STOP_TIMEOUT_S, stuck)
+
+        def stuck() -> None:
+            log.error("still running %ss after the stop signal; exiting. Tasks:", STOP_TIMEOUT_S)
+            for t in asyncio.all_tasks(loop):
+                t.print_stack(file=sys.stderr)
+            os._exit(1)
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, task.cancel)
+            loop.add_signal_handler(signum, stop, signum)
         with contextlib.suppress(asyncio.CancelledError):
             await task
         log.info("stopped: %d signals, %s", bot.stats.received, bot.stats.outcomes)

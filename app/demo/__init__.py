@@ -7,8 +7,16 @@
 - `board`: the live risk table
 - `service`: the service in-process on a pre-bound socket
 - `cli`: the command itself
+
+`main` imports the command lazily, so the paper bot alone does not load the service.
 """
 
-from app.demo.cli import main
+from __future__ import annotations
 
 __all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.demo.cli import main as run
+
+    return run(argv)

@@ -300,6 +300,10 @@ async def _drain(http: httpx.AsyncClient, bot: PaperBot) -> None:
 
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5.0)
+    if not done:
+        log.error("%s did not stop in 5s; leaving it", task.get_name())
+        return
     with contextlib.suppress(asyncio.CancelledError):
         await task
 

@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from app.demo.market import GbmMarket
+from app.demo.signals import raise_if_cancelling
 
 log = logging.getLogger("dynhedge.demo.feed")
 
@@ -48,6 +49,7 @@ class TickFeed:
                         with contextlib.suppress(asyncio.CancelledError):
                             await reader
             except (OSError, WebSocketException) as exc:
+                raise_if_cancelling()
                 log.warning("tick feed: %s; reconnecting in %.1fs", type(exc).__name__,
                             backoff)
             await asyncio.sleep(backoff)
@@ -66,6 +68,7 @@ class TickFeed:
                 next_at = time.monotonic()
                 delay = 0.0
             await asyncio.sleep(max(delay, 0.0))
+            raise_if_cancelling()
 
     async def _read_rejections(self, ws: ClientConnection) -> None:
         """The service answers only rejections (no `hello`/`ack` asked): log them."""

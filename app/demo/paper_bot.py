@@ -18,7 +18,6 @@ expired in the service (`pending_ttl_s`), which hedges that exposure again itsel
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from app.demo.signals import (
     SignalSource,
     SocketSignals,
     StreamSignals,
+    raise_if_cancelling,
     ws_url,
 )
 
@@ -176,6 +176,7 @@ class PaperBot:
             try:
                 response = await self.http.post("/v1/fills", json=fill)
             except httpx.TransportError as exc:
+                raise_if_cancelling()
                 log.warning("fill %s: service unreachable (%s); retrying", fill["exec_id"],
                             type(exc).__name__)
             else:
@@ -192,8 +193,12 @@ class PaperBot:
 
 async def run_paper_bot(source: SignalSource, bot: PaperBot) -> None:
     """Execute every signal `source` delivers, acknowledging each once the service has
-    answered its fill. Runs until cancelled."""
-    async with contextlib.aclosing(source.deliveries()) as deliveries:
-        async for delivery in deliveries:
-            await bot.execute(delivery.signal)
-            await source.ack(delivery)
+    answered its fill. Runs until cancelled; closes the source."""
+    try:
+        while True:
+            for delivery in await source.next_batch():
+                await bot.execute(delivery.signal)
+                await source.ack(delivery)
+                raise_if_cancelling()
+    finally:
+        await source.close()

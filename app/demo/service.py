@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import socket
 from collections.abc import AsyncIterator, Generator
 
@@ -15,6 +16,7 @@ import uvicorn
 from app.main import create_app
 from app.settings import Settings
 
+log = logging.getLogger("dynhedge.demo.service")
 START_TIMEOUT_S = 180.0  # a first run compiles the pricing kernels (numba)
 STOP_TIMEOUT_S = 5
 
@@ -85,7 +87,12 @@ async def running_service(settings: Settings, sock: socket.socket, *,
         try:
             await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT_S + 2.0)
         except TimeoutError:
+            log.error("the service did not stop in %ss: closing its connections", STOP_TIMEOUT_S)
             server.force_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT_S)
+            except TimeoutError:
+                log.error("the service still runs: cancelling it")
+                task.cancel()
+                await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
         sock.close()

@@ -1,5 +1,8 @@
 """Where the paper bot's signals come from (CONTRACT §4, §5), and how each is acknowledged.
 
+A source is pulled: `next_batch()` waits at most about a second and answers the signals that
+arrived (possibly none); `ack(delivery)` once the service has answered the fill; `close()`.
+
 - `StreamSignals`: the Redis stream through a consumer group. XREADGROUP; XACK once the
   service has answered the fill; at start, first what this consumer was delivered and never
   acknowledged (a crash); every `claim_idle_s / 2`, XAUTOCLAIM of what any consumer left
@@ -15,9 +18,10 @@ derived from the signal id, makes the repeat harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -25,13 +29,23 @@ import httpx
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from app.adapters.keys import PAPER_BOT_GROUP, STREAM_FIELD
 
 log = logging.getLogger("dynhedge.paper_bot")
 RETRY_MAX_S = 2.0
+WAIT_S = 1.0  # how long next_batch() waits for a signal
+
+
+def raise_if_cancelling() -> None:
+    """Raise CancelledError when this task was asked to stop. redis-py 8.1 sometimes lets a
+    blocking read return normally although its task was cancelled (the cancel is lost), and
+    a library may turn a cancel into its own error: loops check this after each call."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +62,19 @@ StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes] | None]]]]
 
 
 class SignalSource(Protocol):
-    def deliveries(self) -> AsyncGenerator[Delivery, None]: ...
+    async def next_batch(self) -> list[Delivery]: ...
 
     async def ack(self, delivery: Delivery) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class StreamSignals:
     """Signals from the Redis stream through a consumer group (CONTRACT §5: stream
     `hedge:signals:stream`, field `data`). `consumer` names this bot: keep it across restarts
     so a restart re-reads its own unacknowledged entries at once; entries another consumer
-    left unacknowledged for `claim_idle_s` seconds are claimed (XAUTOCLAIM)."""
+    left unacknowledged for `claim_idle_s` seconds are claimed (XAUTOCLAIM). The client is
+    the caller's (it closes it)."""
 
     def __init__(
         self,
@@ -67,7 +84,7 @@ class StreamSignals:
         group: str = PAPER_BOT_GROUP,
         consumer: str = "paper-bot",
         claim_idle_s: float = 30.0,
-        block_ms: int = 1_000,
+        block_ms: int = int(WAIT_S * 1000),
         batch: int = 100,
     ) -> None:
         self.client = client
@@ -77,6 +94,11 @@ class StreamSignals:
         self.claim_idle_s = claim_idle_s
         self.block_ms = block_ms
         self.batch = batch
+        self._ready = False
+        self._own_after: str | None = "0"  # reading our own pending entries from here
+        self._claim_from: bytes | None = None  # a claim sweep in progress
+        self._next_claim = 0.0
+        self._backoff = 0.1
 
     async def ensure_group(self) -> None:
         """Create the group at the stream's start (and the stream when missing). A new group
@@ -87,41 +109,44 @@ class StreamSignals:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def deliveries(self) -> AsyncGenerator[Delivery, None]:
-        backoff = 0.1
-        while True:
-            try:
-                await self.ensure_group()
-                # first what this consumer was delivered and never acknowledged (a crash)
-                after = "0"
-                while True:
-                    batch, last = await self._read(after, block=False)
-                    for d in batch:
-                        yield d
-                    if last is None:
-                        break
-                    after = last.decode()
-                next_claim = 0.0
-                while True:
-                    if time.monotonic() >= next_claim:
-                        next_claim = time.monotonic() + self.claim_idle_s / 2
-                        start = b"0-0"
-                        while True:
-                            batch, start = await self._claim(start)
-                            for d in batch:
-                                yield d
-                            if start == b"0-0":
-                                break
-                    batch, _ = await self._read(">", block=True)
-                    for d in batch:
-                        yield d
-                    backoff = 0.1
-            except (RedisError, OSError) as exc:
-                # Redis down, or restarted empty (NOGROUP): wait, re-create the group, resume.
-                log.warning("redis: %s: %s; retrying in %.1fs", type(exc).__name__, exc,
-                            backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, RETRY_MAX_S)
+    async def next_batch(self) -> list[Delivery]:
+        """Our own unacknowledged entries first (after a restart), then claims when due, then
+        new entries (blocking up to `block_ms`)."""
+        try:
+            batch = await self._next_batch()
+            self._backoff = 0.1
+        except (RedisError, OSError) as exc:
+            raise_if_cancelling()
+            # Redis down, or restarted empty (NOGROUP): wait, re-create the group, resume.
+            log.warning("redis: %s: %s; retrying in %.1fs", type(exc).__name__, exc,
+                        self._backoff)
+            self._ready = False
+            self._own_after = "0"
+            await asyncio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, RETRY_MAX_S)
+            batch = []
+        raise_if_cancelling()
+        return batch
+
+    async def _next_batch(self) -> list[Delivery]:
+        if not self._ready:
+            await self.ensure_group()
+            self._ready = True
+        if self._own_after is not None:
+            batch, last = await self._read(self._own_after, block=False)
+            self._own_after = None if last is None else last.decode()
+            if batch or last is not None:
+                return batch
+        if self._claim_from is None and time.monotonic() >= self._next_claim:
+            self._next_claim = time.monotonic() + self.claim_idle_s / 2
+            self._claim_from = b"0-0"
+        if self._claim_from is not None:
+            batch, cursor = await self._claim(self._claim_from)
+            self._claim_from = None if cursor == b"0-0" else cursor
+            if batch:
+                return batch
+        batch, _ = await self._read(">", block=True)
+        return batch
 
     async def _read(self, start: str, *, block: bool) -> tuple[list[Delivery], bytes | None]:
         """One XREADGROUP: (deliveries, id of the last entry read or None when none was)."""
@@ -178,12 +203,15 @@ class StreamSignals:
             log.warning("XACK %s failed (%s): it will be replayed as a duplicate",
                         delivery.entry_id, type(exc).__name__)
 
+    async def close(self) -> None:
+        return None
+
 
 class SocketSignals:
-    """Signals from `/v1/ws/signals` (the service without Redis). After each reconnect it
+    """Signals from `/v1/ws/signals` (the service without Redis). After each (re)connect it
     catches up through `GET /v1/hedge/signals?after=SEQ` and skips what it has seen.
     `after_seq` None starts from the first signal that arrives; 0 replays all the service
-    holds."""
+    holds. `on_connect` is called once the socket is open."""
 
     def __init__(self, http: httpx.AsyncClient, ws_url: str, *,
                  after_seq: int | None = None, on_connect: Callable[[], None] | None = None
@@ -192,29 +220,42 @@ class SocketSignals:
         self.ws_url = ws_url
         self.last_seq = after_seq
         self.on_connect = on_connect
+        self._ws: ClientConnection | None = None
+        self._backoff = 0.1
 
-    async def deliveries(self) -> AsyncGenerator[Delivery, None]:
-        backoff = 0.1
-        while True:
-            try:
-                async with connect(self.ws_url, open_timeout=5, close_timeout=1) as ws:
-                    backoff = 0.1
-                    if self.on_connect is not None:
-                        self.on_connect()
-                    for signal in await self._backlog():
-                        yield Delivery(signal)
-                    async for raw in ws:
-                        signal = orjson.loads(raw)
-                        seq = int(signal["seq"])
-                        if self.last_seq is not None and seq <= self.last_seq:
-                            continue
-                        self.last_seq = seq
-                        yield Delivery(signal)
-            except (OSError, WebSocketException, httpx.HTTPError) as exc:
-                log.warning("signal feed: %s; reconnecting in %.1fs", type(exc).__name__,
-                            backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, RETRY_MAX_S)
+    async def next_batch(self) -> list[Delivery]:
+        try:
+            if self._ws is None:
+                self._ws = await connect(self.ws_url, open_timeout=5, close_timeout=1)
+                if self.on_connect is not None:
+                    self.on_connect()
+                batch = [Delivery(s) for s in await self._backlog()]
+            else:
+                batch = await self._receive()
+            self._backoff = 0.1
+        except (OSError, WebSocketException, httpx.HTTPError) as exc:
+            raise_if_cancelling()
+            log.warning("signal feed: %s; reconnecting in %.1fs", type(exc).__name__,
+                        self._backoff)
+            await self.close()
+            await asyncio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, RETRY_MAX_S)
+            batch = []
+        raise_if_cancelling()
+        return batch
+
+    async def _receive(self) -> list[Delivery]:
+        assert self._ws is not None
+        try:
+            raw = await asyncio.wait_for(self._ws.recv(), WAIT_S)
+        except TimeoutError:
+            return []
+        signal = orjson.loads(raw)
+        seq = int(signal["seq"])
+        if self.last_seq is not None and seq <= self.last_seq:
+            return []
+        self.last_seq = seq
+        return [Delivery(signal)]
 
     async def _backlog(self) -> list[dict[str, Any]]:
         """Signals after `last_seq`, oldest first, paged."""
@@ -233,6 +274,12 @@ class SocketSignals:
 
     async def ack(self, delivery: Delivery) -> None:
         return None
+
+    async def close(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            with contextlib.suppress(OSError, WebSocketException):
+                await ws.close()
 
 
 def ws_url(base_url: str, path: str, api_key: str | None) -> str:

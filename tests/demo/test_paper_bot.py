@@ -120,6 +120,8 @@ async def assert_hedged_exactly_once(http: httpx.AsyncClient) -> None:
 
 async def stop(task: asyncio.Task[None]) -> None:
     task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5.0)
+    assert done, f"the bot did not stop on cancel: {task.get_stack()}"
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
@@ -219,7 +221,7 @@ async def test_without_redis_the_bot_trades_the_websocket_and_replays_after_a_re
 
 @pytest.mark.redis
 async def test_the_paper_bot_script_trades_the_stream_and_stops_on_sigterm(
-    redis_service: httpx.AsyncClient, names: dict[str, str]
+    redis_service: httpx.AsyncClient, names: dict[str, str], tmp_path: Path
 ):
     http = redis_service
     await publish_manual_signals(http)
@@ -228,17 +230,23 @@ async def test_the_paper_bot_script_trades_the_stream_and_stops_on_sigterm(
         return bool((await http.get("/v1/risk/XYZ")).json()["hedge_position"] == sum(ORDERS))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGE_", "PAPER_BOT_"))}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(SCRIPT), "--url", str(http.base_url), "--redis-url", TEST_REDIS_URL,
-        "--stream", names["stream"], "--consumer", "script-bot", "--half-spread-bps", "1",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    log_path = tmp_path / "paper_bot.log"
+    with log_path.open("wb") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(SCRIPT), "--url", str(http.base_url), "--redis-url",
+            TEST_REDIS_URL, "--stream", names["stream"], "--consumer", "script-bot",
+            "--half-spread-bps", "1", env=env, stdout=log_file, stderr=log_file)
     try:
         await until(hedged, timeout_s=30.0)
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(proc.communicate(), 15.0)
-    text = output.decode()
+        try:
+            await asyncio.wait_for(proc.wait(), 30.0)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+    text = log_path.read_text()
     assert proc.returncode == 0, text
-    assert f"stopped: {len(ORDERS)} signals" in text, text
+    assert "SIGTERM: stopping" in text and f"stopped: {len(ORDERS)} signals" in text, text
     await assert_hedged_exactly_once(http)
