@@ -42,6 +42,7 @@ import redis.asyncio as aioredis
 
 from app.adapters.keys import DEFAULT_SIGNAL_STREAM, PAPER_BOT_GROUP
 from app.demo.paper_bot import (
+    KeyRefused,
     PaperBot,
     SignalSource,
     SocketSignals,
@@ -82,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace) -> int:
     headers = {"X-API-Key": args.api_key} if args.api_key else {}
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
@@ -118,9 +119,15 @@ async def run(args: argparse.Namespace) -> None:
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop, signum)
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            pass
+        except KeyRefused as exc:
+            log.error("the service refused the API key (%s); stopping", exc)
+            return 1
         log.info("stopped: %d signals, %s", bot.stats.received, bot.stats.outcomes)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(run(args))
-    return 0
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":

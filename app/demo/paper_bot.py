@@ -31,6 +31,7 @@ import httpx
 from app.demo.signals import (
     RETRY_MAX_S,
     Delivery,
+    KeyRefused,
     SignalSource,
     SocketSignals,
     StreamSignals,
@@ -38,7 +39,8 @@ from app.demo.signals import (
     ws_url,
 )
 
-__all__ = ["BotStats", "Delivery", "Execution", "Outcome", "PaperBot", "SignalSource",
+__all__ = ["BotStats", "Delivery", "Execution", "KeyRefused", "Outcome", "PaperBot",
+           "SignalSource",
            "SocketSignals", "StreamSignals", "paper_fill", "run_paper_bot", "ws_url"]
 
 log = logging.getLogger("dynhedge.paper_bot")
@@ -114,7 +116,9 @@ def signal_age_s(signal: dict[str, Any], now: float) -> float:
 class PaperBot:
     """Executes signals against the service over `http` (an httpx client whose base URL is
     the service and whose headers carry the X-API-Key). `mark(instrument)` may give the
-    price to fill at instead of the signal's spot (the demo's live simulated price)."""
+    price to fill at instead of the signal's spot (the demo's live simulated price); a
+    replay then may differ from the first fill and is answered 409 (counted as a conflict:
+    the first fill stands)."""
 
     def __init__(
         self,
@@ -167,6 +171,8 @@ class PaperBot:
                              f"@ {fill['price']} → position {position.get('quantity')}")
         if response.status_code == 409:
             return Execution(signal, Outcome.CONFLICT, fill, response.text[:200])
+        if response.status_code in (401, 403):
+            raise KeyRefused(f"POST /v1/fills: {response.status_code} {response.text[:200]}")
         return Execution(signal, Outcome.REJECTED, fill,
                          f"{response.status_code} {response.text[:200]}")
 

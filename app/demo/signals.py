@@ -30,7 +30,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import InvalidStatus, WebSocketException
 
 from app.adapters.keys import PAPER_BOT_GROUP, STREAM_FIELD
 
@@ -46,6 +46,11 @@ def raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+class KeyRefused(Exception):
+    """The service refused the bot's API key (401/403): a configuration error, not the
+    signal's fault — the bot stops without acknowledging anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +240,9 @@ class SocketSignals:
             self._backoff = 0.1
         except (OSError, WebSocketException, httpx.HTTPError) as exc:
             raise_if_cancelling()
+            refused = _refusal(exc)
+            if refused:
+                raise KeyRefused(f"signal feed: {refused}") from exc
             log.warning("signal feed: %s; reconnecting in %.1fs", type(exc).__name__,
                         self._backoff)
             await self.close()
@@ -280,6 +288,14 @@ class SocketSignals:
         if ws is not None:
             with contextlib.suppress(OSError, WebSocketException):
                 await ws.close()
+
+
+def _refusal(exc: Exception) -> str | None:
+    """'401'/'403' when `exc` is the service refusing the API key, else None."""
+    status = None
+    if isinstance(exc, InvalidStatus | httpx.HTTPStatusError):
+        status = exc.response.status_code
+    return str(status) if status in (401, 403) else None
 
 
 def ws_url(base_url: str, path: str, api_key: str | None) -> str:

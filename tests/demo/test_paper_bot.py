@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from app.adapters.keys import PAPER_BOT_GROUP
 from app.demo.paper_bot import (
     Delivery,
+    KeyRefused,
     Outcome,
     PaperBot,
     SocketSignals,
@@ -77,6 +78,15 @@ async def test_the_bot_retries_while_the_service_is_not_ready_then_fills():
                                  base_url="http://svc") as http:
         done = await PaperBot(http).execute(a_signal())
     assert done.outcome is Outcome.FILLED and answers == []
+
+
+async def test_a_refused_api_key_stops_the_bot_instead_of_dropping_the_signal():
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda _: httpx.Response(401, json={"error": "key"})),
+        base_url="http://svc") as http:
+        bot = PaperBot(http)
+        with pytest.raises(KeyRefused):
+            await bot.execute(a_signal())
 
 
 async def publish_manual_signals(http: httpx.AsyncClient) -> list[dict[str, Any]]:
