@@ -59,7 +59,15 @@ class Egress:
             self.signal_log.append((int(loads(raw)["seq"]), raw))
         await self.bus.start()
         try:
-            self.published_seq = min(await self.bus.last_seq() or 0, self.journaled_seq)
+            held = await self.bus.last_seq() or 0
+            self.published_seq = min(held, self.journaled_seq)
+            if held > self.journaled_seq:
+                # a stream ahead of this journal (a wiped journal, a shared stream): numbering
+                # goes on above it, or new signals would collide with its ids and be lost
+                log.warning("%s holds seq %d, beyond this journal's %d: seq continues at %d",
+                            self.bus.name, held, self.journaled_seq, held + 1)
+                self.hedger.next_seq = max(self.hedger.next_seq, held + 1)
+                self.published_seq = self.journaled_seq = held
         except Exception as exc:  # down at start: the bus stage retries
             self.bus_problem = f"{self.bus.name} unreachable: {type(exc).__name__}"
             self.published_seq = self.journaled_seq
@@ -72,11 +80,7 @@ class Egress:
         deadline = time.monotonic() + grace_s
         while self.backlog() and time.monotonic() < deadline:  # noqa: ASYNC110 - bounded grace
             await asyncio.sleep(0.01)
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_all(self._tasks)
 
     # --- in ---------------------------------------------------------------------------------
 
@@ -175,8 +179,12 @@ class Egress:
 
     async def _check_bus(self) -> None:
         """Re-read what the bus holds; a record behind ours (an empty restarted Redis) is
-        re-filled from the journal, from the last seq it holds."""
+        re-filled from the journal, from the last seq it holds. A record ahead of ours (another
+        writer) is reported: our signals with those seqs would never reach it."""
         held = await self.bus.last_seq() or 0
+        if held > self.journaled_seq + len(self.outbox):
+            raise RuntimeError(f"{self.bus.name} holds seq {held}, beyond ours "
+                               f"({self.journaled_seq}): another writer on the stream?")
         if held < self.published_seq:
             log.warning("%s holds signals up to seq %d, not %d: re-filling from the journal",
                         self.bus.name, held, self.published_seq)
@@ -198,3 +206,12 @@ class Egress:
         if oldest is not None and after + 1 >= oldest:
             return [raw for seq, raw in self.signal_log if seq > after][:limit]
         return await self.journal.signals_after(after, limit)
+
+
+async def cancel_all(tasks: list[asyncio.Task[None]], timeout_s: float = 2.0) -> None:
+    """Cancel tasks and wait for them, boundedly: a cancel swallowed by a library (redis-py's
+    blocking reads, wait_for's race on 3.11) must not hang a shutdown."""
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout_s)

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from app.codec import dumps
 from app.domain import Tick
 from app.engine.commands import apply_event, instrument_fields
 from app.engine.core import Core
-from app.engine.egress import Egress
+from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
 from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
@@ -88,11 +87,7 @@ class Runner:
 
     async def stop(self) -> None:
         self.ready = False
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_all(self._tasks)
         await self.egress.stop()  # hands over what is queued, briefly
         if self._pending_io:
             await asyncio.gather(*self._pending_io, return_exceptions=True)
