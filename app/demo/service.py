@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Generator
 import uvicorn
 
 from app.main import create_app
+from app.serve import server_options
 from app.settings import Settings
 
 log = logging.getLogger("dynhedge.demo.service")
@@ -62,16 +63,16 @@ async def running_service(settings: Settings, sock: socket.socket, *,
     once the service is up (its lifespan has restored the journal and warmed the kernels),
     or raises TimeoutError after `start_timeout_s`. On exit, open connections get
     `STOP_TIMEOUT_S` to finish; the socket is closed."""
-    config = uvicorn.Config(
-        create_app(settings),
-        log_config=None,  # the host configures logging
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        ws_max_size=settings.max_body_bytes,
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=STOP_TIMEOUT_S,
-    )
+    host, port = sock.getsockname()[:2]
+    options = {
+        **server_options(settings, host, port),  # the same protocols as `python -m app serve`
+        "log_config": None,  # the host configures logging
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": STOP_TIMEOUT_S,
+    }
+    config = uvicorn.Config(create_app(settings), **options)
     server = InProcessServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="service")
     try:
