@@ -131,18 +131,26 @@ class SqliteJournal:
         await self._run(self._append_signals, rows, [dumps(e) for e in events])
 
     def _append_signals(self, rows: list[tuple[int, str, bytes]], events: list[bytes]) -> None:
+        # No fsync of its own (synchronous=NORMAL for this commit): WAL frames are ordered,
+        # so the next fill's (FULL) commit makes these durable too — a fill that names a
+        # signal is never durable without it — and a crash of the process loses nothing.
         assert self._db is not None
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("PRAGMA synchronous=NORMAL")
         try:
-            db.executemany("INSERT OR IGNORE INTO signals (seq, id, body) VALUES (?, ?, ?)", rows)
-            now = time.time()
-            db.executemany("INSERT INTO events (kind, body, wall) VALUES ('signal', ?, ?)",
-                           [(e, now) for e in events])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR IGNORE INTO signals (seq, id, body) VALUES (?, ?, ?)", rows)
+                now = time.time()
+                db.executemany("INSERT INTO events (kind, body, wall) VALUES ('signal', ?, ?)",
+                               [(e, now) for e in events])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.execute("PRAGMA synchronous=FULL")
 
     # --- reads (on the journal thread too: one connection, one thread) --------------------
 
@@ -199,8 +207,14 @@ class SqliteJournal:
         return None if row is None else (loads(row[0]), bool(row[1]))
 
     def _set_fill_result(self, exec_id: str, result: bytes) -> None:
+        # the answer is a cache (a start-up without it recomputes it from the fill): no
+        # fsync of its own, so it never doubles the fsyncs per fill
         assert self._db is not None
-        self._db.execute("UPDATE fills SET result = ? WHERE exec_id = ?", (result, exec_id))
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._db.execute("UPDATE fills SET result = ? WHERE exec_id = ?", (result, exec_id))
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
 
     def _append_bust(self, exec_id: str, body: bytes) -> int:
         assert self._db is not None

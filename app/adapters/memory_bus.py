@@ -33,6 +33,10 @@ class MemoryBus:
             except asyncio.QueueFull:
                 self.subscribers.discard(q)
 
+    async def publish_many(self, items: list[tuple[int, bytes]]) -> None:
+        for seq, message in items:
+            await self.publish(seq, message)
+
     async def last_seq(self) -> int | None:
         return self._last_seq
 

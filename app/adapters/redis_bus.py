@@ -66,6 +66,16 @@ class RedisBus:
             self.timeout_s,
         )
 
+    async def publish_many(self, items: list[tuple[int, bytes]]) -> None:
+        """`publish` of several signals, in seq order, pipelined: one round trip. A failure
+        part-way leaves a prefix published; the retry finds those in the stream (0)."""
+        pipe = self.client.pipeline(transaction=False)
+        for seq, message in items:
+            await self._publish(keys=[self.stream],
+                                args=[stream_id(seq), message, self.maxlen, self.channel],
+                                client=pipe)
+        await asyncio.wait_for(pipe.execute(), self.timeout_s)
+
     async def last_seq(self) -> int | None:
         entries = await asyncio.wait_for(
             self.client.xrevrange(self.stream, count=1), self.timeout_s

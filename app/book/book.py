@@ -40,6 +40,9 @@ class Book:
         self.groups: dict[str, OptionGroup] = {}
         self.hedge_users: dict[str, list[str]] = {}  # hedge instrument -> underlyings
         self.hedge_alloc: dict[str, float] = {}  # underlying -> units of its hedge instrument
+        # underlying -> its stock/future position symbols (insertion order): a recompute of
+        # one underlying must not scan the whole book
+        self.linear_symbols: dict[str, list[str]] = {}
 
     # --- look-ups -------------------------------------------------------------------------
 
@@ -102,11 +105,13 @@ class Book:
         before = set(self.groups) | {p.instrument.underlying for p in self.positions.values()}
         self.positions.clear()
         self.groups.clear()
+        self.linear_symbols.clear()
         for inst, qty in items:
             inst = self.define(inst)
             pos = self.positions.get(inst.symbol)
             if pos is None:
                 self.positions[inst.symbol] = Position(inst, qty)
+                self._index_linear(inst)
             else:
                 pos.quantity += qty
         for pos in self.positions.values():
@@ -126,6 +131,7 @@ class Book:
         pos = self.positions.get(inst.symbol)
         if pos is None:
             pos = self.positions[inst.symbol] = Position(inst, 0.0)
+            self._index_linear(inst)
         pos.quantity += signed_qty
         if inst.is_option:
             self.option_row(inst, pos.quantity)
@@ -197,12 +203,23 @@ class Book:
             units = self.hedge_alloc.get(underlying, 0.0)
             if units or m.hedge.instrument in self.positions:
                 out.append((m.hedge.instrument, units, units * m.hedge.shares_per_unit))
-        for pos in self.positions.values():
-            inst = pos.instrument
-            if inst.is_option or inst.underlying != underlying or inst.symbol in self.hedge_users:
+        for sym in self.linear_symbols.get(underlying, ()):
+            if sym in self.hedge_users:
                 continue
-            out.append((inst.symbol, pos.quantity, pos.quantity * inst.multiplier))
+            pos = self.positions[sym]
+            out.append((sym, pos.quantity, pos.quantity * pos.instrument.multiplier))
         return tuple(out)
+
+    def reindex_linear(self) -> None:
+        """Rebuild the per-underlying index of stock/future positions (after `positions` was
+        filled from outside, e.g. a snapshot restore)."""
+        self.linear_symbols = {}
+        for pos in self.positions.values():
+            self._index_linear(pos.instrument)
+
+    def _index_linear(self, inst: Instrument) -> None:
+        if not inst.is_option:
+            self.linear_symbols.setdefault(inst.underlying, []).append(inst.symbol)
 
     def _rebuild_hedge_users(self) -> None:
         users: dict[str, list[str]] = {}

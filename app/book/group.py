@@ -88,7 +88,11 @@ class OptionGroup:
         t = np.maximum(self.expiry[:n] - as_of, 0.0) / SECONDS_PER_YEAR
         iv = self.iv[:n]
         vols = np.where(np.isnan(iv), vol, iv)
-        out = self._out[:, :n]
+        out = self._out
+        if out.shape[1] != n:
+            # exactly (9, n): a column slice of a wider buffer is not C-contiguous, and
+            # greeks_into then runs numba's non-vectorized any-layout loop, ~7x slower
+            out = self._out = np.zeros((9, n))
         greeks_into(self.is_call[:n], spot, self.strike[:n], t, vols, rate, div_yield, black76, out)
         unit = out[:6] * _DESK_SCALE
         size = self.quantity[:n] * self.multiplier[:n]

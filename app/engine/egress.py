@@ -158,13 +158,14 @@ class Egress:
                 if time.monotonic() >= self._verify_at:
                     await self._check_bus()
                 while self.published_seq < self.journaled_seq:
-                    for seq, raw in await self._unpublished(256):
-                        await self.bus.publish(seq, raw)
+                    batch = await self._unpublished(256)
+                    await self.bus.publish_many(batch)  # in order, one round trip
+                    done = time.perf_counter()
+                    for seq, _ in batch:
                         self.published_seq = seq
                         perf = self._perf.pop(seq, None)
                         if perf is not None:
-                            self.metrics.tick_to_signal_seconds.observe(
-                                time.perf_counter() - perf)
+                            self.metrics.tick_to_signal_seconds.observe(done - perf)
                     self._pressure()
                 self.bus_problem = None
                 backoff = 0.05
@@ -195,7 +196,14 @@ class Egress:
         after = self.published_seq
         oldest = self.signal_log[0][0] if self.signal_log else None
         if oldest is not None and after + 1 >= oldest:
-            return [(seq, raw) for seq, raw in self.signal_log if seq > after][:limit]
+            # the unpublished are the newest: walk back from the end, not over the whole log
+            newest: list[tuple[int, bytes]] = []
+            for seq, raw in reversed(self.signal_log):
+                if seq <= after:
+                    break
+                newest.append((seq, raw))
+            newest.reverse()
+            return newest[:limit]
         return [(int(loads(raw)["seq"]), raw)
                 for raw in await self.journal.signals_after(after, limit)]
 

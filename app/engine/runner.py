@@ -32,6 +32,10 @@ from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
 
 log = logging.getLogger("dynhedge.runner")
+RECOMPUTE_SLICE_S = 0.002  # longest run of recomputes without letting ingest in
+RECOMPUTE_BUSY_S = 0.001  # a sweep with more work than this is a busy one...
+RECOMPUTE_DUTY = 1.0  # ...followed by a pause of this many times its work,
+RECOMPUTE_MAX_PAUSE_S = 0.010  # at most this long (bounds the risk lag)
 T = TypeVar("T")
 
 
@@ -267,14 +271,33 @@ class Runner:
             await self._wake.wait()
             self._wake.clear()
             while core.dirty:
+                # One sweep over those waiting now, oldest first, in slices of at most
+                # RECOMPUTE_SLICE_S between which ingest and readers run. After a busy sweep
+                # the loop leaves ingest RECOMPUTE_DUTY x its work before the next one: ticks
+                # coalesce meanwhile, the risk lag stays about a sweep plus a pause, and
+                # ingest keeps most of the core. A quiet sweep (a lone tick) pays no pause.
                 self.metrics.inbox_depth.set(len(core.dirty))
-                u = core.dirty.oldest()
-                try:
-                    self._recompute_one(u)
-                except Exception:
-                    core.dirty.discard(u)
-                    log.exception("recompute of %s failed", u)
-                await asyncio.sleep(0)  # let ingest and readers in between underlyings
+                work = 0.0
+                t_slice = time.perf_counter()
+                for _ in range(len(core.dirty)):
+                    if not core.dirty:
+                        break
+                    u = core.dirty.oldest()
+                    t0 = time.perf_counter()
+                    try:
+                        self._recompute_one(u)
+                    except Exception:
+                        core.dirty.discard(u)
+                        log.exception("recompute of %s failed", u)
+                    t1 = time.perf_counter()
+                    work += t1 - t0
+                    if t1 - t_slice >= RECOMPUTE_SLICE_S:
+                        await asyncio.sleep(0)
+                        t_slice = time.perf_counter()
+                if work >= RECOMPUTE_BUSY_S:
+                    await asyncio.sleep(min(RECOMPUTE_DUTY * work, RECOMPUTE_MAX_PAUSE_S))
+                else:
+                    await asyncio.sleep(0)
             self.metrics.inbox_depth.set(0)
 
     async def _risk_push_loop(self) -> None:

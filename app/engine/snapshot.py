@@ -61,6 +61,7 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
         book.positions[sym] = Position(inst, qty)
         if inst.is_option:
             book.option_row(inst, qty)
+    book.reindex_linear()
     book.hedge_alloc = dict(snap["hedge_alloc"])
     for u, d in snap["states"].items():
         policy = d["policy"]

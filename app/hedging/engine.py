@@ -72,6 +72,8 @@ class HedgeEngine:
         self.new_id = new_id
         self.states: dict[str, HedgeState] = {}
         self.signals: dict[str, PendingOrder] = {}  # every remembered signal, by id
+        self._pending_cache: dict[str, float] = {}
+        self._clip_cache: dict[str, bool] = {}
         self.open: dict[str, dict[str, PendingOrder]] = {}  # underlying -> still pending
         self.halted_all = False
         self.system_halt: str | None = None  # set by the runner, e.g. "outbox full"
@@ -114,8 +116,25 @@ class HedgeEngine:
 
     def pending(self, underlying: str) -> float:
         """Units of the hedge instrument still pending for `underlying` (its share of each
-        open signal, in proportion to what is left of it)."""
-        return sum(p.pending_for(underlying) for p in self.open.get(underlying, {}).values())
+        open signal, in proportion to what is left of it). Cached per underlying until one
+        of its open orders changes: O(1) per decision however many orders are open."""
+        v = self._pending_cache.get(underlying)
+        if v is None:
+            v = sum(p.pending_for(underlying) for p in self.open.get(underlying, {}).values())
+            self._pending_cache[underlying] = v
+        return v
+
+    def clip_pending(self, underlying: str) -> bool:
+        v = self._clip_cache.get(underlying)
+        if v is None:
+            v = any(p.clipped for p in self.open.get(underlying, {}).values())
+            self._clip_cache[underlying] = v
+        return v
+
+    def _touch(self, underlyings: Iterable[str]) -> None:
+        for u in underlyings:
+            self._pending_cache.pop(u, None)
+            self._clip_cache.pop(u, None)
 
     def expire(self) -> set[str]:
         """Release what passed its TTL; returns the underlyings whose pending changed."""
@@ -127,9 +146,11 @@ class HedgeEngine:
                 touched.update(p.shares)
         for u in touched:
             self.open[u] = {k: p for k, p in self.open[u].items() if p.remaining}
+        self._touch(touched)
         return touched
 
     def _settle(self, p: PendingOrder) -> None:
+        self._touch(p.shares)
         if not p.remaining:
             for u in p.shares:
                 self.open.get(u, {}).pop(p.signal_id, None)
@@ -140,6 +161,7 @@ class HedgeEngine:
         if p is None:
             return None
         p.filled += signed_qty
+        self._touch(p.shares)
         if p.remaining == 0 or (signed_qty > 0) != (p.remaining > 0):
             p.overfilled = True
         elif abs(signed_qty) > abs(p.remaining):
@@ -264,7 +286,7 @@ class HedgeEngine:
         if wanted == 0 or abs(wanted) < policy.min_order:
             self._quiet(st, "below_min_order")
             return None
-        if any(p.clipped for p in self.pending_orders(risk.underlying)):
+        if self.clip_pending(risk.underlying):
             self._quiet(st, "clip_pending")
             return None
 
@@ -375,6 +397,7 @@ class HedgeEngine:
 
     def remember(self, order: PendingOrder) -> None:
         self.signals[order.signal_id] = order
+        self._touch(order.shares)
         if order.remaining:
             for u in order.shares:
                 self.open.setdefault(u, {})[order.signal_id] = order

@@ -15,12 +15,15 @@ class Throttle:
 
     sent: deque[float] = field(default_factory=deque)
     notional: deque[tuple[float, float]] = field(default_factory=deque)
+    notional_sum: float = 0.0  # running total of `notional`: the check is O(1)
 
     def _trim(self, now: float) -> None:
         while self.sent and now - self.sent[0] >= 1.0:
             self.sent.popleft()
         while self.notional and now - self.notional[0][0] >= 60.0:
-            self.notional.popleft()
+            self.notional_sum -= self.notional.popleft()[1]
+        if not self.notional:
+            self.notional_sum = 0.0  # no rounding drift survives an empty window
 
     def signals_full(self, now: float, max_per_s: float) -> bool:
         self._trim(now)
@@ -30,11 +33,12 @@ class Throttle:
         if max_per_min is None:
             return False
         self._trim(now)
-        return sum(a for _, a in self.notional) + amount > max_per_min
+        return self.notional_sum + amount > max_per_min
 
     def record(self, now: float, amount: float) -> None:
         self.sent.append(now)
         self.notional.append((now, amount))
+        self.notional_sum += amount
 
 
 def is_stale(last_received: float | None, now: float, stale_after_s: float | None) -> bool:
