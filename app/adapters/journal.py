@@ -159,9 +159,14 @@ class SqliteJournal:
         snap, events = await self._run(self._replay)
         return snap, list(events)
 
-    async def fill_records(self) -> dict[str, tuple[str, dict[str, Any] | None]]:
-        """exec_id → (payload, the answer given, when recorded)."""
-        return dict(await self._run(self._fill_records))
+    async def fill_records(self, limit: int) -> dict[str, tuple[str, dict[str, Any] | None]]:
+        """exec_id → (payload, the answer given, when recorded) of the latest `limit` fills,
+        oldest first."""
+        return dict(await self._run(self._fill_records, limit))
+
+    async def fill_lookup(self, exec_id: str) -> tuple[str, dict[str, Any] | None] | None:
+        """(payload, answer) of one fill, or None."""
+        return await self._run(self._fill_lookup, exec_id)  # type: ignore[no-any-return]
 
     async def fill_record(self, exec_id: str) -> tuple[dict[str, Any], bool] | None:
         """(the journaled fill, busted?) or None."""
@@ -194,10 +199,18 @@ class SqliteJournal:
             "SELECT kind, body FROM events WHERE id > ? ORDER BY id", (after,)).fetchall()
         return snap, [(kind, loads(body)) for kind, body in rows]
 
-    def _fill_records(self) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    def _fill_records(self, limit: int) -> dict[str, tuple[str, dict[str, Any] | None]]:
         assert self._db is not None
-        rows = self._db.execute("SELECT exec_id, payload, result FROM fills").fetchall()
+        rows = self._db.execute(
+            "SELECT exec_id, payload, result FROM (SELECT * FROM fills ORDER BY event_id DESC "
+            "LIMIT ?) ORDER BY event_id", (limit,)).fetchall()
         return {e: (p, None if r is None else loads(r)) for e, p, r in rows}
+
+    def _fill_lookup(self, exec_id: str) -> tuple[str, dict[str, Any] | None] | None:
+        assert self._db is not None
+        row = self._db.execute("SELECT payload, result FROM fills WHERE exec_id = ?",
+                               (exec_id,)).fetchone()
+        return None if row is None else (row[0], None if row[1] is None else loads(row[1]))
 
     def _fill_record(self, exec_id: str) -> tuple[dict[str, Any], bool] | None:
         assert self._db is not None

@@ -24,6 +24,7 @@ from app.engine.commands import apply_event, instrument_fields
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
+from app.engine.fill_memo import FillMemo
 from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
 from app.engine.snapshot import capture, restore
@@ -58,8 +59,7 @@ class Runner:
         self.metrics = metrics
         self.egress = Egress(journal, bus, core.hedger, metrics, outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)
-        self.fill_payloads: dict[str, str] = {}
-        self.fill_results: dict[str, dict[str, Any]] = {}
+        self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
         self.risk_push_s = 1.0 / risk_push_hz
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -104,7 +104,8 @@ class Runner:
         snap, events = await self.journal.replay()
         if snap is not None:
             restore(self.core, snap)
-        records = await self.journal.fill_records()
+        records = await self.journal.fill_records(self.fills.size)
+        replayed: dict[str, dict[str, Any]] = {}
         for kind, body in events:
             try:
                 result = apply_event(self.core, kind, body)
@@ -112,11 +113,10 @@ class Runner:
                 log.error("journal replay: %s event skipped: %s", kind, exc)
                 continue
             if kind == "fill":
-                self.fill_results[body["exec_id"]] = _fill_answer(result)
-        for exec_id, (payload, result) in records.items():
-            self.fill_payloads[exec_id] = payload
-            if exec_id not in self.fill_results and result is not None:
-                self.fill_results[exec_id] = result
+                replayed[body["exec_id"]] = _fill_answer(result)
+        for exec_id, (payload, result) in records.items():  # oldest first
+            self.fills.put(exec_id, payload, replayed.get(exec_id, result))
+        self.fills.complete = len(records) < self.fills.size
         self.core.hedger.next_seq = max(self.core.hedger.next_seq,
                                         await self.journal.max_seq() + 1)
         self.core.dirty.clear()
@@ -170,13 +170,19 @@ class Runner:
         """Journal (write-ahead), apply, recompute; then answer. Idempotent on exec_id."""
         exec_id = body["exec_id"]
         async with self._lock:
-            prior = self.fill_payloads.get(exec_id)
+            prior = self.fills.get(exec_id)
+            if prior is None and not self.fills.complete:
+                prior = await self.journal.fill_lookup(exec_id)
             if prior is not None:
-                if prior != payload:
+                if prior[0] != payload:
                     self.metrics.fills.labels("conflict").inc()
                     raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
                 self.metrics.fills.labels("duplicate").inc()
-                return {**self.fill_results[exec_id], "duplicate": True}
+                answer = prior[1] or {  # an answer lost in a crash: the position now
+                    "exec_id": exec_id, "overfill": False,
+                    "position": {"symbol": body["symbol"],
+                                 "quantity": self.core.book.quantity(body["symbol"])}}
+                return {**answer, "duplicate": True}
             # check before the journal write: a fill the book cannot take is never journaled
             self.core.resolve_instrument(body["symbol"], instrument_fields(body))
             self.core.check_event_time(body["ts"])
@@ -185,9 +191,8 @@ class Runner:
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
             outcome = apply_event(self.core, "fill", body)
-            self.fill_payloads[exec_id] = payload
             answer = _fill_answer(outcome)
-            self.fill_results[exec_id] = answer
+            self.fills.put(exec_id, payload, answer)
             self._background(self.journal.set_fill_result(exec_id, answer))
             await self._snapshot_maybe(event_id)
             self.metrics.fills.labels("overfill" if outcome.overfill else "applied").inc()

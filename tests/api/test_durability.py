@@ -84,3 +84,20 @@ def test_reconciliation_reports_differences_and_goes_reduce_only_until_accepted(
     positions = {p["symbol"]: p["quantity"] for p in client.get("/v1/positions").json()}
     assert positions["XYZ"] == -400
     assert client.get("/v1/hedge/policies").json()["XYZ"]["state"]["reduce_only"] is False
+
+
+def test_a_fill_older_than_the_memory_of_fills_is_still_a_duplicate(tmp_path):
+    with run_session(tmp_path / "j.db") as c:
+        load_book(c, band=1e9)
+        c.app.state.runner.fills.size = 2  # remember only the last two in memory
+        fills = [{"exec_id": f"M{i}", "symbol": "XYZ", "side": "buy", "quantity": 1,
+                  "price": 100} for i in range(4)]
+        for f in fills:
+            assert c.post("/v1/fills", json=f).json()["duplicate"] is False
+        assert len(c.app.state.runner.fills) == 2
+        again = c.post("/v1/fills", json=fills[0])
+        assert again.status_code == 200 and again.json()["duplicate"] is True
+        assert again.json()["position"] == {"symbol": "XYZ", "quantity": 1}
+        assert c.post("/v1/fills", json={**fills[0], "price": 99}).status_code == 409
+        positions = {p["symbol"]: p["quantity"] for p in c.get("/v1/positions").json()}
+        assert positions["XYZ"] == 4
