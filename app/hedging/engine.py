@@ -15,49 +15,19 @@ import dataclasses
 import logging
 import math
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from app.book.risk import UnderlyingRisk
 from app.domain import Clock
 from app.errors import Conflict, UnknownSymbol
 from app.hedging import rules
 from app.hedging.policy import HedgePolicy, HedgeSpec, Mode
-from app.hedging.rails import Throttle, is_stale, shrinks
+from app.hedging.rails import is_stale, shrinks
 from app.hedging.signal import PendingOrder, Signal
+from app.hedging.state import HedgeState, Want
 
 MAX_REMEMBERED_SIGNALS = 100_000
 log = logging.getLogger("dynhedge.hedging")
-
-
-@dataclass(frozen=True, slots=True)
-class Want:
-    """An order a policy would send: `order` in units of the hedge instrument (signed);
-    `pending`, units; `net` and `target`, shares of the underlying; `notional`, $."""
-
-    order: float
-    clipped: bool
-    notional: float
-    pending: float
-    net: float
-    target: float
-
-
-@dataclass(slots=True)
-class HedgeState:
-    """What the engine knows of one underlying besides its policy."""
-
-    policy: HedgePolicy
-    halted: bool = False
-    reduce_only_reasons: set[str] = field(default_factory=set)
-    last_check_ts: float = math.nan  # event time of the last interval check
-    throttle: Throttle = field(default_factory=Throttle)
-    quiet: Counter[str] = field(default_factory=Counter)
-    last_decision: str = "none"
-    band: float | None = None
-    net_delta: float | None = None
-    breach: str | None = None
 
 
 class HedgeEngine:
