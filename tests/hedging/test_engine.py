@@ -114,7 +114,7 @@ def test_max_order_splits_and_sends_the_rest_after_the_fill():
 
 def test_max_order_rest_goes_after_expiry_too():
     e = engine(band=100, max_order=2500, pending_ttl_s=30)
-    s1 = decide(e, risk(6000.0))
+    assert decide(e, risk(6000.0)).order_qty == -2500
     e.clock.advance(31)  # type: ignore[attr-defined]
     e.expire()
     s2 = decide(e, risk(6000.0), received=T0 + 31)
