@@ -166,3 +166,16 @@ def test_a_fill_dated_beyond_the_clock_skew_is_refused(client):
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "ts"
     assert client.post("/v1/fills", json={"exec_id": "T1", "symbol": "XYZ", "side": "buy",
                                           "quantity": 1, "price": 100}).status_code == 200
+
+
+def test_an_over_fill_of_a_signal_is_taken_into_the_position_and_flagged(client):
+    load_book(client)
+    client.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0})
+    [sig] = wait_for(lambda: client.get("/v1/hedge/signals").json())
+    r = client.post("/v1/fills", json={"exec_id": "O1", "symbol": "XYZ", "side": sig["side"],
+                                       "quantity": sig["quantity"] + 100, "price": 100,
+                                       "signal_id": sig["id"]})
+    assert r.status_code == 200 and r.json()["overfill"] is True
+    assert r.json()["position"]["quantity"] == sig["order_qty"] - 100
+    assert risk_of(client)["pending"] == 0
+    assert 'dynhedge_fills_total{outcome="overfill"} 1.0' in client.get("/metrics").text
