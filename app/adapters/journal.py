@@ -103,25 +103,31 @@ class SqliteJournal:
         )
         return int(cur.lastrowid or 0)
 
-    async def append_fill(self, exec_id: str, payload: str, body: dict[str, Any]) -> int:
-        return int(await self._run(self._append_fill, exec_id, payload, dumps(body)))
+    async def append_fills(self, fills: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+        """Fills (exec_id, payload, body) in one transaction and one fsync — the fills that
+        queued up while the last commit was syncing go together. Returns their event ids."""
+        rows = [(exec_id, payload, dumps(body)) for exec_id, payload, body in fills]
+        return list(await self._run(self._append_fills, rows))
 
-    def _append_fill(self, exec_id: str, payload: str, body: bytes) -> int:
+    def _append_fills(self, rows: list[tuple[str, str, bytes]]) -> list[int]:
         assert self._db is not None
         db = self._db
+        ids = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            cur = db.execute(
-                "INSERT INTO events (kind, body, wall) VALUES ('fill', ?, ?)", (body, time.time())
-            )
-            event_id = int(cur.lastrowid or 0)
-            db.execute("INSERT INTO fills (exec_id, event_id, payload) VALUES (?, ?, ?)",
-                       (exec_id, event_id, payload))
+            now = time.time()
+            for exec_id, payload, body in rows:
+                cur = db.execute("INSERT INTO events (kind, body, wall) VALUES ('fill', ?, ?)",
+                                 (body, now))
+                event_id = int(cur.lastrowid or 0)
+                db.execute("INSERT INTO fills (exec_id, event_id, payload) VALUES (?, ?, ?)",
+                           (exec_id, event_id, payload))
+                ids.append(event_id)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return event_id
+        return ids
 
     async def append_signals(
         self, rows: list[tuple[int, str, bytes]], events: list[dict[str, Any]]

@@ -37,6 +37,7 @@ RECOMPUTE_SLICE_S = 0.002  # longest run of recomputes without letting ingest in
 RECOMPUTE_BUSY_S = 0.001  # a sweep with more work than this is a busy one...
 RECOMPUTE_DUTY = 1.0  # ...followed by a pause of this many times its work,
 RECOMPUTE_MAX_PAUSE_S = 0.010  # at most this long (bounds the risk lag)
+FILL_BATCH = 256  # the most fills committed in one transaction
 T = TypeVar("T")
 
 
@@ -60,6 +61,9 @@ class Runner:
         self.egress = Egress(journal, bus, core.hedger, metrics, outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)
         self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
+        self._fill_queue: list[tuple[dict[str, Any], str, asyncio.Future[dict[str, Any]]]] = []
+        self._inflight: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+        self._fills_waiting = asyncio.Event()
         self.risk_push_s = 1.0 / risk_push_hz
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -85,6 +89,7 @@ class Runner:
             asyncio.create_task(self._recompute_loop(), name="recompute"),
             asyncio.create_task(self._risk_push_loop(), name="risk-push"),
             asyncio.create_task(self._sweep_loop(), name="ttl-sweeper"),
+            asyncio.create_task(self._fill_writer(), name="fill-writer"),
         ]
         self._wake.set()
         self.ready = True
@@ -124,9 +129,10 @@ class Runner:
         log.info("restored %s + %d journal events; next seq %d",
                  "a snapshot" if snap else "no snapshot", len(events), self.core.hedger.next_seq)
 
-    async def _snapshot_maybe(self, event_id: int) -> None:
-        """Every `snapshot_every` events, the state right after `event_id` (under the lock)."""
-        self._since_snapshot += 1
+    async def _snapshot_maybe(self, event_id: int, events: int = 1) -> None:
+        """Every `snapshot_every` events, the state right after `event_id` — the last event
+        applied (under the lock); `events` journaled since the last call."""
+        self._since_snapshot += events
         if self._since_snapshot < self.snapshot_every:
             return
         self._since_snapshot = 0
@@ -167,39 +173,79 @@ class Runner:
         return accepted, rejected
 
     async def submit_fill(self, body: dict[str, Any], payload: str) -> dict[str, Any]:
-        """Journal (write-ahead), apply, recompute; then answer. Idempotent on exec_id."""
+        """Journal (write-ahead), apply, recompute; then answer. Idempotent on exec_id.
+        Fills that arrive while a commit is syncing are committed together (one fsync)."""
         exec_id = body["exec_id"]
+        prior = self.fills.get(exec_id)
+        if prior is None and exec_id not in self._inflight and not self.fills.complete:
+            prior = await self.journal.fill_lookup(exec_id)
+        inflight = self._inflight.get(exec_id)
+        if inflight is not None:  # the same exec_id is being written right now
+            if inflight[0] != payload:
+                self.metrics.fills.labels("conflict").inc()
+                raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
+            answer = await asyncio.shield(inflight[1])
+            self.metrics.fills.labels("duplicate").inc()
+            return {**answer, "duplicate": True}
+        prior = self.fills.get(exec_id) or prior
+        if prior is not None:
+            if prior[0] != payload:
+                self.metrics.fills.labels("conflict").inc()
+                raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
+            self.metrics.fills.labels("duplicate").inc()
+            answer = prior[1] or {  # an answer lost in a crash: the position now
+                "exec_id": exec_id, "overfill": False,
+                "position": {"symbol": body["symbol"],
+                             "quantity": self.core.book.quantity(body["symbol"])}}
+            return {**answer, "duplicate": True}
+        # check before the journal write: a fill the book cannot take is never journaled
+        self.core.resolve_instrument(body["symbol"], instrument_fields(body))
+        self.core.check_event_time(body["ts"])
+        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._inflight[exec_id] = (payload, done)
+        self._fill_queue.append((body, payload, done))
+        self._fills_waiting.set()
+        answer = await asyncio.shield(done)
+        return {**answer, "duplicate": False}
+
+    async def _fill_writer(self) -> None:
+        """Drain the fill queue: one transaction per batch, then apply each in order and
+        recompute, under the lock that orders fills and commands."""
+        while True:
+            await self._fills_waiting.wait()
+            self._fills_waiting.clear()
+            while self._fill_queue:
+                batch = self._fill_queue[:FILL_BATCH]
+                del self._fill_queue[:FILL_BATCH]
+                try:
+                    await self._write_fills(batch)
+                except Exception as exc:  # never leave a caller waiting
+                    log.exception("fill batch failed")
+                    for body, _, done in batch:
+                        self._inflight.pop(body["exec_id"], None)
+                        if not done.done():
+                            done.set_exception(NotReady(f"fill not taken: {exc}"))
+
+    async def _write_fills(self, batch: list[tuple[dict[str, Any], str, Any]]) -> None:
         async with self._lock:
-            prior = self.fills.get(exec_id)
-            if prior is None and not self.fills.complete:
-                prior = await self.journal.fill_lookup(exec_id)
-            if prior is not None:
-                if prior[0] != payload:
-                    self.metrics.fills.labels("conflict").inc()
-                    raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
-                self.metrics.fills.labels("duplicate").inc()
-                answer = prior[1] or {  # an answer lost in a crash: the position now
-                    "exec_id": exec_id, "overfill": False,
-                    "position": {"symbol": body["symbol"],
-                                 "quantity": self.core.book.quantity(body["symbol"])}}
-                return {**answer, "duplicate": True}
-            # check before the journal write: a fill the book cannot take is never journaled
-            self.core.resolve_instrument(body["symbol"], instrument_fields(body))
-            self.core.check_event_time(body["ts"])
             try:
-                event_id = await self.journal.append_fill(exec_id, payload, body)
+                ids = await self.journal.append_fills(
+                    [(body["exec_id"], payload, body) for body, payload, _ in batch])
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
-            outcome = apply_event(self.core, "fill", body)
-            answer = _fill_answer(outcome)
-            self.fills.put(exec_id, payload, answer)
-            self._background(self.journal.set_fill_result(exec_id, answer))
-            await self._snapshot_maybe(event_id)
-            self.metrics.fills.labels("overfill" if outcome.overfill else "applied").inc()
-            if outcome.overfill:
-                log.warning("fill %s over-fills signal %s", exec_id, body.get("signal_id"))
+            for body, payload, done in batch:
+                exec_id = body["exec_id"]
+                outcome = apply_event(self.core, "fill", body)
+                answer = _fill_answer(outcome)
+                self.fills.put(exec_id, payload, answer)
+                self._inflight.pop(exec_id, None)
+                self._background(self.journal.set_fill_result(exec_id, answer))
+                self.metrics.fills.labels("overfill" if outcome.overfill else "applied").inc()
+                if outcome.overfill:
+                    log.warning("fill %s over-fills signal %s", exec_id, body.get("signal_id"))
+                done.set_result(answer)  # its caller resumes after the recompute below
             self._recompute_dirty_now()
-        return {**answer, "duplicate": False}
+            await self._snapshot_maybe(ids[-1], len(ids))
 
     async def command(
         self, kind: str, body: dict[str, Any], check: Callable[[], T] | None = None

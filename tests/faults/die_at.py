@@ -24,14 +24,14 @@ def die() -> None:
 
 def install(point: str) -> None:
     if point == "fill-committed":
-        original_fill = SqliteJournal.append_fill
+        original_fills = SqliteJournal.append_fills
 
-        async def append_fill(self: SqliteJournal, *args: Any, **kwargs: Any) -> int:
-            event_id = await original_fill(self, *args, **kwargs)
+        async def append_fills(self: SqliteJournal, *args: Any, **kwargs: Any) -> list[int]:
+            event_ids = await original_fills(self, *args, **kwargs)
             die()
-            return event_id
+            return event_ids
 
-        SqliteJournal.append_fill = append_fill  # type: ignore[method-assign]
+        SqliteJournal.append_fills = append_fills  # type: ignore[method-assign]
     elif point == "signal-row-committed":
         original_signals = SqliteJournal.append_signals
 
