@@ -41,20 +41,18 @@ import httpx
 import orjson
 
 from app.bench.service_e2e import Subscriber, send_paced
+from app.bench.service_metrics import histogram, scrape, total
 from app.bench.service_stack import (
     REDIS_URL,
     Stack,
     attach,
     cpu_seconds,
-    histogram,
     load_average,
     load_book,
     rss_mb,
-    scrape,
     service_pid,
     start_service,
     stop_service,
-    total,
     wait_drained,
 )
 

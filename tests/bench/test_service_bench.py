@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from app.bench.cli import main
-from app.bench.service_stack import REDIS_URL, Histogram
+from app.bench.service_metrics import Histogram
+from app.bench.service_stack import REDIS_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
