@@ -27,6 +27,16 @@ class InvalidInput(DynhedgeError, ValueError):
         self.field = field
         self.reason = reason
 
+    @classmethod
+    def from_value_error(cls, exc: ValueError, field: str = "body",
+                         prefix: str = "") -> InvalidInput:
+        """The domain's `ValueError("field: reason")` as an InvalidInput; `field` when the
+        message names none, `prefix` before the field (e.g. a list index)."""
+        named, sep, reason = str(exc).partition(": ")
+        if not sep:
+            named, reason = field, str(exc)
+        return cls(f"{prefix}{named}", reason)
+
 
 class UnknownSymbol(DynhedgeError, KeyError):
     """An underlying, instrument or signal id that the book does not know."""

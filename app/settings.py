@@ -6,6 +6,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.adapters.keys import DEFAULT_SIGNAL_CHANNEL, DEFAULT_SIGNAL_STREAM
+
 SCOPES = ("read", "trade", "admin")
 
 
@@ -17,8 +19,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     db_path: str = "var/dynhedge.db"
     api_keys: str | None = None
-    signal_channel: str = "hedge:signals"
-    signal_stream: str = "hedge:signals:stream"
+    signal_channel: str = DEFAULT_SIGNAL_CHANNEL
+    signal_stream: str = DEFAULT_SIGNAL_STREAM
     stream_maxlen: int = 100_000
     max_body_bytes: int = 1_048_576
     max_clock_skew_s: float = 5.0

@@ -5,7 +5,6 @@ encoder and turn a 422 into a 500)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -77,6 +76,3 @@ def install(app: FastAPI) -> None:
         return Json(error_body(exc.status_code, str(exc.detail)),
                     status_code=exc.status_code, headers=exc.headers)
 
-
-def finite_or_none(x: Any) -> Any:
-    return x if not isinstance(x, float) or math.isfinite(x) else None

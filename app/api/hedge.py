@@ -129,20 +129,20 @@ async def post_options_plan(body: OptionsPlanIn, runner: RunnerDep) -> Json:
 HaltBody = Annotated[HaltIn | None, Body()]
 
 
-@router.post("/halt", dependencies=[Admin], responses=answers(HaltOut))
-async def halt(runner: RunnerDep, body: HaltBody = None) -> Json:
-    """Kill switch: no signal goes out; pending stays pending; risk keeps updating."""
+async def _kill_switch(runner: Runner, kind: str, body: HaltIn | None) -> Json:
     underlying = body.underlying if body else None
     if underlying is not None:
         runner.core.ensure_known(underlying)
-    await runner.command("halt", {"underlying": underlying})
-    return Json({"halted": underlying or "all"})
+    await runner.command(kind, {"underlying": underlying})
+    return Json({"halted" if kind == "halt" else "resumed": underlying or "all"})
+
+
+@router.post("/halt", dependencies=[Admin], responses=answers(HaltOut))
+async def halt(runner: RunnerDep, body: HaltBody = None) -> Json:
+    """Kill switch: no signal goes out; pending stays pending; risk keeps updating."""
+    return await _kill_switch(runner, "halt", body)
 
 
 @router.post("/resume", dependencies=[Admin], responses=answers(ResumeOut))
 async def resume(runner: RunnerDep, body: HaltBody = None) -> Json:
-    underlying = body.underlying if body else None
-    if underlying is not None:
-        runner.core.ensure_known(underlying)
-    await runner.command("resume", {"underlying": underlying})
-    return Json({"resumed": underlying or "all"})
+    return await _kill_switch(runner, "resume", body)

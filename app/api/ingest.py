@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from app.api.errors import field_errors, first_reason
+from app.api.errors import field_errors
 from app.api.schemas import FillIn, TickIn
 from app.domain import Tick, parse_ts
 from app.errors import DynhedgeError, InvalidInput
@@ -53,8 +53,7 @@ def parse_tick(item: Any, received: float) -> Tick | DynhedgeError:
     except ValidationError as exc:
         return invalid(exc)
     except ValueError as exc:
-        field, _, reason = str(exc).partition(": ")
-        return InvalidInput(field or "ts", reason or str(exc))
+        return InvalidInput.from_value_error(exc, "ts")
 
 
 def parse_ticks(items: list[Any], received: float | None = None) -> list[Tick | DynhedgeError]:
@@ -68,8 +67,7 @@ def parse_ticks(items: list[Any], received: float | None = None) -> list[Tick | 
         try:
             out.append(to_tick(m, now))
         except ValueError as exc:
-            field, _, reason = str(exc).partition(": ")
-            out.append(InvalidInput(field or "ts", reason or str(exc)))
+            out.append(InvalidInput.from_value_error(exc, "ts"))
     return out
 
 
@@ -82,7 +80,7 @@ def fill_body(m: FillIn, received: float) -> tuple[dict[str, Any], str]:
     try:
         body["ts"] = received if m.ts is None else parse_ts(m.ts)
     except ValueError as exc:
-        raise InvalidInput("ts", str(exc).partition(": ")[2] or str(exc)) from None
+        raise InvalidInput.from_value_error(exc, "ts") from None
     return body, payload
 
 
@@ -94,4 +92,4 @@ def parse_fill(item: Any, received: float) -> tuple[dict[str, Any], str]:
     return fill_body(m, received)
 
 
-__all__ = ["first_reason", "parse_fill", "parse_json", "parse_tick", "parse_ticks"]
+__all__ = ["parse_fill", "parse_json", "parse_tick", "parse_ticks"]

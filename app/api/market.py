@@ -74,8 +74,7 @@ async def put_positions(body: list[PositionIn], runner: RunnerDep) -> dict[str, 
             try:
                 instrument_from_fields(p["symbol"], instrument_fields(p))
             except ValueError as exc:
-                field, _, reason = str(exc).partition(": ")
-                raise InvalidInput(f"{i}.{field}", reason) from None
+                raise InvalidInput.from_value_error(exc, prefix=f"{i}.") from None
 
     loaded = await runner.command("positions", {"positions": items}, check)
     return {"loaded": loaded}

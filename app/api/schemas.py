@@ -87,10 +87,6 @@ class TickIn(Strict):
         return self
 
 
-class WsTickIn(TickIn):
-    type: Literal["tick"]
-
-
 class FillIn(InstrumentFields):
     exec_id: Annotated[str, Field(min_length=1, max_length=128)]
     symbol: Symbol

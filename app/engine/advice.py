@@ -41,8 +41,7 @@ def options_plan(
         try:
             inst = instrument_from_fields(c["symbol"], fields)
         except ValueError as exc:
-            field, _, reason = str(exc).partition(": ")
-            raise InvalidInput(f"candidates.{i}.{field}", reason) from None
+            raise InvalidInput.from_value_error(exc, prefix=f"candidates.{i}.") from None
         if not inst.is_option or inst.underlying != underlying:
             raise InvalidInput(f"candidates.{i}.symbol", f"not an option on {underlying}")
         assert inst.strike is not None and inst.expiry is not None

@@ -16,7 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
-from app.domain import Clock, Fill, HedgeSpec, Instrument, Tick, canonical_symbol, parse_occ
+from app.book.risk import SECONDS_PER_YEAR
+from app.domain import (
+    Clock,
+    Fill,
+    HedgeSpec,
+    Instrument,
+    Tick,
+    canonical_symbol,
+    instrument_from_fields,
+    parse_occ,
+)
 from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.errors import InvalidInput, UnknownSymbol
@@ -25,7 +35,6 @@ from app.pricing import implied_vol
 
 log = logging.getLogger("dynhedge.core")
 
-SECONDS_PER_YEAR = 365.0 * 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,16 +265,13 @@ class Core:
         return sorted(wanted & flagged)
 
     def resolve_instrument(self, symbol: str, fields: dict[str, object]) -> Instrument:
-        from app.domain import instrument_from_fields
-
         known = self.book.instrument(symbol)
         if known is not None and not fields:
             return known
         try:
             return instrument_from_fields(symbol, dict(fields))
         except ValueError as exc:
-            field, _, reason = str(exc).partition(": ")
-            raise InvalidInput(field, reason) from None
+            raise InvalidInput.from_value_error(exc) from None
 
     # --- signals --------------------------------------------------------------------------
 

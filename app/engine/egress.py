@@ -193,26 +193,32 @@ class Egress:
         self._verify_at = time.monotonic() + 1.0
 
     async def _unpublished(self, limit: int) -> list[tuple[int, bytes]]:
-        after = self.published_seq
-        oldest = self.signal_log[0][0] if self.signal_log else None
-        if oldest is not None and after + 1 >= oldest:
-            # the unpublished are the newest: walk back from the end, not over the whole log
-            newest: list[tuple[int, bytes]] = []
-            for seq, raw in reversed(self.signal_log):
-                if seq <= after:
-                    break
-                newest.append((seq, raw))
-            newest.reverse()
-            return newest[:limit]
+        logged = self._logged_after(self.published_seq, limit)
+        if logged is not None:
+            return logged
         return [(int(loads(raw)["seq"]), raw)
-                for raw in await self.journal.signals_after(after, limit)]
+                for raw in await self.journal.signals_after(self.published_seq, limit)]
+
+    def _logged_after(self, after: int, limit: int) -> list[tuple[int, bytes]] | None:
+        """The logged signals with seq > `after` (at most `limit`, oldest first), or None when
+        the in-memory log no longer reaches back that far. Walks back from the newest: a
+        reader or the publisher is usually near the end, never over the whole log."""
+        if not self.signal_log or after + 1 < self.signal_log[0][0]:
+            return None
+        newest: list[tuple[int, bytes]] = []
+        for seq, raw in reversed(self.signal_log):
+            if seq <= after:
+                break
+            newest.append((seq, raw))
+        newest.reverse()
+        return newest[:limit]
 
     # --- read side ----------------------------------------------------------------------------
 
     async def signals_after(self, after: int, limit: int) -> list[bytes]:
-        oldest = self.signal_log[0][0] if self.signal_log else None
-        if oldest is not None and after + 1 >= oldest:
-            return [raw for seq, raw in self.signal_log if seq > after][:limit]
+        logged = self._logged_after(after, limit)
+        if logged is not None:
+            return [raw for _, raw in logged]
         return await self.journal.signals_after(after, limit)
 
 

@@ -81,9 +81,6 @@ class HedgeEngine:
 
     # --- pending --------------------------------------------------------------------------
 
-    def pending_orders(self, underlying: str) -> list[PendingOrder]:
-        return list(self.open.get(underlying, {}).values())
-
     def pending(self, underlying: str) -> float:
         """Units of the hedge instrument still pending for `underlying` (its share of each
         open signal, in proportion to what is left of it). Cached per underlying until one
