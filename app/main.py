@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock  # the one clock: routes take receive times from it
     app.state.keys = KeyRing(settings.key_scopes())
     app.state.rate_limit = RateLimit(settings.rate_limit)
     app.state.origins = settings.origins()

@@ -66,8 +66,14 @@ class PositionOut(InstrumentOut):
     instrument: InstrumentOut
 
 
+class HedgeChange(BaseModel):
+    before: float = Field(description="units of the hedge instrument before the load")
+    after: float = Field(description="units after: a load without the hedge line sets it to 0")
+
+
 class LoadedOut(BaseModel):
     loaded: int
+    hedges: dict[str, HedgeChange]
 
 
 class RiskFigures(BaseModel):
@@ -83,6 +89,8 @@ class RiskFigures(BaseModel):
     dollar_gamma: float | None
     hedge_position: float = Field(description="units of the hedge instrument")
     pending: float = Field(description="units of the hedge instrument")
+    unpriced: str | None = Field(
+        None, description="why the figures are null: `no market parameters`, `no spot`")
 
 
 class UnitFigures(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from app.domain import Clock
 from app.engine.runner import Runner
 from app.settings import Settings
 
@@ -70,6 +71,11 @@ def get_runner(request: Request) -> Runner:
     return request.app.state.runner  # type: ignore[no-any-return]
 
 
+def get_clock(request: Request) -> Clock:
+    """The clock the composition root built: routes never read the wall clock themselves."""
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
@@ -86,6 +92,7 @@ def require(scope: str, write: bool = False) -> Callable[[Request], str]:
 
 
 RunnerDep = Annotated[Runner, Depends(get_runner)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 Read = Depends(require("read"))
 Trade = Depends(require("trade", write=True))
 Admin = Depends(require("admin", write=True))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -17,7 +16,7 @@ from app.api.answers import (
     SignalOut,
     answers,
 )
-from app.api.deps import Admin, Read, RunnerDep, Trade
+from app.api.deps import Admin, ClockDep, Read, RunnerDep, Trade
 from app.api.ingest import invalid, parse_json
 from app.api.responses import Json, raw_json_list
 from app.api.schemas import HaltIn, ManualSignalIn, OptionsPlanIn, PolicyIn
@@ -30,30 +29,32 @@ from app.hedging.rails import is_stale
 router = APIRouter(prefix="/v1/hedge")
 
 
-def _policy(runner: Runner, underlying: str) -> dict[str, Any]:
+def _policy(runner: Runner, underlying: str, now: float) -> dict[str, Any]:
     core = runner.core
     hedger = core.hedger
     st = hedger.state(underlying)
     market = core.book.markets.get(underlying)
     stale = market is not None and is_stale(
-        market.last_received, time.time(), st.policy.stale_after_s)
+        market.last_received, now, st.policy.stale_after_s)
     return policy_view(underlying, st, hedger.is_halted(underlying), hedger.pending(underlying),
                        stale)
 
 
 @router.put("/policies/{underlying}", dependencies=[Admin], responses=answers(PolicyOut))
-async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep) -> Json:
+async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep,
+                     clock: ClockDep) -> Json:
     """Replace the policy of one underlying; it takes effect on this very recompute."""
     runner.core.ensure_known(underlying)
     await runner.command("policy", {"underlying": underlying, "policy": body.model_dump()})
-    return Json(_policy(runner, underlying))
+    return Json(_policy(runner, underlying, clock.now()))
 
 
 @router.get("/policies", dependencies=[Read], responses=answers(dict[str, PolicyOut]))
-async def get_policies(runner: RunnerDep) -> Json:
+async def get_policies(runner: RunnerDep, clock: ClockDep) -> Json:
     core = runner.core
+    now = clock.now()
     names = sorted(set(core.book.markets) | set(core.hedger.states))
-    return Json({u: _policy(runner, u) for u in names})
+    return Json({u: _policy(runner, u, now) for u in names})
 
 
 @router.get("/signals", dependencies=[Read], responses=answers(list[SignalOut]))

@@ -6,7 +6,6 @@ by one, so each bad item is rejected alone with its own reason."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import orjson
@@ -56,8 +55,8 @@ def parse_tick(item: Any, received: float) -> Tick | DynhedgeError:
         return InvalidInput.from_value_error(exc, "ts")
 
 
-def parse_ticks(items: list[Any], received: float | None = None) -> list[Tick | DynhedgeError]:
-    now = time.time() if received is None else received
+def parse_ticks(items: list[Any], received: float) -> list[Tick | DynhedgeError]:
+    now = received
     try:
         models = _TICKS.validate_python(items)
     except ValidationError:

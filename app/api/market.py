@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,7 +15,7 @@ from app.api.answers import (
     UnderlyingOut,
     answers,
 )
-from app.api.deps import Admin, Read, RunnerDep, Trade
+from app.api.deps import Admin, ClockDep, Read, RunnerDep, Trade
 from app.api.ingest import fill_body, parse_json, parse_ticks
 from app.api.responses import Json
 from app.api.schemas import (
@@ -31,22 +30,24 @@ from app.api.schemas import (
     check_symbol,
 )
 from app.domain import instrument_from_fields, iso_utc
-from app.engine.commands import instrument_fields
+from app.engine.commands import hedge_request, instrument_fields
 from app.errors import InvalidInput
 
 router = APIRouter(prefix="/v1")
 
 
 @router.put("/underlyings/{symbol}", dependencies=[Admin], responses=answers(UnderlyingOut))
-async def put_underlying(symbol: str, body: UnderlyingIn, runner: RunnerDep) -> Json:
+async def put_underlying(symbol: str, body: UnderlyingIn, runner: RunnerDep,
+                         clock: ClockDep) -> Json:
     """Market parameters of one underlying; `spot` values it until its first tick."""
     try:
         check_symbol(symbol)
     except ValueError as exc:
         raise InvalidInput("symbol", str(exc)) from None
     data: dict[str, Any] = {"symbol": symbol, **body.model_dump(exclude_none=True),
-                            "wall": time.time()}
-    await runner.command("underlying", data)
+                            "wall": clock.now()}
+    await runner.command("underlying", data,
+                         lambda: runner.core.check_underlying(symbol, hedge_request(data)))
     return Json(_market_view(runner.core.book.markets[symbol].as_dict()))
 
 
@@ -65,19 +66,24 @@ def _market_view(view: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.put("/positions", dependencies=[Admin], responses=answers(LoadedOut))
-async def put_positions(body: list[PositionIn], runner: RunnerDep) -> dict[str, int]:
-    """Replace the whole book (start-of-day load), all or nothing."""
+async def put_positions(body: list[PositionIn], runner: RunnerDep) -> Json:
+    """Replace the whole book (start-of-day load), all or nothing — hedge positions
+    included: the answer shows each underlying's hedge position before and after."""
     items = [p.model_dump(exclude_none=True) for p in body]
 
     def check() -> None:
+        parsed = []
         for i, p in enumerate(items):
             try:
-                instrument_from_fields(p["symbol"], instrument_fields(p))
+                parsed.append((instrument_from_fields(p["symbol"], instrument_fields(p)),
+                               float(p["quantity"])))
             except ValueError as exc:
                 raise InvalidInput.from_value_error(exc, prefix=f"{i}.") from None
+        runner.core.check_positions(parsed)
 
-    loaded = await runner.command("positions", {"positions": items}, check)
-    return {"loaded": loaded}
+    outcome = await runner.command("positions", {"positions": items}, check)
+    return Json({"loaded": outcome.loaded, "hedges": {
+        u: {"before": before, "after": after} for u, (before, after) in outcome.hedges.items()}})
 
 
 @router.get("/positions", dependencies=[Read], responses=answers(list[PositionOut]))
@@ -111,7 +117,7 @@ _TICK_BODY = {
 
 @router.post("/ticks", dependencies=[Trade], responses=answers(TickAnswer),
              openapi_extra=_TICK_BODY)
-async def post_ticks(request: Request, runner: RunnerDep) -> Json:
+async def post_ticks(request: Request, runner: RunnerDep, clock: ClockDep) -> Json:
     """One tick or a list. A list answers 200 with the rejected items listed; a single tick
     that is rejected answers 422 (404 for an unknown symbol)."""
     data = parse_json(await request.body())
@@ -119,7 +125,7 @@ async def post_ticks(request: Request, runner: RunnerDep) -> Json:
     if not single and not isinstance(data, list):
         raise InvalidInput("body", "expected a tick object or a list of ticks")
     items = [data] if single else data
-    ticks = parse_ticks(items)
+    ticks = parse_ticks(items, clock.now())
     accepted, rejected = runner.ingest_ticks(ticks)
     if single and rejected:
         raise rejected[0][1]
@@ -153,8 +159,8 @@ async def bust_fill(exec_id: str, runner: RunnerDep) -> Json:
 
 
 @router.post("/fills", dependencies=[Trade], responses=answers(FillAnswer))
-async def post_fill(body: FillIn, runner: RunnerDep) -> Json:
+async def post_fill(body: FillIn, runner: RunnerDep, clock: ClockDep) -> Json:
     """Journaled before it is applied and answered; idempotent on `exec_id`."""
-    data, payload = fill_body(body, time.time())
+    data, payload = fill_body(body, clock.now())
     return Json(await runner.submit_fill(data, payload))
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter
 
 from app.api.answers import RiskDetail, RiskOut, answers
-from app.api.deps import Read, RunnerDep
+from app.api.deps import ClockDep, Read, RunnerDep
 from app.api.responses import Json
 from app.book import UnderlyingRisk
 from app.domain import iso_utc
@@ -20,7 +18,10 @@ router = APIRouter(prefix="/v1")
 
 def _snapshots(runner: Runner) -> dict[str, UnderlyingRisk]:
     core = runner.core
-    names = set(core.book.markets) | set(core.book.groups) | set(core.risk)
+    book = core.book
+    # an underlying with neither market parameters nor positions is not in the view
+    names = set(book.markets) | {u for u in set(book.groups) | set(core.risk)
+                                 if book.has_positions(u)}
     out = {}
     for u in sorted(names):
         r = core.risk.get(u)
@@ -29,11 +30,11 @@ def _snapshots(runner: Runner) -> dict[str, UnderlyingRisk]:
 
 
 @router.get("/risk", dependencies=[Read], responses=answers(RiskOut))
-async def get_risk(runner: RunnerDep) -> Json:
+async def get_risk(runner: RunnerDep, clock: ClockDep) -> Json:
     snaps = _snapshots(runner)
     stamps = [r.as_of for r in snaps.values() if r.as_of is not None]
     return Json({
-        "as_of": iso_utc(max(stamps) if stamps else time.time()),
+        "as_of": iso_utc(max(stamps) if stamps else clock.now()),
         "total": total_view(list(snaps.values())),
         "underlyings": {u: risk_view(r) for u, r in snaps.items()},
     })
@@ -44,7 +45,7 @@ async def get_risk_one(underlying: str, runner: RunnerDep) -> Json:
     core = runner.core
     r = core.risk.get(underlying)
     if r is None:
-        if underlying not in core.book.markets and underlying not in core.book.groups:
+        if underlying not in core.book.markets and not core.book.has_positions(underlying):
             raise UnknownSymbol("underlying", underlying)
         r = core.value(underlying)
     return Json(risk_detail_view(r))

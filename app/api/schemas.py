@@ -47,7 +47,8 @@ class InstrumentFields(Strict):
 
 class HedgeIn(Strict):
     instrument: Symbol | None = None
-    multiplier: Positive = 1.0
+    # None: the hedge instrument's own multiplier when it is a defined instrument, else 1
+    multiplier: Positive | None = None
     ratio: Positive = 1.0
     lot_size: Positive = 1.0
 
@@ -60,7 +61,8 @@ class UnderlyingIn(Strict):
     hedge: HedgeIn | None = None
     max_jump_pct: Positive = 10.0
     confirm_ticks: Annotated[int, Field(ge=1, le=1000)] = 3
-    type: Literal["stock", "index", "future"] = "stock"
+    # None: a stock or index, unless the book defines the symbol as a future
+    type: Literal["stock", "index", "future"] | None = None
 
 
 class PositionIn(InstrumentFields):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -17,6 +16,7 @@ from starlette.websockets import WebSocketState
 from app.api.ingest import parse_fill, parse_json, parse_ticks
 from app.api.responses import Json
 from app.codec import dumps
+from app.domain import Clock
 from app.engine.feed import Feed
 from app.engine.runner import Runner
 from app.engine.views import risk_view
@@ -95,7 +95,7 @@ async def ingest(ws: WebSocket) -> None:
                 items = items[1:]
                 if not items:
                     continue
-            accepted, rejected = await _apply(runner, items)
+            accepted, rejected = await _apply(runner, ws.app.state.clock, items)
             if ack:
                 await ws.send_text(dumps({"type": "ack", "accepted": accepted, "rejected": [
                     {"index": i, "error": e} for i, e in rejected]}).decode())
@@ -106,7 +106,8 @@ async def ingest(ws: WebSocket) -> None:
         return
 
 
-async def _apply(runner: Runner, items: list[Any]) -> tuple[int, list[tuple[int, str]]]:
+async def _apply(runner: Runner, clock: Clock,
+                 items: list[Any]) -> tuple[int, list[tuple[int, str]]]:
     """Apply a frame's messages in order: runs of ticks in one batch, fills one by one."""
     accepted = 0
     rejected: list[tuple[int, str]] = []
@@ -120,7 +121,7 @@ async def _apply(runner: Runner, items: list[Any]) -> tuple[int, list[tuple[int,
             while j < n and isinstance(items[j], dict) and items[j].get("type") == "tick":
                 j += 1
             ticks = parse_ticks([{k: v for k, v in t.items() if k != "type"}
-                                 for t in items[i:j]])
+                                 for t in items[i:j]], clock.now())
             ok, bad = runner.ingest_ticks(ticks)
             accepted += ok
             rejected.extend((i + k, str(e)) for k, e in bad)
@@ -133,7 +134,7 @@ async def _apply(runner: Runner, items: list[Any]) -> tuple[int, list[tuple[int,
                 fields = {k: v for k, v in item.items() if k not in ("type", "instrument_type")}
                 if "instrument_type" in item:
                     fields["type"] = item["instrument_type"]
-                body, payload = parse_fill(fields, time.time())
+                body, payload = parse_fill(fields, clock.now())
                 await runner.submit_fill(body, payload)
                 accepted += 1
             except DynhedgeError as exc:

@@ -20,8 +20,8 @@ import numpy as np
 from app.book.group import OptionGroup
 from app.book.market import UnderlyingMarket
 from app.book.risk import UnderlyingRisk
-from app.domain import Instrument, InstrumentType, canonical_symbol
-from app.errors import UnknownSymbol
+from app.domain import HedgeRequest, Instrument, InstrumentType, canonical_symbol
+from app.errors import InvalidInput, UnknownSymbol
 
 _EMPTY = np.zeros(5)
 
@@ -69,13 +69,21 @@ class Book:
     def hedge_position(self, underlying: str) -> float:
         return self.hedge_alloc.get(underlying, 0.0)
 
+    def has_positions(self, underlying: str) -> bool:
+        """True when the underlying holds a non-zero option, stock or future position."""
+        group = self.groups.get(underlying)
+        if group is not None and bool(np.any(group.quantity[: group.n])):
+            return True
+        return any(self.positions[s].quantity for s in self.linear_symbols.get(underlying, ()))
+
     # --- writes ---------------------------------------------------------------------------
 
-    def define(self, inst: Instrument) -> Instrument:
-        """File an instrument under its canonical symbol; the first definition wins."""
+    def define(self, inst: Instrument, replace: bool = False) -> Instrument:
+        """File an instrument under its canonical symbol. The first definition wins unless
+        `replace` (a start-of-day load is authoritative)."""
         key = canonical_symbol(inst.symbol)
         known = self.instruments.get(key)
-        if known is not None:
+        if known is not None and not replace:
             return known
         if inst.symbol != key:
             inst = Instrument(key, inst.type, inst.underlying, inst.strike, inst.expiry,
@@ -93,21 +101,66 @@ class Book:
                 market.spot, market.as_of = old.spot, old.as_of
             market.last_tick_ts, market.last_received = old.last_tick_ts, old.last_received
             market.bid, market.ask = old.bid, old.ask
-        inst = self.instruments.get(market.symbol)
-        market.is_future = market.is_future or (
-            inst is not None and inst.type is InstrumentType.FUTURE
-        )
+        self.check_hedge(market.symbol, market.hedge_request or HedgeRequest())
         self.markets[market.symbol] = market
+        self.resolve_models()
+
+    # --- the model in force ---------------------------------------------------------------
+
+    def check_hedge(self, underlying: str, request: HedgeRequest,
+                    field: str = "hedge.multiplier") -> None:
+        """Refuse a hedge whose multiplier contradicts its defined instrument's."""
+        inst = self.instruments.get(canonical_symbol(request.instrument_for(underlying)))
+        why = request.contradiction(None if inst is None or inst.is_option else inst.multiplier)
+        if why is not None:
+            raise InvalidInput(field, why)
+
+    def check_definitions(self, items: list[tuple[int, Instrument]]) -> None:
+        """Refuse instrument definitions (index, instrument) that contradict an underlying's
+        explicit hedge multiplier: `{index}.multiplier`."""
+        for i, inst in items:
+            if inst.is_option:
+                continue
+            key = canonical_symbol(inst.symbol)
+            for m in self.markets.values():
+                request = m.hedge_request or HedgeRequest()
+                if canonical_symbol(request.instrument_for(m.symbol)) != key:
+                    continue
+                why = request.contradiction(inst.multiplier)
+                if why is not None:
+                    raise InvalidInput(f"{i}.multiplier",
+                                       f"the hedge of {m.symbol} says {why}".replace(
+                                           " contradicts", ", which contradicts"))
+
+    def resolve_models(self) -> set[str]:
+        """Bring every market's model (Black-76 when its symbol is a future, declared or
+        defined) and hedge spec (the defined instrument's multiplier) in line with the
+        instruments; returns the underlyings whose model or hedge changed."""
+        changed: set[str] = set()
+        for sym, m in self.markets.items():
+            inst = self.instruments.get(sym)
+            is_future = m.declared_type == "future" or (
+                inst is not None and inst.type is InstrumentType.FUTURE)
+            request = m.hedge_request or HedgeRequest()
+            hedge_inst = self.instruments.get(canonical_symbol(request.instrument_for(sym)))
+            defined = None if hedge_inst is None or hedge_inst.is_option else \
+                hedge_inst.multiplier
+            spec = request.resolve(sym, defined)
+            if is_future != m.is_future or spec != m.hedge:
+                m.is_future, m.hedge = is_future, spec
+                changed.add(sym)
         self._rebuild_hedge_users()
+        return changed
 
     def load_positions(self, items: list[tuple[Instrument, float]]) -> set[str]:
-        """Replace the whole book; returns every underlying whose figures changed."""
+        """Replace the whole book (its definitions are authoritative); returns every
+        underlying whose figures changed."""
         before = set(self.groups) | {p.instrument.underlying for p in self.positions.values()}
         self.positions.clear()
         self.groups.clear()
         self.linear_symbols.clear()
         for inst, qty in items:
-            inst = self.define(inst)
+            inst = self.define(inst, replace=True)
             pos = self.positions.get(inst.symbol)
             if pos is None:
                 self.positions[inst.symbol] = Position(inst, qty)
@@ -117,6 +170,7 @@ class Book:
         for pos in self.positions.values():
             if pos.instrument.is_option:
                 self.option_row(pos.instrument, pos.quantity)
+        self.resolve_models()
         self._reset_hedge_alloc()
         return before | {p.instrument.underlying for p in self.positions.values()} | set(
             self.markets
@@ -124,10 +178,13 @@ class Book:
 
     def apply_fill(
         self, inst: Instrument, signed_qty: float, allocation: dict[str, float] | None = None
-    ) -> None:
+    ) -> set[str]:
         """Add a fill's quantity to its position, incrementally. `allocation` splits a fill of
-        a hedge instrument over the underlyings whose signal it fills (units each)."""
+        a hedge instrument over the underlyings whose signal it fills (units each). Returns
+        the underlyings whose model or hedge spec the fill's new definition changed."""
+        new = canonical_symbol(inst.symbol) not in self.instruments
         inst = self.define(inst)
+        changed = self.resolve_models() if new and not inst.is_option else set()
         pos = self.positions.get(inst.symbol)
         if pos is None:
             pos = self.positions[inst.symbol] = Position(inst, 0.0)
@@ -142,6 +199,7 @@ class Book:
                 mine = {self._default_user(inst): signed_qty}
             for owner, units in mine.items():
                 self.hedge_alloc[owner] = self.hedge_alloc.get(owner, 0.0) + units
+        return changed
 
     def apply_spot(self, underlying: str, ts: float, price: float, received: float,
                    bid: float | None = None, ask: float | None = None) -> None:
@@ -165,8 +223,9 @@ class Book:
         hedge_units = self.hedge_alloc.get(underlying, 0.0)
         linear = self._linear(underlying, m)
         if m is None or m.spot is None or m.as_of is None:
+            why = "no market parameters" if m is None else "no spot"
             return UnderlyingRisk(underlying, None, None, None, None, None, None, None,
-                                  hedge_units, pending, 0.0, None, linear)
+                                  hedge_units, pending, 0.0, None, linear, unpriced=why)
         group = self.groups.get(underlying)
         rows = None
         gamma_tau = 0.0

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.domain import HedgeSpec
+from app.domain import HedgeRequest, HedgeSpec
 
 
 @dataclass(slots=True)
 class UnderlyingMarket:
     """Owned and mutated by the single writer. Times are epoch seconds: `as_of` is the
-    valuation (event) time, `last_received` the wall clock of the last accepted tick."""
+    valuation (event) time, `last_received` the wall clock of the last accepted tick.
+
+    `hedge_request` and `declared_type` are what the desk said; `hedge` and `is_future` are
+    what is in force, resolved by the book against the instruments it knows (a future defined
+    anywhere in the book makes its options Black-76, whatever the order of the loads)."""
 
     symbol: str
     rate: float
@@ -20,6 +24,8 @@ class UnderlyingMarket:
     max_jump_pct: float = 10.0
     confirm_ticks: int = 3
     is_future: bool = False
+    declared_type: str | None = None  # the PUT's `type` (stock, index, future), None: unsaid
+    hedge_request: HedgeRequest | None = None  # None: HedgeRequest() — the underlying itself
     spot: float | None = None
     as_of: float | None = None
     last_tick_ts: float | None = None
@@ -36,7 +42,7 @@ class UnderlyingMarket:
             "rate": self.rate,
             "div_yield": self.div_yield,
             "vol": self.vol,
-            "type": "future" if self.is_future else "stock",
+            "type": "future" if self.is_future else (self.declared_type or "stock"),
             "hedge": {
                 "instrument": self.hedge.instrument,
                 "multiplier": self.hedge.multiplier,

@@ -51,6 +51,7 @@ class UnderlyingRisk:
     gamma_tau: float  # gamma-weighted time to expiry, years (Whalley–Wilmott's τ)
     options: OptionRows | None = None
     linear: tuple[tuple[str, float, float], ...] = ()  # (symbol, quantity, delta in shares)
+    unpriced: str | None = None  # why the figures are None: "no market parameters", "no spot"
 
     @property
     def valued(self) -> bool:

@@ -1,14 +1,15 @@
 """Domain objects: stdlib only. Instruments, events, the clock."""
 
-from app.domain.clock import Clock, ManualClock, WallClock
+from app.domain.clock import Clock, ManualClock, ShiftedClock, WallClock
 from app.domain.event import Fill, Tick
-from app.domain.hedge import HedgeSpec
+from app.domain.hedge import HedgeRequest, HedgeSpec
 from app.domain.instrument import (
     Instrument,
     InstrumentType,
     canonical_symbol,
     expiry_from,
     instrument_from_fields,
+    looks_like_occ,
     parse_occ,
 )
 from app.domain.timefmt import iso_utc, parse_ts
@@ -16,16 +17,19 @@ from app.domain.timefmt import iso_utc, parse_ts
 __all__ = [
     "Clock",
     "Fill",
+    "HedgeRequest",
     "HedgeSpec",
     "Instrument",
     "InstrumentType",
     "ManualClock",
+    "ShiftedClock",
     "Tick",
     "WallClock",
     "canonical_symbol",
     "expiry_from",
     "instrument_from_fields",
     "iso_utc",
+    "looks_like_occ",
     "parse_occ",
     "parse_ts",
 ]

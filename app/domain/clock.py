@@ -28,3 +28,16 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+
+class ShiftedClock:
+    """Wall-clock speed from a chosen start: `now()` is `start` plus the (monotonic) time
+    elapsed since the clock was made. Tests and replays pin the date without freezing time
+    (pending TTLs, throttles and staleness still run)."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return self.start + (time.monotonic() - self._t0)

@@ -69,7 +69,9 @@ def expiry_from(value: str | float | int | date | datetime, field: str = "expiry
 
 
 def parse_occ(symbol: str) -> Instrument | None:
-    """An option on a stock from an OCC symbol (padded or not); None when it is not one."""
+    """An option on a stock from an OCC symbol (padded or not); None when the symbol does not
+    have the OCC shape. A symbol with the shape but an impossible date or a zero strike is no
+    option and no stock either: ValueError naming `symbol`."""
     m = _OCC.match(symbol.strip().upper())
     if m is None:
         return None
@@ -77,10 +79,11 @@ def parse_occ(symbol: str) -> Instrument | None:
     try:
         day = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
     except ValueError:
-        return None
+        raise ValueError(f"symbol: not a valid OCC symbol: no such date 20{ymd[:2]}-"
+                         f"{ymd[2:4]}-{ymd[4:]}") from None
     strike = int(m["strike"]) / 1000.0
     if strike <= 0:
-        return None
+        raise ValueError("symbol: not a valid OCC symbol: the strike is 0")
     return Instrument(
         symbol=symbol,
         type=InstrumentType.CALL if m["cp"] == "C" else InstrumentType.PUT,
@@ -89,6 +92,11 @@ def parse_occ(symbol: str) -> Instrument | None:
         expiry=expiry_from(day),
         multiplier=OPTION_MULTIPLIER,
     )
+
+
+def looks_like_occ(symbol: str) -> bool:
+    """True when `symbol` has the shape of an OCC option symbol (valid or not)."""
+    return _OCC.match(symbol.strip().upper()) is not None
 
 
 def canonical_symbol(symbol: str) -> str:
@@ -157,6 +165,8 @@ def instrument_from_fields(symbol: str, fields: dict[str, Any]) -> Instrument:
     underlying_raw = fields.get("underlying") or (occ.underlying if occ else None)
     if not underlying_raw:
         raise ValueError("underlying: required for an option that is not an OCC symbol")
+    if looks_like_occ(str(underlying_raw)):
+        raise ValueError("underlying: an option's underlying cannot be an option")
     strike_raw = fields.get("strike", occ.strike if occ else None)
     if strike_raw is None:
         raise ValueError("strike: required for an option that is not an OCC symbol")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain import Fill, HedgeSpec, instrument_from_fields
-from app.engine.core import Core, FillOutcome
+from app.domain import Fill, HedgeRequest, instrument_from_fields
+from app.engine.core import Core, FillOutcome, LoadOutcome
 from app.hedging import HedgePolicy, PendingOrder
 
 INSTRUMENT_FIELDS = ("type", "underlying", "strike", "expiry", "multiplier", "style")
@@ -18,42 +18,53 @@ def instrument_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {k: body[k] for k in INSTRUMENT_FIELDS if body.get(k) is not None}
 
 
-def apply_underlying(core: Core, body: dict[str, Any]) -> None:
+def hedge_request(body: dict[str, Any]) -> HedgeRequest | None:
     hedge = body.get("hedge")
-    spec = None
-    if hedge:
-        spec = HedgeSpec(
-            instrument=hedge.get("instrument") or body["symbol"],
-            multiplier=hedge.get("multiplier", 1.0),
-            ratio=hedge.get("ratio", 1.0),
-            lot_size=hedge.get("lot_size", 1.0),
-        )
+    if not hedge:
+        return None
+    return HedgeRequest(
+        instrument=hedge.get("instrument"),
+        multiplier=hedge.get("multiplier"),
+        ratio=hedge.get("ratio", 1.0),
+        lot_size=hedge.get("lot_size", 1.0),
+    )
+
+
+def apply_underlying(core: Core, body: dict[str, Any]) -> None:
     core.set_underlying(
         body["symbol"],
         rate=body["rate"],
         div_yield=body["div_yield"],
         vol=body["vol"],
         spot=body.get("spot"),
-        hedge=spec,
+        hedge=hedge_request(body),
         max_jump_pct=body.get("max_jump_pct", 10.0),
         confirm_ticks=body.get("confirm_ticks", 3),
-        is_future=body.get("type") == "future",
+        declared_type=body.get("type"),
         as_of=body.get("wall"),
     )
 
 
-def apply_positions(core: Core, body: dict[str, Any]) -> int:
-    items = [
+def positions_of(body: dict[str, Any]) -> list[tuple[Any, float]]:
+    return [
         (instrument_from_fields(p["symbol"], instrument_fields(p)), float(p["quantity"]))
         for p in body["positions"]
     ]
-    return core.load_positions(items)
+
+
+def apply_positions(core: Core, body: dict[str, Any]) -> LoadOutcome:
+    return core.load_positions(positions_of(body))
 
 
 def apply_fill(core: Core, body: dict[str, Any]) -> FillOutcome:
     fill = fill_of(body)
     inst = core.resolve_instrument(fill.symbol, instrument_fields(body))
     return core.apply_fill(fill, inst)
+
+
+def check_fill(core: Core, body: dict[str, Any]) -> None:
+    """What would refuse this fill, before it is journaled."""
+    core.check_fill(fill_of(body), instrument_fields(body))
 
 
 def apply_bust(core: Core, body: dict[str, Any]) -> FillOutcome:

@@ -20,6 +20,7 @@ from app.book.risk import SECONDS_PER_YEAR
 from app.domain import (
     Clock,
     Fill,
+    HedgeRequest,
     HedgeSpec,
     Instrument,
     Tick,
@@ -35,6 +36,15 @@ from app.pricing import implied_vol
 
 log = logging.getLogger("dynhedge.core")
 
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOutcome:
+    """A start-of-day load: how many items, and per underlying its hedge position (units of
+    its hedge instrument) before and after."""
+
+    loaded: int
+    hedges: dict[str, tuple[float, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +77,26 @@ class Core:
         div_yield: float,
         vol: float,
         spot: float | None = None,
-        hedge: HedgeSpec | None = None,
+        hedge: HedgeRequest | HedgeSpec | None = None,
         max_jump_pct: float = 10.0,
         confirm_ticks: int = 3,
-        is_future: bool = False,
+        declared_type: str | None = None,
         as_of: float | None = None,
     ) -> UnderlyingMarket:
-        """`as_of`: when the parameters were set (wall clock now unless replayed)."""
+        """`as_of`: when the parameters were set (wall clock now unless replayed). A hedge
+        multiplier that contradicts its defined instrument raises InvalidInput."""
+        request = HedgeRequest.of(hedge) if isinstance(hedge, HedgeSpec) else (
+            hedge or HedgeRequest())
         market = UnderlyingMarket(
             symbol=symbol,
             rate=rate,
             div_yield=div_yield,
             vol=vol,
-            hedge=hedge or HedgeSpec(instrument=symbol),
+            hedge=request.resolve(symbol, None),
             max_jump_pct=max_jump_pct,
             confirm_ticks=confirm_ticks,
-            is_future=is_future,
+            declared_type=declared_type,
+            hedge_request=request,
         )
         old = self.book.markets.get(symbol)
         if spot is not None:
@@ -95,10 +109,19 @@ class Core:
         self.dirty.update(self.book.markets)  # a hedge instrument change may touch others
         return self.book.markets[symbol]
 
-    def load_positions(self, items: list[tuple[Instrument, float]]) -> int:
+    def check_underlying(self, symbol: str, hedge: HedgeRequest | None) -> None:
+        """What `set_underlying` would refuse, without changing anything."""
+        self.book.check_hedge(symbol, hedge or HedgeRequest())
+
+    def load_positions(self, items: list[tuple[Instrument, float]]) -> LoadOutcome:
+        """Replace the whole book (hedge positions included: a load that leaves out a hedge
+        line sets that hedge to 0 — the answer shows each hedge before and after)."""
+        before = {u: self.book.hedge_position(u) for u in self.book.markets}
         touched = self.book.load_positions(items)
         self.dirty.update(touched)
-        return len(items)
+        after = {u: self.book.hedge_position(u) for u in self.book.markets}
+        return LoadOutcome(len(items), {u: (before.get(u, 0.0), after.get(u, 0.0))
+                                        for u in sorted(set(before) | set(after))})
 
     def set_policy(self, underlying: str, policy: HedgePolicy) -> None:
         self.hedger.set_policy(underlying, policy)
@@ -144,7 +167,7 @@ class Core:
             self.book.apply_spot(symbol, tick.ts, price, tick.received, tick.bid, tick.ask)
             self.dirty.add(symbol)
             return symbol
-        inst = self.book.instrument(symbol) or parse_occ(symbol)
+        inst = self.book.instrument(symbol) or _occ(symbol)
         if inst is None or not inst.is_option:
             raise UnknownSymbol("symbol", symbol)
         market = self.book.markets.get(inst.underlying)
@@ -191,19 +214,34 @@ class Core:
 
     # --- fills ----------------------------------------------------------------------------
 
+    def check_fill(self, fill: Fill, fields: dict[str, object]) -> Instrument:
+        """What a fill is of, refused before it is journaled when it cannot be booked: a bare
+        symbol the book does not know (404), fields that contradict the booked instrument or
+        that redefine a hedge instrument's multiplier (422), or a `signal_id` whose signal was
+        for another instrument (422 naming `signal_id`)."""
+        inst = self.resolve_instrument(fill.symbol, fields)
+        if canonical_symbol(inst.symbol) not in self.book.instruments:
+            self.book.check_definitions([(0, inst)])
+        signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
+        if signal is not None and signal.instrument != canonical_symbol(inst.symbol):
+            raise InvalidInput("signal_id", f"the signal is for {signal.instrument!r}, not "
+                               f"{canonical_symbol(inst.symbol)!r}")
+        return inst
+
     def apply_fill(self, fill: Fill, inst: Instrument) -> FillOutcome:
-        """Add a fill to the book and count it against its signal. The caller journals first."""
+        """Add a fill to the book and count it against its signal. The caller journals first
+        (after `check_fill`)."""
         signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
         allocation = None
         if signal is not None and signal.instrument == canonical_symbol(inst.symbol):
             allocation = signal.allocate(fill.signed_quantity)
-        self.book.apply_fill(inst, fill.signed_quantity, allocation)
+        changed = self.book.apply_fill(inst, fill.signed_quantity, allocation)
         overfill = False
-        if fill.signal_id:
-            p = self.hedger.on_fill(fill.signal_id, fill.signed_quantity)
+        if allocation is not None:
+            p = self.hedger.on_fill(fill.signal_id or "", fill.signed_quantity)
             overfill = p is not None and p.overfilled
         known = self.book.instrument(inst.symbol) or inst
-        touched = self.book.underlyings_touched_by(known)
+        touched = self.book.underlyings_touched_by(known) | changed
         if allocation:
             touched.update(allocation)
         self.dirty.update(touched)
@@ -218,9 +256,9 @@ class Core:
         if signal is not None and signal.instrument == canonical_symbol(inst.symbol):
             allocation = signal.allocate(-fill.signed_quantity)
             signal.filled -= fill.signed_quantity
-        self.book.apply_fill(inst, -fill.signed_quantity, allocation)
+        changed = self.book.apply_fill(inst, -fill.signed_quantity, allocation)
         known = self.book.instrument(inst.symbol) or inst
-        touched = self.book.underlyings_touched_by(known) | set(allocation or ())
+        touched = self.book.underlyings_touched_by(known) | set(allocation or ()) | changed
         self.dirty.update(touched)
         return FillOutcome(fill.exec_id, known.symbol, self.book.quantity(known.symbol),
                            frozenset(touched))
@@ -238,7 +276,7 @@ class Core:
             mine, other = ours.get(sym, 0.0), theirs.get(sym, 0.0)
             if abs(mine - other) <= 1e-9:
                 continue
-            inst = self.book.instrument(sym) or parse_occ(sym)
+            inst = self.book.instrument(sym) or _occ(sym)
             underlyings = sorted(self.book.underlyings_touched_by(inst)) if inst else [sym]
             for u in underlyings:
                 self.hedger.state(u).reduce_only_reasons.add(f"reconcile:{sym}")
@@ -254,8 +292,7 @@ class Core:
         wanted = flagged if symbols is None else {canonical_symbol(s) for s in symbols}
         for sym in sorted(wanted & flagged):
             if adopt and sym in self.reconcile_broker:
-                inst = self.book.instrument(sym) or parse_occ(sym) or self.resolve_instrument(
-                    sym, {})
+                inst = self.book.instrument(sym) or _occ(sym) or instrument_from_fields(sym, {})
                 gap = self.reconcile_broker[sym] - self.book.quantity(sym)
                 if gap:
                     self.book.apply_fill(inst, gap)
@@ -265,13 +302,49 @@ class Core:
         return sorted(wanted & flagged)
 
     def resolve_instrument(self, symbol: str, fields: dict[str, object]) -> Instrument:
+        """The instrument a fill names. Known symbols are the book's (fields given must agree
+        with it); an unknown one must define itself — an OCC symbol, or instrument fields —
+        or be an underlying or a hedge instrument the book is configured with; a bare unknown
+        symbol is UnknownSymbol (404)."""
         known = self.book.instrument(symbol)
-        if known is not None and not fields:
+        if fields:
+            try:
+                given = instrument_from_fields(symbol, dict(fields))
+            except ValueError as exc:
+                raise InvalidInput.from_value_error(exc) from None
+            if known is not None:
+                _check_agrees(known, given, fields)
+                return known
+            self._check_underlying_kind(given)
+            return given
+        if known is not None:
             return known
-        try:
-            return instrument_from_fields(symbol, dict(fields))
-        except ValueError as exc:
-            raise InvalidInput.from_value_error(exc) from None
+        occ = _occ(symbol)
+        if occ is not None:
+            self._check_underlying_kind(occ)
+            return occ
+        if symbol in self.book.markets or symbol in self.book.hedge_users:
+            return instrument_from_fields(symbol, {})
+        raise UnknownSymbol("symbol", symbol)
+
+    def check_positions(self, items: list[tuple[Instrument, float]]) -> None:
+        """What `load_positions` would refuse: an option on an option, a definition that
+        contradicts a hedge's explicit multiplier (`{index}.…` fields)."""
+        options = {canonical_symbol(i.symbol) for i, _ in items if i.is_option}
+        for n, (inst, _) in enumerate(items):
+            if inst.is_option and (inst.underlying in options
+                                   or self._is_option(inst.underlying)):
+                raise InvalidInput(f"{n}.underlying", "an option's underlying cannot be an "
+                                   "option")
+        self.book.check_definitions(list(enumerate(i for i, _ in items)))
+
+    def _is_option(self, symbol: str) -> bool:
+        inst = self.book.instrument(symbol)
+        return inst is not None and inst.is_option
+
+    def _check_underlying_kind(self, inst: Instrument) -> None:
+        if inst.is_option and self._is_option(inst.underlying):
+            raise InvalidInput("underlying", "an option's underlying cannot be an option")
 
     # --- signals --------------------------------------------------------------------------
 
@@ -314,9 +387,12 @@ class Core:
     def recompute(self, underlying: str) -> list[Signal]:
         """Revalue one underlying and decide; the new snapshot replaces the old one."""
         self.dirty.discard(underlying)
-        risk = self.value(underlying)
         signals: list[Signal] = []
         market = self.book.markets.get(underlying)
+        if market is None and not self.book.has_positions(underlying):
+            self.risk.pop(underlying, None)  # neither parameters nor positions: not in the view
+            return signals
+        risk = self.value(underlying)
         self.risk[underlying] = risk
         if market is None:
             return signals
@@ -351,6 +427,35 @@ class Core:
             raise UnknownSymbol("underlying", underlying)
 
 
+def _occ(symbol: str) -> Instrument | None:
+    """parse_occ with a malformed OCC symbol as InvalidInput naming `symbol`."""
+    try:
+        return parse_occ(symbol)
+    except ValueError as exc:
+        raise InvalidInput.from_value_error(exc) from None
+
+
+_FIELD_OF = {"type": "type", "underlying": "underlying", "strike": "strike",
+             "expiry": "expiry", "multiplier": "multiplier", "style": "style"}
+
+
+def _check_agrees(known: Instrument, given: Instrument, fields: dict[str, object]) -> None:
+    """Fields a fill gives must describe the instrument the book has under that symbol."""
+    for name in fields:
+        attr = _FIELD_OF.get(name)
+        if attr is None:
+            continue
+        mine, theirs = getattr(known, attr), getattr(given, attr)
+        if isinstance(mine, float) and isinstance(theirs, float):
+            same = abs(mine - theirs) <= 1e-9 * max(abs(mine), 1.0)
+        else:
+            same = mine == theirs
+        if not same:
+            shown = mine.value if hasattr(mine, "value") else mine
+            raise InvalidInput(name, f"contradicts the booked instrument {known.symbol!r} "
+                               f"({name} {shown})")
+
+
 def _tick_price(tick: Tick) -> float:
     if tick.price is not None:
         return tick.price
@@ -361,4 +466,4 @@ def _tick_price(tick: Tick) -> float:
     raise InvalidInput("price", "an underlying tick needs price, or bid and ask")
 
 
-__all__ = ["Core", "FillOutcome"]
+__all__ = ["Core", "FillOutcome", "LoadOutcome"]

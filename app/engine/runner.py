@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from app.codec import dumps
 from app.domain import Tick
-from app.engine.commands import apply_event, instrument_fields
+from app.engine.commands import apply_event, check_fill
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
@@ -199,7 +199,7 @@ class Runner:
                              "quantity": self.core.book.quantity(body["symbol"])}}
             return {**answer, "duplicate": True}
         # check before the journal write: a fill the book cannot take is never journaled
-        self.core.resolve_instrument(body["symbol"], instrument_fields(body))
+        check_fill(self.core, body)
         self.core.check_event_time(body["ts"])
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._inflight[exec_id] = (payload, done)

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.book import UnderlyingMarket
 from app.book.book import Position
-from app.domain import HedgeSpec, Instrument, InstrumentType
+from app.domain import HedgeRequest, HedgeSpec, Instrument, InstrumentType
 from app.engine.core import Core
 from app.hedging import HedgePolicy, HedgeState, PendingOrder
 
@@ -53,7 +53,9 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
             d["multiplier"], d["style"])
     for d in snap["markets"]:
         hedge = HedgeSpec(**d.pop("hedge"))
-        book.set_underlying(UnderlyingMarket(**d, hedge=hedge))
+        request = d.pop("hedge_request", None)
+        book.set_underlying(UnderlyingMarket(
+            **d, hedge=hedge, hedge_request=None if request is None else HedgeRequest(**request)))
     book.positions.clear()
     book.groups.clear()
     for sym, qty in snap["positions"].items():
@@ -90,6 +92,7 @@ def _instrument(i: Instrument) -> dict[str, Any]:
 def _market(m: UnderlyingMarket) -> dict[str, Any]:
     d = {f.name: getattr(m, f.name) for f in dataclasses.fields(m)}
     d["hedge"] = dataclasses.asdict(m.hedge)
+    d["hedge_request"] = None if m.hedge_request is None else dataclasses.asdict(m.hedge_request)
     d["option_ivs"] = dict(m.option_ivs)
     d["option_tick_ts"] = dict(m.option_tick_ts)
     return d

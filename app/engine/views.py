@@ -10,7 +10,7 @@ from app.hedging import HedgeState
 
 
 def _num(x: float | None) -> float | None:
-    return None if x is None else float(x)
+    return None if x is None else float(x) + 0.0  # + 0.0: never answer -0.0
 
 
 def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
@@ -26,8 +26,9 @@ def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
         "rho": _num(r.rho),
         "dollar_delta": _num(r.dollar_delta),
         "dollar_gamma": _num(r.dollar_gamma),
-        "hedge_position": float(r.hedge_position),
-        "pending": float(r.pending),
+        "hedge_position": float(r.hedge_position) + 0.0,
+        "pending": float(r.pending) + 0.0,
+        "unpriced": r.unpriced,
     }
 
 
@@ -37,9 +38,9 @@ def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     opt = r.options
     if opt is not None:
-        unit = opt.unit.tolist()
-        pos = opt.position.tolist()
-        qty = opt.quantity.tolist()
+        unit = (opt.unit + 0.0).tolist()  # + 0.0: never answer -0.0
+        pos = (opt.position + 0.0).tolist()
+        qty = (opt.quantity + 0.0).tolist()
         iv = opt.iv.tolist()
         for i, sym in enumerate(opt.symbols):
             if qty[i] == 0:
@@ -64,13 +65,13 @@ def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
                 },
             })
     for sym, qty_lin, delta in r.linear:
-        per_unit = delta / qty_lin if qty_lin else 0.0
+        per_unit = delta / qty_lin + 0.0 if qty_lin else 0.0
         rows.append({
             "symbol": sym,
-            "quantity": qty_lin,
+            "quantity": qty_lin + 0.0,
             "price": r.spot if r.spot is not None else None,
             "iv": None,
-            "delta": delta if r.valued else None,
+            "delta": delta + 0.0 if r.valued else None,
             "gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0,
             "unit": {"price": None, "delta": per_unit, "gamma": 0.0, "vega": 0.0,
                      "theta": 0.0, "rho": 0.0},

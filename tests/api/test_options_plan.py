@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
 
 from app.pricing import greeks
-from tests.api.conftest import load_book, wait_for
+from tests.api.conftest import T0, load_book, wait_for
 
 C1 = "XYZ   270219C00095000"
 C2 = "XYZ   271217C00110000"
@@ -19,7 +18,7 @@ C3 = "XYZ   270618P00100000"
 def unit_greeks(client, symbols):
     positions = {p["symbol"]: p for p in client.get("/v1/positions").json()}
     del positions
-    now = time.time()
+    now = T0 + 1.0  # the tick's ts below
     out = []
     expiries = {"270219": 1803070800.0, "271217": 1828818000.0, "270618": 1813348800.0}
     for s in symbols:
@@ -34,7 +33,7 @@ def unit_greeks(client, symbols):
 @pytest.fixture
 def book(client):
     load_book(client, band=1e9)
-    client.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0})
+    client.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0, "ts": T0 + 1.0})
     wait_for(lambda: client.get("/v1/risk/XYZ").json()["spot"] == 100.0)
     return client
 

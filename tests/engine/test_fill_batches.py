@@ -24,7 +24,9 @@ def fill(i: int, qty: float = 1.0) -> tuple[dict, str]:
 
 async def test_concurrent_fills_are_batched_applied_once_and_repeats_wait(tmp_path):
     journal = SqliteJournal(str(tmp_path / "j.db"))
-    runner = Runner(Core(WallClock()), journal, MemoryBus(), Metrics())
+    core = Core(WallClock())
+    core.set_underlying("XYZ", rate=0.0, div_yield=0.0, vol=0.2)  # a bare fill needs a known symbol
+    runner = Runner(core, journal, MemoryBus(), Metrics())
     await runner.start()
     try:
         batches: list[int] = []

@@ -18,6 +18,7 @@ import uvicorn
 from app.main import create_app
 from app.serve import server_options
 from app.settings import Settings
+from tests.api.conftest import CLOCK
 
 REDIS_URL = os.environ.get("HEDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -49,7 +50,7 @@ def redis_client() -> Iterator[redis.Redis]:
 
 def start_service(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
     options = {**server_options(settings, "127.0.0.1", settings.port), "log_level": "warning"}
-    config = uvicorn.Config(create_app(settings), **options)
+    config = uvicorn.Config(create_app(settings, CLOCK), **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
