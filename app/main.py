@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             feed_size=settings.ws_queue_size,
             risk_push_hz=settings.risk_push_hz,
             snapshot_every=settings.snapshot_every,
+            tick_checkpoint_s=settings.tick_checkpoint_s,
         )
         app.state.runner = runner
         await runner.start()

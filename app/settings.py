@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     outbox_size: int = 10_000
     ws_queue_size: int = Field(1_000, ge=256)  # ≥ one egress batch, or bursts drop readers
     risk_push_hz: float = Field(10.0, gt=0)
+    # the last tick per underlying is written at most this long after it arrived (and at a
+    # clean stop): a restart after kill -9 restores prices no older than this
+    tick_checkpoint_s: float = Field(1.0, gt=0)
     log_level: str = "info"
 
     @field_validator("redis_url", "api_keys", "allowed_origins", mode="before")

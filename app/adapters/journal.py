@@ -11,6 +11,8 @@ Schema (versioned in `meta`):
 - `signals(seq, id, body)`: every signal with its seq.
 - `snapshots(event_id, body)`: the core's state right after event `event_id`; start-up
   restores the latest and replays only the events after it.
+- `last_ticks(symbol, body)`: the last accepted tick state per underlying, checkpointed every
+  HEDGE_TICK_CHECKPOINT_S and at a clean stop (ticks are not journaled one by one).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ CREATE TABLE IF NOT EXISTS fills (
   result BLOB, busted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS signals (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (event_id INTEGER PRIMARY KEY, body BLOB NOT NULL,
+  wall REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS last_ticks (symbol TEXT PRIMARY KEY, body BLOB NOT NULL,
   wall REAL NOT NULL);
 """
 KEEP_SNAPSHOTS = 2
@@ -190,6 +194,13 @@ class SqliteJournal:
     async def signals_after(self, seq: int, limit: int) -> list[bytes]:
         return list(await self._run(self._signals_after, seq, limit))
 
+    async def write_ticks(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        """Upsert the last tick state of some underlyings (no fsync: a kill -9 keeps it)."""
+        await self._run(self._write_ticks, [(sym, dumps(body)) for sym, body in rows])
+
+    async def last_ticks(self) -> dict[str, dict[str, Any]]:
+        return dict(await self._run(self._last_ticks))
+
     async def max_seq(self) -> int:
         return int(await self._run(self._max_seq))
 
@@ -262,6 +273,28 @@ class SqliteJournal:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _write_ticks(self, rows: list[tuple[str, bytes]]) -> None:
+        assert self._db is not None
+        db = self._db
+        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                now = time.time()
+                db.executemany("INSERT OR REPLACE INTO last_ticks VALUES (?, ?, ?)",
+                               [(sym, body, now) for sym, body in rows])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.execute("PRAGMA synchronous=FULL")
+
+    def _last_ticks(self) -> dict[str, dict[str, Any]]:
+        assert self._db is not None
+        return {sym: loads(body)
+                for sym, body in self._db.execute("SELECT symbol, body FROM last_ticks")}
 
     def _signals_after(self, seq: int, limit: int) -> list[bytes]:
         assert self._db is not None

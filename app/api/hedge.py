@@ -109,8 +109,8 @@ async def manual_signal(request: Request, runner: RunnerDep) -> Json:
         if m.order_qty == 0:
             raise InvalidInput(f"{i}.order_qty" if len(items) > 1 else "order_qty",
                                "must not be 0")
-    sent = [runner.manual_signal(m.underlying, m.order_qty, m.instrument).as_message()
-            for m in items]
+    sent = [s.as_message() for s in await runner.manual_signals(
+        [(m.underlying, m.order_qty, m.instrument) for m in items])]
     return Json(sent if isinstance(body, list) else sent[0])
 
 

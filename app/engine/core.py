@@ -15,6 +15,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
 from app.book.risk import SECONDS_PER_YEAR
 from app.domain import (
@@ -32,9 +34,27 @@ from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
-from app.pricing import implied_vol
+from app.pricing import REASONS, greeks_into, implied_vol_into
 
 log = logging.getLogger("dynhedge.core")
+# Below this vega per 1.00 vol (× max(spot, strike)) a quote's mid carries no vol information:
+# float64 prices round at ~1e-16 relative, which then moves the implied vol by > 1 vol point.
+VOL_INFO_FLOOR = 1e-8
+
+
+class _QuoteBuffers:
+    """Preallocated one-element arrays for implying the vol of one option quote."""
+
+    __slots__ = ("figures", "is_call", "price", "reason", "strike", "t", "vol")
+
+    def __init__(self) -> None:
+        self.is_call = np.zeros(1, dtype=np.bool_)
+        self.price = np.zeros(1)
+        self.strike = np.zeros(1)
+        self.t = np.zeros(1)
+        self.vol = np.zeros(1)
+        self.reason = np.zeros(1, dtype=np.int8)
+        self.figures = np.zeros((9, 1))
 
 
 
@@ -66,6 +86,7 @@ class Core:
         self.dirty = Inbox()  # underlyings waiting for a recompute, oldest first
         self.jump_filters: dict[str, JumpFilter] = {}
         self.reconcile_broker: dict[str, float] = {}  # the broker's positions, last reconcile
+        self._quote = _QuoteBuffers()
 
     # --- configuration --------------------------------------------------------------------
 
@@ -152,8 +173,8 @@ class Core:
             if jump is None:
                 jump = self.jump_filters[symbol] = JumpFilter()
             jump.max_jump_pct, jump.confirm_ticks = market.max_jump_pct, market.confirm_ticks
-            verdict = jump.judge(market.spot if market.last_tick_ts is not None else None, price,
-                                 tick.ts)
+            # the last accepted price: a tick's, a restored tick's or the PUT's `spot`
+            verdict = jump.judge(market.spot, price, tick.ts)
             if verdict is Verdict.HOLD:
                 market.last_tick_ts = tick.ts  # held prints still order the feed
                 log.warning("%s: print %g held (%.1f%% from %g)", symbol, price,
@@ -194,22 +215,38 @@ class Core:
             raise InvalidInput("ts", "older than the last accepted tick of this symbol")
 
     def _implied(self, inst: Instrument, market: UnderlyingMarket, tick: Tick) -> float:
+        """The vol the quote's mid implies, through the unvalidated kernels on preallocated
+        one-element buffers (the inputs were validated at the edge). Refused, naming the
+        cause: no vol fits the mid (below intrinsic, above the upper bound, expired), or the
+        mid does not determine one — `no_vol_information`: the vega at the solution is below
+        VOL_INFO_FLOOR × max(spot, strike), so the float rounding of the price alone moves the
+        vol by more than a vol point (deep in the money); the previous vol is kept."""
         mid = tick.mid
         if mid is None:
             raise InvalidInput("iv", "an option tick needs iv, or bid and ask")
         if market.spot is None or market.as_of is None:
             raise InvalidInput("bid", "the underlying has no spot to imply a vol from")
         assert inst.strike is not None and inst.expiry is not None
-        t = max(inst.expiry - max(market.as_of, tick.ts), 0.0) / SECONDS_PER_YEAR
-        iv, reason = implied_vol(
-            "call" if inst.is_call else "put", mid, market.spot, inst.strike, t, market.rate,
-            market.div_yield, model="black76" if market.is_future else "bsm",
-            return_reason=True,
-        )
-        value = float(iv.reshape(-1)[0]) if hasattr(iv, "reshape") else float(iv)
+        q = self._quote
+        q.is_call[0] = inst.is_call
+        q.price[0] = mid
+        q.strike[0] = inst.strike
+        q.t[0] = max(inst.expiry - max(market.as_of, tick.ts), 0.0) / SECONDS_PER_YEAR
+        implied_vol_into(q.is_call, q.price, market.spot, q.strike, q.t, market.rate,
+                         market.div_yield, market.is_future, q.vol, q.reason)
+        value = float(q.vol[0])
         if math.isnan(value):
-            why = reason.reshape(-1)[0] if hasattr(reason, "reshape") else reason
+            why = REASONS[int(q.reason[0])]
             raise InvalidInput("bid", f"no implied vol fits the mid {mid:g} ({why})")
+        greeks_into(q.is_call, market.spot, q.strike, q.t, q.vol, market.rate,
+                    market.div_yield, market.is_future, q.figures)
+        vega = float(q.figures[3, 0])
+        if not value > 0.0 or vega < VOL_INFO_FLOOR * max(market.spot, inst.strike):
+            raise InvalidInput("bid", f"no_vol_information: the mid {mid:g} does not determine "
+                               f"a vol (vega {vega:.3g} per 1.00 vol); the previous vol is kept")
+        if value > 10.0:
+            raise InvalidInput("bid", f"the mid {mid:g} implies a vol of {value:.4g}, "
+                               "above the 10.0 (1,000 %) accepted")
         return value
 
     # --- fills ----------------------------------------------------------------------------

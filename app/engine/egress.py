@@ -51,6 +51,7 @@ class Egress:
         self._perf: dict[int, float] = {}  # seq -> perf time of the tick behind it
         self._verify_at = 0.0  # monotonic time of the next check of what the bus holds
         self._tasks: list[asyncio.Task[None]] = []
+        self._journal_waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     async def start(self) -> None:
         self.journaled_seq = await self.journal.max_seq()
@@ -93,6 +94,25 @@ class Egress:
         self._pressure()
         self._to_journal.set()
 
+    async def journaled(self, seq: int) -> None:
+        """Wait until every signal up to `seq` is in the journal (the record a restart
+        rebuilds from): what an answer that names a signal must wait for."""
+        if self.journaled_seq >= seq:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._journal_waiters.append((seq, done))
+        await done
+
+    def _wake_journal_waiters(self) -> None:
+        still = []
+        for seq, done in self._journal_waiters:
+            if self.journaled_seq >= seq:
+                if not done.done():
+                    done.set_result(None)
+            else:
+                still.append((seq, done))
+        self._journal_waiters = still
+
     def backlog(self) -> int:
         """Signals not yet in the bus's record (outbox + journaled but unpublished)."""
         return len(self.outbox) + self.journaled_seq - self.published_seq
@@ -124,6 +144,7 @@ class Egress:
                     self.signal_log.append((seq, raw))
                     self.signal_feed.offer(raw)
                     self.journaled_seq = max(self.journaled_seq, seq)
+                self._wake_journal_waiters()
                 self._to_publish.set()
 
     async def _journal(self, batch: list[Signal], rows: list[tuple[int, str, bytes]]) -> None:

@@ -27,7 +27,7 @@ from app.engine.feed import Feed
 from app.engine.fill_memo import FillMemo
 from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
-from app.engine.snapshot import capture, restore
+from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
 from app.engine.views import risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
@@ -53,6 +53,7 @@ class Runner:
         feed_size: int = 1_000,
         risk_push_hz: float = 10.0,
         snapshot_every: int = 10_000,
+        tick_checkpoint_s: float = 1.0,
     ) -> None:
         self.core = core
         self.journal = journal
@@ -74,6 +75,8 @@ class Runner:
         self._pending_io: set[asyncio.Future[Any]] = set()
         self._since_snapshot = 0
         self.snapshot_every = snapshot_every
+        self.tick_checkpoint_s = tick_checkpoint_s
+        self._ticked: set[str] = set()  # underlyings whose tick state is not checkpointed yet
         self.ready = False
 
     # --- life -----------------------------------------------------------------------------
@@ -90,6 +93,7 @@ class Runner:
             asyncio.create_task(self._risk_push_loop(), name="risk-push"),
             asyncio.create_task(self._sweep_loop(), name="ttl-sweeper"),
             asyncio.create_task(self._fill_writer(), name="fill-writer"),
+            asyncio.create_task(self._tick_checkpoint_loop(), name="tick-checkpoint"),
         ]
         self._wake.set()
         self.ready = True
@@ -97,6 +101,10 @@ class Runner:
     async def stop(self) -> None:
         self.ready = False
         await cancel_all(self._tasks)
+        try:
+            await self._checkpoint_ticks()  # a clean stop keeps the last tick exactly
+        except Exception:
+            log.exception("last tick checkpoint at stop failed")
         await self.egress.stop()  # hands over what is queued, briefly
         if self._pending_io:
             await asyncio.gather(*self._pending_io, return_exceptions=True)
@@ -119,6 +127,8 @@ class Runner:
                 continue
             if kind == "fill":
                 replayed[body["exec_id"]] = _fill_answer(result)
+        for symbol, state in (await self.journal.last_ticks()).items():
+            restore_tick_state(self.core, symbol, state)
         for exec_id, (payload, result) in records.items():  # oldest first
             self.fills.put(exec_id, payload, replayed.get(exec_id, result))
         self.fills.complete = len(records) < self.fills.size
@@ -163,6 +173,7 @@ class Runner:
                 rejected.append((i, exc))
                 continue
             accepted += 1
+            self._ticked.add(underlying)
             self._tick_perf[underlying] = now
             self._unreflected.setdefault(underlying, now)
         if accepted:
@@ -292,11 +303,22 @@ class Runner:
         self._pending_io.add(task)
         task.add_done_callback(self._pending_io.discard)
 
-    def manual_signal(self, underlying: str, order_qty: float, instrument: str | None) -> Signal:
-        sig = self.core.manual_signal(underlying, order_qty, instrument)
-        self.egress.emit([sig])
-        self._risk_changed.add(underlying)
-        return sig
+    async def manual_signals(
+        self, orders: list[tuple[str, float, str | None]]
+    ) -> list[Signal]:
+        """A desk's own orders (underlying, order_qty, instrument or None), sent as a set and
+        answered once journaled — a restart then knows them and never reuses their seq."""
+        async with self._lock:
+            for u, _, _ in orders:  # the whole set is checked before any goes out
+                self.core.ensure_known(u)
+                if self.core.hedger.is_halted(u):
+                    raise Conflict(f"hedging of {u} is halted")
+            sent = [self.core.manual_signal(u, qty, inst) for u, qty, inst in orders]
+            self.egress.emit(sent)
+            self._risk_changed.update(s.underlying for s in sent)
+        if sent:
+            await self.egress.journaled(max(s.seq for s in sent))
+        return sent
 
     # --- recompute --------------------------------------------------------------------------
 
@@ -362,6 +384,27 @@ class Runner:
                 r = self.core.risk.get(u)
                 if r is not None:
                     self.risk_feed.offer(dumps(risk_view(r)))
+
+    async def _tick_checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_checkpoint_s)
+            try:
+                await self._checkpoint_ticks()
+            except Exception:  # the next round writes them; a restart restores older prices
+                log.exception("last tick checkpoint failed")
+
+    async def _checkpoint_ticks(self) -> None:
+        """Write the tick state of the underlyings that ticked since the last checkpoint."""
+        if not self._ticked:
+            return
+        changed, self._ticked = self._ticked, set()
+        markets = self.core.book.markets
+        rows = [(u, tick_state(markets[u])) for u in sorted(changed) if u in markets]
+        try:
+            await self.journal.write_ticks(rows)
+        except Exception:
+            self._ticked |= changed
+            raise
 
     async def _sweep_loop(self) -> None:
         while True:

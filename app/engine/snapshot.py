@@ -100,3 +100,39 @@ def _market(m: UnderlyingMarket) -> dict[str, Any]:
 
 def _pending(p: PendingOrder) -> dict[str, Any]:
     return {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}
+
+
+# --- the last accepted tick per underlying (not journaled per tick: checkpointed) -----------
+
+_TICK_FIELDS = ("spot", "as_of", "last_tick_ts", "last_received", "bid", "ask")
+
+
+def tick_state(m: UnderlyingMarket) -> dict[str, Any]:
+    """What the ticks of one underlying set: its last accepted price and the options' vols."""
+    d: dict[str, Any] = {f: getattr(m, f) for f in _TICK_FIELDS}
+    d["option_ivs"] = dict(m.option_ivs)
+    d["option_tick_ts"] = dict(m.option_tick_ts)
+    return d
+
+
+def restore_tick_state(core: Core, symbol: str, d: dict[str, Any]) -> bool:
+    """Bring back a checkpointed tick state where it is newer than what the journal rebuilt;
+    returns True when it changed the market."""
+    m = core.book.markets.get(symbol)
+    if m is None:
+        return False
+    changed = False
+    if d.get("last_tick_ts") is not None and (
+            m.last_tick_ts is None or d["last_tick_ts"] > m.last_tick_ts):
+        for f in _TICK_FIELDS:
+            setattr(m, f, d[f])
+        changed = True
+    for sym, ts in (d.get("option_tick_ts") or {}).items():
+        if sym in d["option_ivs"] and ts > m.option_tick_ts.get(sym, float("-inf")):
+            m.option_ivs[sym] = d["option_ivs"][sym]
+            m.option_tick_ts[sym] = ts
+            group = core.book.groups.get(symbol)
+            if group is not None and sym in group.index:
+                group.iv[group.index[sym]] = m.option_ivs[sym]
+            changed = True
+    return changed

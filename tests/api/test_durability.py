@@ -101,3 +101,17 @@ def test_a_fill_older_than_the_memory_of_fills_is_still_a_duplicate(tmp_path):
         assert c.post("/v1/fills", json={**fills[0], "price": 99}).status_code == 409
         positions = {p["symbol"]: p["quantity"] for p in c.get("/v1/positions").json()}
         assert positions["XYZ"] == 4
+
+
+def test_a_clean_restart_restores_the_last_tick_exactly(tmp_path):
+    db = tmp_path / "journal.db"
+    with run_session(db) as c:
+        assert c.put("/v1/underlyings/XYZ", json={"rate": 0.0, "vol": 0.2,
+                                                  "spot": 195.0}).status_code == 200
+        c.put("/v1/positions", json=[{"symbol": CALL, "quantity": 100}])
+        c.post("/v1/ticks", json={"symbol": "XYZ", "price": 203.0})
+        before = wait_for(lambda: (v := c.get("/v1/risk/XYZ").json())["spot"] == 203.0 and v)
+    with run_session(db) as c:
+        after = c.get("/v1/risk/XYZ").json()
+        assert after["spot"] == 203.0 and after["as_of"] == before["as_of"]
+        assert after["delta"] == before["delta"]

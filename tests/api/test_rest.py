@@ -178,3 +178,11 @@ def test_an_over_fill_of_a_signal_is_taken_into_the_position_and_flagged(client)
     assert r.json()["position"]["quantity"] == sig["order_qty"] - 50
     assert risk_of(client)["pending"] == 0
     assert 'dynhedge_fills_total{outcome="overfill"} 1.0' in client.get("/metrics").text
+
+
+def test_the_first_tick_after_a_put_spot_goes_through_the_fat_finger_filter(client):
+    client.put("/v1/underlyings/XYZ", json={"rate": 0.0, "vol": 0.2, "spot": 100.0})
+    assert client.post("/v1/ticks", json={"symbol": "XYZ", "price": 1.0}).status_code == 200
+    assert client.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.5}).status_code == 200
+    view = wait_for(lambda: (v := client.get("/v1/risk/XYZ").json())["spot"] == 100.5 and v)
+    assert view["spot"] == 100.5  # the print at 1.0 was held, then dropped; 100.5 applies

@@ -216,3 +216,18 @@ def test_a_fat_finger_print_is_dropped_when_the_market_returns():
     tick(core, 150.0)
     tick(core, 50.0)  # a jump the other way starts over
     assert core.book.markets["XYZ"].spot == 100.5
+
+
+@pytest.mark.parametrize("symbol", ["XYZ   270219C00030000", "XYZ   270219P00300000"])
+def test_a_deep_in_the_money_quote_carries_no_vol_information_and_keeps_the_vol(symbol):
+    core = make_core()
+    tick(core, 100.0)
+    kind = symbol[12]
+    inst = instrument_from_fields(symbol, {})
+    t = (inst.expiry - core.clock.now()) / (365 * 86400)
+    true = greeks("call" if kind == "C" else "put", 100.0, inst.strike, t, 0.3, 0.0)
+    price = float(true["price"])
+    with pytest.raises(InvalidInput) as err:
+        core.apply_tick(Tick(symbol, core.clock.now(), core.clock.now(), bid=price, ask=price))
+    assert "no_vol_information" in err.value.reason and err.value.field == "bid"
+    assert symbol not in core.book.markets["XYZ"].option_ivs  # the flat vol is kept
