@@ -21,9 +21,11 @@ from app.api.ingest import invalid, parse_json
 from app.api.responses import Json, raw_json_list
 from app.api.schemas import HaltIn, ManualSignalIn, OptionsPlanIn, PolicyIn
 from app.engine.advice import options_plan
+from app.engine.commands import CancelSignal, Halt, Resume, SetPolicy
 from app.engine.runner import Runner
 from app.engine.views import policy_view
-from app.errors import InvalidInput, UnknownSymbol
+from app.errors import InvalidInput
+from app.hedging import HedgePolicy
 from app.hedging.rails import is_stale
 
 router = APIRouter(prefix="/v1/hedge")
@@ -44,8 +46,7 @@ def _policy(runner: Runner, underlying: str, now: float) -> dict[str, Any]:
 async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep,
                      clock: ClockDep) -> Json:
     """Replace the policy of one underlying; it takes effect on this very recompute."""
-    runner.core.ensure_known(underlying)
-    await runner.command("policy", {"underlying": underlying, "policy": body.model_dump()})
+    await runner.execute(SetPolicy(underlying, HedgePolicy.from_mapping(body.model_dump())))
     return Json(_policy(runner, underlying, clock.now()))
 
 
@@ -72,13 +73,8 @@ async def get_signals(
 async def cancel_signal(signal_id: str, runner: RunnerDep) -> Json:
     """Drop what is still pending of a signal."""
     hedger = runner.core.hedger
-
-    def check() -> None:
-        if signal_id not in hedger.signals:
-            raise UnknownSymbol("signal", signal_id)
-
     before = hedger.signals[signal_id].remaining if signal_id in hedger.signals else 0.0
-    p = await runner.command("cancel", {"signal_id": signal_id}, check)
+    p = await runner.execute(CancelSignal(signal_id))
     return Json({"id": signal_id, "underlying": p.underlying, "cancelled": before,
                  "pending": p.remaining})
 
@@ -130,20 +126,18 @@ async def post_options_plan(body: OptionsPlanIn, runner: RunnerDep) -> Json:
 HaltBody = Annotated[HaltIn | None, Body()]
 
 
-async def _kill_switch(runner: Runner, kind: str, body: HaltIn | None) -> Json:
+async def _kill_switch(runner: Runner, halt: bool, body: HaltIn | None) -> Json:
     underlying = body.underlying if body else None
-    if underlying is not None:
-        runner.core.ensure_known(underlying)
-    await runner.command(kind, {"underlying": underlying})
-    return Json({"halted" if kind == "halt" else "resumed": underlying or "all"})
+    await runner.execute(Halt(underlying) if halt else Resume(underlying))
+    return Json({"halted" if halt else "resumed": underlying or "all"})
 
 
 @router.post("/halt", dependencies=[Admin], responses=answers(HaltOut))
 async def halt(runner: RunnerDep, body: HaltBody = None) -> Json:
     """Kill switch: no signal goes out; pending stays pending; risk keeps updating."""
-    return await _kill_switch(runner, "halt", body)
+    return await _kill_switch(runner, True, body)
 
 
 @router.post("/resume", dependencies=[Admin], responses=answers(ResumeOut))
 async def resume(runner: RunnerDep, body: HaltBody = None) -> Json:
-    return await _kill_switch(runner, "resume", body)
+    return await _kill_switch(runner, False, body)

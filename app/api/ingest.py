@@ -13,7 +13,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.api.errors import field_errors
 from app.api.schemas import FillIn, TickIn
-from app.domain import Tick, parse_ts
+from app.domain import Fill, Tick, parse_ts
+from app.engine.command_codec import INSTRUMENT_FIELDS, defined_by
+from app.engine.commands import NewFill
 from app.errors import DynhedgeError, InvalidInput
 
 _TICK = TypeAdapter(TickIn)
@@ -70,25 +72,30 @@ def parse_ticks(items: list[Any], received: float) -> list[Tick | DynhedgeError]
     return out
 
 
-def fill_body(m: FillIn, received: float) -> tuple[dict[str, Any], str]:
-    """(journal body, payload key). The payload key is the fill as the client sent it, so a
-    repeat compares equal whatever the server clock says."""
+def new_fill(m: FillIn, received: float) -> NewFill:
+    """A fill as the core takes it: its instrument parsed once, here. The payload key is the
+    fill as the client sent it, so a repeat compares equal whatever the server clock says."""
     given = m.model_dump(exclude_none=True)
     payload = orjson.dumps(given, option=orjson.OPT_SORT_KEYS).decode()
-    body = dict(given)
+    fields = {k: given[k] for k in INSTRUMENT_FIELDS if k in given}
     try:
-        body["ts"] = received if m.ts is None else parse_ts(m.ts)
+        ts = received if m.ts is None else parse_ts(m.ts)
     except ValueError as exc:
         raise InvalidInput.from_value_error(exc, "ts") from None
-    return body, payload
+    try:
+        defined = defined_by(m.symbol, fields)
+    except ValueError as exc:
+        raise InvalidInput.from_value_error(exc) from None
+    fill = Fill(m.exec_id, m.symbol, m.side, m.quantity, m.price, ts, m.signal_id)
+    return NewFill(fill, defined, frozenset(fields), payload)
 
 
-def parse_fill(item: Any, received: float) -> tuple[dict[str, Any], str]:
+def parse_fill(item: Any, received: float) -> NewFill:
     try:
         m = FillIn.model_validate(item)
     except ValidationError as exc:
         raise invalid(exc) from None
-    return fill_body(m, received)
+    return new_fill(m, received)
 
 
-__all__ = ["parse_fill", "parse_json", "parse_tick", "parse_ticks"]
+__all__ = ["new_fill", "parse_fill", "parse_json", "parse_tick", "parse_ticks"]

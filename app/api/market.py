@@ -16,7 +16,7 @@ from app.api.answers import (
     answers,
 )
 from app.api.deps import Admin, ClockDep, Read, RunnerDep, Trade
-from app.api.ingest import fill_body, parse_json, parse_ticks
+from app.api.ingest import new_fill, parse_json, parse_ticks
 from app.api.responses import Json
 from app.api.schemas import (
     BrokerPositionIn,
@@ -29,8 +29,15 @@ from app.api.schemas import (
     UnderlyingIn,
     check_symbol,
 )
-from app.domain import instrument_from_fields, iso_utc
-from app.engine.commands import hedge_request, instrument_fields
+from app.domain import HedgeRequest, instrument_from_fields, iso_utc
+from app.engine.command_codec import INSTRUMENT_FIELDS
+from app.engine.commands import (
+    AcceptReconcile,
+    LoadPositions,
+    PositionItem,
+    Reconcile,
+    SetUnderlying,
+)
 from app.errors import InvalidInput
 
 router = APIRouter(prefix="/v1")
@@ -44,10 +51,14 @@ async def put_underlying(symbol: str, body: UnderlyingIn, runner: RunnerDep,
         check_symbol(symbol)
     except ValueError as exc:
         raise InvalidInput("symbol", str(exc)) from None
-    data: dict[str, Any] = {"symbol": symbol, **body.model_dump(exclude_none=True),
-                            "wall": clock.now()}
-    await runner.command("underlying", data,
-                         lambda: runner.core.check_underlying(symbol, hedge_request(data)))
+    hedge = body.hedge
+    await runner.execute(SetUnderlying(
+        symbol=symbol, rate=body.rate, div_yield=body.div_yield, vol=body.vol,
+        wall=clock.now(), spot=body.spot,
+        hedge=None if hedge is None else HedgeRequest(hedge.instrument, hedge.multiplier,
+                                                      hedge.ratio, hedge.lot_size),
+        max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
+        declared_type=body.type))
     return Json(_market_view(runner.core.book.markets[symbol].as_dict()))
 
 
@@ -69,19 +80,15 @@ def _market_view(view: dict[str, Any]) -> dict[str, Any]:
 async def put_positions(body: list[PositionIn], runner: RunnerDep) -> Json:
     """Replace the whole book (start-of-day load), all or nothing — hedge positions
     included: the answer shows each underlying's hedge position before and after."""
-    items = [p.model_dump(exclude_none=True) for p in body]
-
-    def check() -> None:
-        parsed = []
-        for i, p in enumerate(items):
-            try:
-                parsed.append((instrument_from_fields(p["symbol"], instrument_fields(p)),
-                               float(p["quantity"])))
-            except ValueError as exc:
-                raise InvalidInput.from_value_error(exc, prefix=f"{i}.") from None
-        runner.core.check_positions(parsed)
-
-    outcome = await runner.command("positions", {"positions": items}, check)
+    items = []
+    for i, p in enumerate(body):
+        fields = {k: v for k, v in p.model_dump(exclude_none=True).items()
+                  if k in INSTRUMENT_FIELDS}
+        try:
+            items.append(PositionItem(instrument_from_fields(p.symbol, fields), p.quantity))
+        except ValueError as exc:
+            raise InvalidInput.from_value_error(exc, prefix=f"{i}.") from None
+    outcome = await runner.execute(LoadPositions(tuple(items)))
     return Json({"loaded": outcome.loaded, "hedges": {
         u: {"before": before, "after": after} for u, (before, after) in outcome.hedges.items()}})
 
@@ -137,8 +144,7 @@ async def post_ticks(request: Request, runner: RunnerDep, clock: ClockDep) -> Js
 async def reconcile(body: list[BrokerPositionIn], runner: RunnerDep) -> Json:
     """Compare the broker's positions with ours; every symbol that differs puts the
     underlyings it touches in reduce-only until an admin accepts."""
-    items = [p.model_dump() for p in body]
-    diffs = await runner.command("reconcile", {"positions": items})
+    diffs = await runner.execute(Reconcile(tuple((p.symbol, p.quantity) for p in body)))
     return Json({"differences": diffs, "matched": not diffs})
 
 
@@ -148,7 +154,8 @@ async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = N
     """Lift reduce-only for the given symbols (all when none); `adopt` first takes the
     broker's quantities as ours."""
     body = body or ReconcileAcceptIn()
-    cleared = await runner.command("reconcile_accept", body.model_dump())
+    cleared = await runner.execute(AcceptReconcile(
+        None if body.symbols is None else tuple(body.symbols), body.adopt))
     return Json({"accepted": cleared, "adopted": body.adopt})
 
 
@@ -161,6 +168,5 @@ async def bust_fill(exec_id: str, runner: RunnerDep) -> Json:
 @router.post("/fills", dependencies=[Trade], responses=answers(FillAnswer))
 async def post_fill(body: FillIn, runner: RunnerDep, clock: ClockDep) -> Json:
     """Journaled before it is applied and answered; idempotent on `exec_id`."""
-    data, payload = fill_body(body, clock.now())
-    return Json(await runner.submit_fill(data, payload))
+    return Json(await runner.submit_fill(new_fill(body, clock.now())))
 

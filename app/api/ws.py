@@ -134,8 +134,7 @@ async def _apply(runner: Runner, clock: Clock,
                 fields = {k: v for k, v in item.items() if k not in ("type", "instrument_type")}
                 if "instrument_type" in item:
                     fields["type"] = item["instrument_type"]
-                body, payload = parse_fill(fields, clock.now())
-                await runner.submit_fill(body, payload)
+                await runner.submit_fill(parse_fill(fields, clock.now()))
                 accepted += 1
             except DynhedgeError as exc:
                 rejected.append((i, str(exc)))

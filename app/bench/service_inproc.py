@@ -83,7 +83,7 @@ def measure_inproc(options: int, policy: HedgePolicy, samples: int, warmup: int 
     `options` options). See the module docstring for what is timed."""
     core, clock = _core(n_underlyings, options, policy)
     u = next(iter(sorted(core.book.markets)))
-    hedge = core.resolve_instrument(core.book.markets[u].hedge.instrument, {})
+    hedge = instrument_from_fields(core.book.markets[u].hedge.instrument, {})
     apply_tick, recompute, now_ns = core.apply_tick, core.recompute, time.perf_counter_ns
     lat = np.empty(samples, dtype=np.int64)
     signals = 0

@@ -115,10 +115,10 @@ class Book:
         if why is not None:
             raise InvalidInput(field, why)
 
-    def check_definitions(self, items: list[tuple[int, Instrument]]) -> None:
-        """Refuse instrument definitions (index, instrument) that contradict an underlying's
-        explicit hedge multiplier: `{index}.multiplier`."""
-        for i, inst in items:
+    def check_definitions(self, items: list[tuple[str, Instrument]]) -> None:
+        """Refuse instrument definitions that contradict an underlying's explicit hedge
+        multiplier; `items` are (the field to name, the instrument)."""
+        for field, inst in items:
             if inst.is_option:
                 continue
             key = canonical_symbol(inst.symbol)
@@ -126,11 +126,9 @@ class Book:
                 request = m.hedge_request or HedgeRequest()
                 if canonical_symbol(request.instrument_for(m.symbol)) != key:
                     continue
-                why = request.contradiction(inst.multiplier)
-                if why is not None:
-                    raise InvalidInput(f"{i}.multiplier",
-                                       f"the hedge of {m.symbol} says {why}".replace(
-                                           " contradicts", ", which contradicts"))
+                if request.contradiction(inst.multiplier) is not None:
+                    raise InvalidInput(field, f"{inst.multiplier:g} contradicts the hedge of "
+                                       f"{m.symbol}, which says multiplier {request.multiplier:g}")
 
     def resolve_models(self) -> set[str]:
         """Bring every market's model (Black-76 when its symbol is a future, declared or

@@ -1,127 +1,145 @@
-"""Journaled commands: one function applies each kind of event to the core, whether it comes
-live from the API or from the journal at start-up — so a restart rebuilds exactly what ran.
+"""Typed commands: what the edge asks of the core, parsed once, journaled and replayed as the
+same types (the JSON of each lives in `app.engine.command_codec`).
 
-Bodies are plain JSON (already validated at the edge): the same bytes go to the journal."""
+A command is data: frozen, already validated at the edge. `Core.check(cmd)` refuses what the
+book cannot take (before anything is journaled); `Core.execute(cmd)` applies it — live, and
+again from the journal at start-up, so a restart rebuilds exactly what ran."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from app.domain import Fill, HedgeRequest, instrument_from_fields
-from app.engine.core import Core, FillOutcome, LoadOutcome
-from app.hedging import HedgePolicy, PendingOrder
-
-INSTRUMENT_FIELDS = ("type", "underlying", "strike", "expiry", "multiplier", "style")
+from app.domain import Fill, HedgeRequest, Instrument
+from app.hedging import HedgePolicy
 
 
-def instrument_fields(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: body[k] for k in INSTRUMENT_FIELDS if body.get(k) is not None}
+@dataclass(frozen=True, slots=True)
+class SetUnderlying:
+    """PUT /v1/underlyings/{symbol}. `wall`: when it was set (the clock's now) — a `spot`
+    values the underlying at that time until its first tick."""
+
+    symbol: str
+    rate: float
+    div_yield: float
+    vol: float
+    wall: float
+    spot: float | None = None
+    hedge: HedgeRequest | None = None
+    max_jump_pct: float = 10.0
+    confirm_ticks: int = 3
+    declared_type: str | None = None
 
 
-def hedge_request(body: dict[str, Any]) -> HedgeRequest | None:
-    hedge = body.get("hedge")
-    if not hedge:
-        return None
-    return HedgeRequest(
-        instrument=hedge.get("instrument"),
-        multiplier=hedge.get("multiplier"),
-        ratio=hedge.get("ratio", 1.0),
-        lot_size=hedge.get("lot_size", 1.0),
-    )
+@dataclass(frozen=True, slots=True)
+class PositionItem:
+    instrument: Instrument
+    quantity: float
 
 
-def apply_underlying(core: Core, body: dict[str, Any]) -> None:
-    core.set_underlying(
-        body["symbol"],
-        rate=body["rate"],
-        div_yield=body["div_yield"],
-        vol=body["vol"],
-        spot=body.get("spot"),
-        hedge=hedge_request(body),
-        max_jump_pct=body.get("max_jump_pct", 10.0),
-        confirm_ticks=body.get("confirm_ticks", 3),
-        declared_type=body.get("type"),
-        as_of=body.get("wall"),
-    )
+@dataclass(frozen=True, slots=True)
+class LoadPositions:
+    """PUT /v1/positions: the whole book, replacing what was there."""
+
+    positions: tuple[PositionItem, ...]
 
 
-def positions_of(body: dict[str, Any]) -> list[tuple[Any, float]]:
-    return [
-        (instrument_from_fields(p["symbol"], instrument_fields(p)), float(p["quantity"]))
-        for p in body["positions"]
-    ]
+@dataclass(frozen=True, slots=True)
+class NewFill:
+    """A fill as the edge parsed it, before the core knows what it is of: `defined` is the
+    instrument its own fields or OCC symbol define (None for a bare symbol), `given` the
+    instrument fields the client sent (checked against a booked instrument). `payload` is the
+    fill as sent: the key that makes a repeat of an exec_id a duplicate, not a conflict."""
+
+    fill: Fill
+    defined: Instrument | None
+    given: frozenset[str]
+    payload: str
 
 
-def apply_positions(core: Core, body: dict[str, Any]) -> LoadOutcome:
-    return core.load_positions(positions_of(body))
+@dataclass(frozen=True, slots=True)
+class RecordFill:
+    """A fill the core took: the instrument resolved against the book. This is journaled."""
+
+    fill: Fill
+    instrument: Instrument
 
 
-def apply_fill(core: Core, body: dict[str, Any]) -> FillOutcome:
-    fill = fill_of(body)
-    inst = core.resolve_instrument(fill.symbol, instrument_fields(body))
-    return core.apply_fill(fill, inst)
+@dataclass(frozen=True, slots=True)
+class BustFill:
+    """Reverse an acknowledged fill (the broker busted it)."""
+
+    original: RecordFill
 
 
-def check_fill(core: Core, body: dict[str, Any]) -> None:
-    """What would refuse this fill, before it is journaled."""
-    core.check_fill(fill_of(body), instrument_fields(body))
+@dataclass(frozen=True, slots=True)
+class SetPolicy:
+    underlying: str
+    policy: HedgePolicy
 
 
-def apply_bust(core: Core, body: dict[str, Any]) -> FillOutcome:
-    original = body["fill"]
-    fill = fill_of(original)
-    inst = core.resolve_instrument(fill.symbol, instrument_fields(original))
-    return core.bust_fill(fill, inst)
+@dataclass(frozen=True, slots=True)
+class Halt:
+    """Kill switch on: one underlying, or all (None)."""
+
+    underlying: str | None = None
 
 
-def fill_of(body: dict[str, Any]) -> Fill:
-    return Fill(
-        exec_id=body["exec_id"],
-        symbol=body["symbol"],
-        side=body["side"],
-        quantity=float(body["quantity"]),
-        price=float(body["price"]),
-        ts=float(body["ts"]),
-        signal_id=body.get("signal_id"),
-    )
+@dataclass(frozen=True, slots=True)
+class Resume:
+    underlying: str | None = None
 
 
-def apply_signal(core: Core, body: dict[str, Any]) -> None:
-    """A signal that was sent: its pending order comes back (its TTL runs on wall time)."""
-    core.hedger.remember(PendingOrder(
-        signal_id=body["id"],
-        underlying=body["underlying"],
-        instrument=body["instrument"],
-        remaining=float(body["order_qty"]),
-        expires_at=float(body["expires_at"]),
-        clipped=bool(body.get("clipped", False)),
-        shares=dict(body.get("shares") or {}),
-        counts=bool(body.get("counts", True)),
-    ))
-    core.hedger.next_seq = max(core.hedger.next_seq, int(body["seq"]) + 1)
+@dataclass(frozen=True, slots=True)
+class CancelSignal:
+    signal_id: str
 
 
-def apply_event(core: Core, kind: str, body: dict[str, Any]) -> Any:
-    if kind == "underlying":
-        return apply_underlying(core, body)
-    if kind == "positions":
-        return apply_positions(core, body)
-    if kind == "fill":
-        return apply_fill(core, body)
-    if kind == "policy":
-        return core.set_policy(body["underlying"], HedgePolicy.from_mapping(body["policy"]))
-    if kind == "halt":
-        return core.halt(body.get("underlying"))
-    if kind == "resume":
-        return core.resume(body.get("underlying"))
-    if kind == "cancel":
-        return core.cancel(body["signal_id"])
-    if kind == "signal":
-        return apply_signal(core, body)
-    if kind == "bust":
-        return apply_bust(core, body)
-    if kind == "reconcile":
-        return core.reconcile({p["symbol"]: float(p["quantity"]) for p in body["positions"]})
-    if kind == "reconcile_accept":
-        return core.accept_reconcile(body.get("symbols"), bool(body.get("adopt")))
-    raise ValueError(f"unknown journal event kind {kind!r}")
+@dataclass(frozen=True, slots=True)
+class SignalSent:
+    """A signal that went out (journaled by the egress with its seq): its pending order comes
+    back on replay. `expires_at` is wall-clock epoch seconds; `shares` underlying → units of
+    the order; `counts` False for an order in another instrument (not in `pending`)."""
+
+    id: str
+    seq: int
+    underlying: str
+    instrument: str
+    order_qty: float
+    expires_at: float
+    clipped: bool = False
+    shares: tuple[tuple[str, float], ...] = ()
+    counts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Reconcile:
+    """The broker's positions (symbol, quantity) to compare with ours."""
+
+    positions: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptReconcile:
+    symbols: tuple[str, ...] | None = None  # None: every flagged symbol
+    adopt: bool = False
+
+
+Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
+           | CancelSignal | SignalSent | Reconcile | AcceptReconcile)
+
+__all__ = [
+    "AcceptReconcile",
+    "BustFill",
+    "CancelSignal",
+    "Command",
+    "Halt",
+    "LoadPositions",
+    "NewFill",
+    "PositionItem",
+    "Reconcile",
+    "RecordFill",
+    "Resume",
+    "SetPolicy",
+    "SetUnderlying",
+    "SignalSent",
+]

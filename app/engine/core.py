@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,11 +28,12 @@ from app.domain import (
     Instrument,
     Tick,
     canonical_symbol,
-    instrument_from_fields,
-    parse_occ,
 )
+from app.engine import dispatch, fills
+from app.engine.commands import Command, NewFill, RecordFill
 from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
+from app.engine.occ import occ_or_invalid
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
 from app.pricing import REASONS, greeks_into, implied_vol_into
@@ -130,10 +132,6 @@ class Core:
         self.dirty.update(self.book.markets)  # a hedge instrument change may touch others
         return self.book.markets[symbol]
 
-    def check_underlying(self, symbol: str, hedge: HedgeRequest | None) -> None:
-        """What `set_underlying` would refuse, without changing anything."""
-        self.book.check_hedge(symbol, hedge or HedgeRequest())
-
     def load_positions(self, items: list[tuple[Instrument, float]]) -> LoadOutcome:
         """Replace the whole book (hedge positions included: a load that leaves out a hedge
         line sets that hedge to 0 — the answer shows each hedge before and after)."""
@@ -188,7 +186,7 @@ class Core:
             self.book.apply_spot(symbol, tick.ts, price, tick.received, tick.bid, tick.ask)
             self.dirty.add(symbol)
             return symbol
-        inst = self.book.instrument(symbol) or _occ(symbol)
+        inst = self.book.instrument(symbol) or occ_or_invalid(symbol)
         if inst is None or not inst.is_option:
             raise UnknownSymbol("symbol", symbol)
         market = self.book.markets.get(inst.underlying)
@@ -251,20 +249,6 @@ class Core:
 
     # --- fills ----------------------------------------------------------------------------
 
-    def check_fill(self, fill: Fill, fields: dict[str, object]) -> Instrument:
-        """What a fill is of, refused before it is journaled when it cannot be booked: a bare
-        symbol the book does not know (404), fields that contradict the booked instrument or
-        that redefine a hedge instrument's multiplier (422), or a `signal_id` whose signal was
-        for another instrument (422 naming `signal_id`)."""
-        inst = self.resolve_instrument(fill.symbol, fields)
-        if canonical_symbol(inst.symbol) not in self.book.instruments:
-            self.book.check_definitions([(0, inst)])
-        signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
-        if signal is not None and signal.instrument != canonical_symbol(inst.symbol):
-            raise InvalidInput("signal_id", f"the signal is for {signal.instrument!r}, not "
-                               f"{canonical_symbol(inst.symbol)!r}")
-        return inst
-
     def apply_fill(self, fill: Fill, inst: Instrument) -> FillOutcome:
         """Add a fill to the book and count it against its signal. The caller journals first
         (after `check_fill`)."""
@@ -299,89 +283,6 @@ class Core:
         self.dirty.update(touched)
         return FillOutcome(fill.exec_id, known.symbol, self.book.quantity(known.symbol),
                            frozenset(touched))
-
-    # --- reconciliation -------------------------------------------------------------------
-
-    def reconcile(self, broker: dict[str, float]) -> list[dict[str, object]]:
-        """Compare the broker's positions with ours. Every symbol with a difference puts the
-        underlyings it touches in reduce-only until an admin accepts."""
-        theirs = {canonical_symbol(s): q for s, q in broker.items()}
-        self.reconcile_broker = theirs
-        ours = {s: p.quantity for s, p in self.book.positions.items()}
-        diffs: list[dict[str, object]] = []
-        for sym in sorted(set(theirs) | {s for s, q in ours.items() if q}):
-            mine, other = ours.get(sym, 0.0), theirs.get(sym, 0.0)
-            if abs(mine - other) <= 1e-9:
-                continue
-            inst = self.book.instrument(sym) or _occ(sym)
-            underlyings = sorted(self.book.underlyings_touched_by(inst)) if inst else [sym]
-            for u in underlyings:
-                self.hedger.state(u).reduce_only_reasons.add(f"reconcile:{sym}")
-            diffs.append({"symbol": sym, "ours": mine, "broker": other,
-                          "difference": other - mine, "underlyings": underlyings})
-        return diffs
-
-    def accept_reconcile(self, symbols: list[str] | None, adopt: bool) -> list[str]:
-        """Clear reduce-only for `symbols` (all flagged when None); `adopt` first sets our
-        positions to the broker's. Returns the symbols cleared."""
-        flagged = {r.split(":", 1)[1] for st in self.hedger.states.values()
-                   for r in st.reduce_only_reasons if r.startswith("reconcile:")}
-        wanted = flagged if symbols is None else {canonical_symbol(s) for s in symbols}
-        for sym in sorted(wanted & flagged):
-            if adopt and sym in self.reconcile_broker:
-                inst = self.book.instrument(sym) or _occ(sym) or instrument_from_fields(sym, {})
-                gap = self.reconcile_broker[sym] - self.book.quantity(sym)
-                if gap:
-                    self.book.apply_fill(inst, gap)
-                    self.dirty.update(self.book.underlyings_touched_by(inst))
-            for st in self.hedger.states.values():
-                st.reduce_only_reasons.discard(f"reconcile:{sym}")
-        return sorted(wanted & flagged)
-
-    def resolve_instrument(self, symbol: str, fields: dict[str, object]) -> Instrument:
-        """The instrument a fill names. Known symbols are the book's (fields given must agree
-        with it); an unknown one must define itself — an OCC symbol, or instrument fields —
-        or be an underlying or a hedge instrument the book is configured with; a bare unknown
-        symbol is UnknownSymbol (404)."""
-        known = self.book.instrument(symbol)
-        if fields:
-            try:
-                given = instrument_from_fields(symbol, dict(fields))
-            except ValueError as exc:
-                raise InvalidInput.from_value_error(exc) from None
-            if known is not None:
-                _check_agrees(known, given, fields)
-                return known
-            self._check_underlying_kind(given)
-            return given
-        if known is not None:
-            return known
-        occ = _occ(symbol)
-        if occ is not None:
-            self._check_underlying_kind(occ)
-            return occ
-        if symbol in self.book.markets or symbol in self.book.hedge_users:
-            return instrument_from_fields(symbol, {})
-        raise UnknownSymbol("symbol", symbol)
-
-    def check_positions(self, items: list[tuple[Instrument, float]]) -> None:
-        """What `load_positions` would refuse: an option on an option, a definition that
-        contradicts a hedge's explicit multiplier (`{index}.…` fields)."""
-        options = {canonical_symbol(i.symbol) for i, _ in items if i.is_option}
-        for n, (inst, _) in enumerate(items):
-            if inst.is_option and (inst.underlying in options
-                                   or self._is_option(inst.underlying)):
-                raise InvalidInput(f"{n}.underlying", "an option's underlying cannot be an "
-                                   "option")
-        self.book.check_definitions(list(enumerate(i for i, _ in items)))
-
-    def _is_option(self, symbol: str) -> bool:
-        inst = self.book.instrument(symbol)
-        return inst is not None and inst.is_option
-
-    def _check_underlying_kind(self, inst: Instrument) -> None:
-        if inst.is_option and self._is_option(inst.underlying):
-            raise InvalidInput("underlying", "an option's underlying cannot be an option")
 
     # --- signals --------------------------------------------------------------------------
 
@@ -459,38 +360,23 @@ class Core:
             out.extend(self.recompute(u))
         return out
 
+    # --- commands -------------------------------------------------------------------------
+
+    def check(self, cmd: Command) -> None:
+        """Refuse a command the book cannot take (before it is journaled)."""
+        dispatch.check(self, cmd)
+
+    def execute(self, cmd: Command) -> Any:
+        """Apply a command (live or replayed); returns its outcome."""
+        return dispatch.execute(self, cmd)
+
+    def resolve_fill(self, new: NewFill) -> RecordFill:
+        """What a fill is of, or why it cannot be booked (see `fills.resolve_fill`)."""
+        return fills.resolve_fill(self, new)
+
     def ensure_known(self, underlying: str) -> None:
         if underlying not in self.book.markets:
             raise UnknownSymbol("underlying", underlying)
-
-
-def _occ(symbol: str) -> Instrument | None:
-    """parse_occ with a malformed OCC symbol as InvalidInput naming `symbol`."""
-    try:
-        return parse_occ(symbol)
-    except ValueError as exc:
-        raise InvalidInput.from_value_error(exc) from None
-
-
-_FIELD_OF = {"type": "type", "underlying": "underlying", "strike": "strike",
-             "expiry": "expiry", "multiplier": "multiplier", "style": "style"}
-
-
-def _check_agrees(known: Instrument, given: Instrument, fields: dict[str, object]) -> None:
-    """Fields a fill gives must describe the instrument the book has under that symbol."""
-    for name in fields:
-        attr = _FIELD_OF.get(name)
-        if attr is None:
-            continue
-        mine, theirs = getattr(known, attr), getattr(given, attr)
-        if isinstance(mine, float) and isinstance(theirs, float):
-            same = abs(mine - theirs) <= 1e-9 * max(abs(mine), 1.0)
-        else:
-            same = mine == theirs
-        if not same:
-            shown = mine.value if hasattr(mine, "value") else mine
-            raise InvalidInput(name, f"contradicts the booked instrument {known.symbol!r} "
-                               f"({name} {shown})")
 
 
 def _tick_price(tick: Tick) -> float:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from app.codec import dumps
 from app.domain import Tick
-from app.engine.commands import apply_event, check_fill
+from app.engine.command_codec import Unresolved, decode, encode
+from app.engine.commands import BustFill, Command, NewFill, RecordFill
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
@@ -38,7 +38,6 @@ RECOMPUTE_BUSY_S = 0.001  # a sweep with more work than this is a busy one...
 RECOMPUTE_DUTY = 1.0  # ...followed by a pause of this many times its work,
 RECOMPUTE_MAX_PAUSE_S = 0.010  # at most this long (bounds the risk lag)
 FILL_BATCH = 256  # the most fills committed in one transaction
-T = TypeVar("T")
 
 
 class Runner:
@@ -62,7 +61,7 @@ class Runner:
         self.egress = Egress(journal, bus, core.hedger, metrics, outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)
         self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
-        self._fill_queue: list[tuple[dict[str, Any], str, asyncio.Future[dict[str, Any]]]] = []
+        self._fill_queue: list[tuple[RecordFill, str, asyncio.Future[dict[str, Any]]]] = []
         self._inflight: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._fills_waiting = asyncio.Event()
         self.risk_push_s = 1.0 / risk_push_hz
@@ -121,12 +120,13 @@ class Runner:
         replayed: dict[str, dict[str, Any]] = {}
         for kind, body in events:
             try:
-                result = apply_event(self.core, kind, body)
-            except DynhedgeError as exc:  # journaled bodies were valid when written
+                cmd = self._replayed(decode(kind, body))
+                result = self.core.execute(cmd)
+            except (DynhedgeError, ValueError) as exc:  # valid when written: log, go on
                 log.error("journal replay: %s event skipped: %s", kind, exc)
                 continue
-            if kind == "fill":
-                replayed[body["exec_id"]] = _fill_answer(result)
+            if isinstance(cmd, RecordFill):
+                replayed[cmd.fill.exec_id] = _fill_answer(result)
         for symbol, state in (await self.journal.last_ticks()).items():
             restore_tick_state(self.core, symbol, state)
         for exec_id, (payload, result) in records.items():  # oldest first
@@ -138,6 +138,14 @@ class Runner:
         self._since_snapshot = len(events)
         log.info("restored %s + %d journal events; next seq %d",
                  "a snapshot" if snap else "no snapshot", len(events), self.core.hedger.next_seq)
+
+    def _replayed(self, cmd: Command | Unresolved) -> Command:
+        """A journaled command as the core takes it: a fill written before instruments were
+        recorded whole is resolved against the book rebuilt so far."""
+        if not isinstance(cmd, Unresolved):
+            return cmd
+        record = self.core.resolve_fill(cmd.fill)
+        return BustFill(record) if cmd.bust else record
 
     async def _snapshot_maybe(self, event_id: int, events: int = 1) -> None:
         """Every `snapshot_every` events, the state right after `event_id` — the last event
@@ -183,10 +191,11 @@ class Runner:
             self.metrics.ticks.labels("rejected").inc(len(rejected))
         return accepted, rejected
 
-    async def submit_fill(self, body: dict[str, Any], payload: str) -> dict[str, Any]:
-        """Journal (write-ahead), apply, recompute; then answer. Idempotent on exec_id.
-        Fills that arrive while a commit is syncing are committed together (one fsync)."""
-        exec_id = body["exec_id"]
+    async def submit_fill(self, new: NewFill) -> dict[str, Any]:
+        """Journal (write-ahead), apply, recompute; then answer. Idempotent on exec_id (the
+        same payload again answers `duplicate`; another payload is a Conflict). Fills that
+        arrive while a commit is syncing are committed together (one fsync)."""
+        exec_id, payload = new.fill.exec_id, new.payload
         prior = self.fills.get(exec_id)
         if prior is None and exec_id not in self._inflight and not self.fills.complete:
             prior = await self.journal.fill_lookup(exec_id)
@@ -204,17 +213,17 @@ class Runner:
                 self.metrics.fills.labels("conflict").inc()
                 raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
             self.metrics.fills.labels("duplicate").inc()
+            symbol = new.fill.symbol
             answer = prior[1] or {  # an answer lost in a crash: the position now
                 "exec_id": exec_id, "overfill": False,
-                "position": {"symbol": body["symbol"],
-                             "quantity": self.core.book.quantity(body["symbol"])}}
+                "position": {"symbol": symbol, "quantity": self.core.book.quantity(symbol)}}
             return {**answer, "duplicate": True}
-        # check before the journal write: a fill the book cannot take is never journaled
-        check_fill(self.core, body)
-        self.core.check_event_time(body["ts"])
+        # checked before the journal write: a fill the book cannot take is never journaled
+        record = self.core.resolve_fill(new)
+        self.core.check_event_time(new.fill.ts)
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._inflight[exec_id] = (payload, done)
-        self._fill_queue.append((body, payload, done))
+        self._fill_queue.append((record, payload, done))
         self._fills_waiting.set()
         answer = await asyncio.shield(done)
         return {**answer, "duplicate": False}
@@ -232,45 +241,44 @@ class Runner:
                     await self._write_fills(batch)
                 except Exception as exc:  # never leave a caller waiting
                     log.exception("fill batch failed")
-                    for body, _, done in batch:
-                        self._inflight.pop(body["exec_id"], None)
+                    for record, _, done in batch:
+                        self._inflight.pop(record.fill.exec_id, None)
                         if not done.done():
                             done.set_exception(NotReady(f"fill not taken: {exc}"))
 
-    async def _write_fills(self, batch: list[tuple[dict[str, Any], str, Any]]) -> None:
+    async def _write_fills(self, batch: list[tuple[RecordFill, str, Any]]) -> None:
         async with self._lock:
             try:
                 ids = await self.journal.append_fills(
-                    [(body["exec_id"], payload, body) for body, payload, _ in batch])
+                    [(record.fill.exec_id, payload, encode(record)[1])
+                     for record, payload, _ in batch])
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
-            for body, payload, done in batch:
-                exec_id = body["exec_id"]
-                outcome = apply_event(self.core, "fill", body)
+            for record, payload, done in batch:
+                exec_id = record.fill.exec_id
+                outcome = self.core.execute(record)
                 answer = _fill_answer(outcome)
                 self.fills.put(exec_id, payload, answer)
                 self._inflight.pop(exec_id, None)
                 self._background(self.journal.set_fill_result(exec_id, answer))
                 self.metrics.fills.labels("overfill" if outcome.overfill else "applied").inc()
                 if outcome.overfill:
-                    log.warning("fill %s over-fills signal %s", exec_id, body.get("signal_id"))
+                    log.warning("fill %r over-fills signal %r", exec_id, record.fill.signal_id)
                 done.set_result(answer)  # its caller resumes after the recompute below
             self._recompute_dirty_now()
             await self._snapshot_maybe(ids[-1], len(ids))
 
-    async def command(
-        self, kind: str, body: dict[str, Any], check: Callable[[], T] | None = None
-    ) -> Any:
-        """Journal a command, apply it, and recompute what it touched before answering.
-        `check` runs first and may raise: a refused command is never journaled."""
+    async def execute(self, cmd: Command) -> Any:
+        """Check a command (a refused one is never journaled), journal it, apply it, and
+        recompute what it touched before answering with its outcome."""
         async with self._lock:
-            if check is not None:
-                check()
+            self.core.check(cmd)
+            kind, body = encode(cmd)
             try:
                 event_id = await self.journal.append(kind, body)
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
-            result = apply_event(self.core, kind, body)
+            result = self.core.execute(cmd)
             self._recompute_dirty_now()
             await self._snapshot_maybe(event_id)
             return result
@@ -284,14 +292,16 @@ class Runner:
             original, busted = record
             if busted:
                 raise Conflict(f"fill {exec_id!r} was busted already")
-            body = {"exec_id": exec_id, "fill": original}
+            fill = self._replayed(decode("fill", original))
+            assert isinstance(fill, RecordFill)
+            bust = BustFill(fill)
             try:
-                event_id = await self.journal.append_bust(exec_id, body)
+                event_id = await self.journal.append_bust(exec_id, encode(bust)[1])
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
-            outcome = apply_event(self.core, "bust", body)
+            outcome = self.core.execute(bust)
             self.metrics.fills.labels("busted").inc()
-            log.warning("fill %s busted: %s back to %g", exec_id, outcome.symbol,
+            log.warning("fill %r busted: %r back to %g", exec_id, outcome.symbol,
                         outcome.quantity)
             self._recompute_dirty_now()
             await self._snapshot_maybe(event_id)

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from app.domain import Fill, ManualClock, Tick, instrument_from_fields
+from app.engine.commands import NewFill
 from app.engine.core import Core
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgePolicy, Mode
@@ -45,7 +46,7 @@ def model_delta(core: Core, spot: float) -> float:
 def fill(core: Core, exec_id: str, signal, quantity: float | None = None) -> None:
     qty = signal.quantity if quantity is None else quantity
     f = Fill(exec_id, "XYZ", signal.side, qty, 100.0, core.clock.now(), signal.id)
-    core.apply_fill(f, core.resolve_instrument("XYZ", {}))
+    core.execute(core.resolve_fill(NewFill(f, None, frozenset(), "")))
     core.recompute_all(list(core.dirty))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.domain import Fill, HedgeSpec, ManualClock, Tick, instrument_from_fields
+from app.engine.commands import NewFill
 from app.engine.core import Core
 from app.hedging import HedgePolicy, Mode
 
@@ -31,8 +32,9 @@ def tick(core: Core, symbol: str, price: float) -> list:
 
 def fill(core: Core, sig, exec_id: str) -> None:
     f = Fill(exec_id, sig.instrument, sig.side, sig.quantity, 5000.0, core.clock.now(), sig.id)
-    inst = core.resolve_instrument(sig.instrument, {"type": "future", "multiplier": 50})
-    core.apply_fill(f, inst)
+    fields = {"type": "future", "multiplier": 50}
+    inst = instrument_from_fields(sig.instrument, fields)
+    core.execute(core.resolve_fill(NewFill(f, inst, frozenset(fields), "")))
     core.recompute_all(list(core.dirty))
 
 

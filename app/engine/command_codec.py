@@ -1,0 +1,194 @@
+"""The journal's JSON of each command: `encode(cmd) -> (kind, body)`, `decode(kind, body)`.
+
+Bodies keep the field names the journal has always used, so an older journal still replays:
+a fill or a positions item written before instruments were recorded whole (no `instrument`
+key) decodes to a `NewFill` / an item rebuilt from its fields — the core resolves those at
+replay as it did live. New records carry each instrument whole."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain import (
+    Fill,
+    HedgeRequest,
+    Instrument,
+    InstrumentType,
+    instrument_from_fields,
+    parse_occ,
+)
+from app.engine.commands import (
+    AcceptReconcile,
+    BustFill,
+    CancelSignal,
+    Command,
+    Halt,
+    LoadPositions,
+    NewFill,
+    PositionItem,
+    Reconcile,
+    RecordFill,
+    Resume,
+    SetPolicy,
+    SetUnderlying,
+    SignalSent,
+)
+from app.hedging import HedgePolicy
+
+INSTRUMENT_FIELDS = ("type", "underlying", "strike", "expiry", "multiplier", "style")
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A fill (or the bust of one) journaled before instruments were recorded whole: the core
+    resolves it against the book it has rebuilt so far, as it did live."""
+
+    fill: NewFill
+    bust: bool = False
+
+
+def instrument_record(i: Instrument) -> dict[str, Any]:
+    return {"symbol": i.symbol, "type": i.type.value, "underlying": i.underlying,
+            "strike": i.strike, "expiry": i.expiry, "multiplier": i.multiplier,
+            "style": i.style}
+
+
+def instrument_of_record(d: dict[str, Any]) -> Instrument:
+    return Instrument(d["symbol"], InstrumentType(d["type"]), d["underlying"], d["strike"],
+                      d["expiry"], d["multiplier"], d["style"])
+
+
+def _fill_record(r: RecordFill) -> dict[str, Any]:
+    f = r.fill
+    body: dict[str, Any] = {"exec_id": f.exec_id, "symbol": f.symbol, "side": f.side,
+                            "quantity": f.quantity, "price": f.price, "ts": f.ts,
+                            "instrument": instrument_record(r.instrument)}
+    if f.signal_id is not None:
+        body["signal_id"] = f.signal_id
+    return body
+
+
+def fill_of_record(body: dict[str, Any]) -> Fill:
+    return Fill(exec_id=body["exec_id"], symbol=body["symbol"], side=body["side"],
+                quantity=float(body["quantity"]), price=float(body["price"]),
+                ts=float(body["ts"]), signal_id=body.get("signal_id"))
+
+
+def _fill_command(body: dict[str, Any]) -> RecordFill | NewFill:
+    fill = fill_of_record(body)
+    if "instrument" in body:
+        return RecordFill(fill, instrument_of_record(body["instrument"]))
+    fields = {k: body[k] for k in INSTRUMENT_FIELDS if body.get(k) is not None}
+    return NewFill(fill, defined_by(fill.symbol, fields), frozenset(fields), "")
+
+
+def defined_by(symbol: str, fields: dict[str, Any]) -> Instrument | None:
+    """The instrument a fill's own fields (or its OCC symbol) define; None for a bare symbol.
+    Raises ValueError naming the field."""
+    if fields:
+        return instrument_from_fields(symbol, fields)
+    return parse_occ(symbol)
+
+
+def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
+    """(kind, JSON-able body) of a command, as the journal stores it."""
+    match cmd:
+        case SetUnderlying():
+            body: dict[str, Any] = {"symbol": cmd.symbol, "rate": cmd.rate,
+                                    "div_yield": cmd.div_yield, "vol": cmd.vol,
+                                    "wall": cmd.wall, "max_jump_pct": cmd.max_jump_pct,
+                                    "confirm_ticks": cmd.confirm_ticks}
+            if cmd.spot is not None:
+                body["spot"] = cmd.spot
+            if cmd.hedge is not None:
+                body["hedge"] = dataclasses.asdict(cmd.hedge)
+            if cmd.declared_type is not None:
+                body["type"] = cmd.declared_type
+            return "underlying", body
+        case LoadPositions():
+            return "positions", {"positions": [
+                {"symbol": p.instrument.symbol, "quantity": p.quantity,
+                 "instrument": instrument_record(p.instrument)} for p in cmd.positions]}
+        case RecordFill():
+            return "fill", _fill_record(cmd)
+        case BustFill():
+            return "bust", {"exec_id": cmd.original.fill.exec_id,
+                            "fill": _fill_record(cmd.original)}
+        case SetPolicy():
+            return "policy", {"underlying": cmd.underlying,
+                              "policy": dataclasses.asdict(cmd.policy)}
+        case Halt():
+            return "halt", {"underlying": cmd.underlying}
+        case Resume():
+            return "resume", {"underlying": cmd.underlying}
+        case CancelSignal():
+            return "cancel", {"signal_id": cmd.signal_id}
+        case SignalSent():
+            return "signal", {"id": cmd.id, "seq": cmd.seq, "underlying": cmd.underlying,
+                              "instrument": cmd.instrument, "order_qty": cmd.order_qty,
+                              "expires_at": cmd.expires_at, "clipped": cmd.clipped,
+                              "shares": dict(cmd.shares), "counts": cmd.counts}
+        case Reconcile():
+            return "reconcile", {"positions": [{"symbol": s, "quantity": q}
+                                               for s, q in cmd.positions]}
+        case AcceptReconcile():
+            return "reconcile_accept", {
+                "symbols": None if cmd.symbols is None else list(cmd.symbols),
+                "adopt": cmd.adopt}
+    raise TypeError(f"not a command: {cmd!r}")
+
+
+def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
+    """The command a journal record holds (`Unresolved` for a fill journaled before
+    instruments were recorded whole). Raises ValueError for an unknown kind."""
+    if kind == "underlying":
+        hedge = body.get("hedge")
+        return SetUnderlying(
+            symbol=body["symbol"], rate=body["rate"], div_yield=body["div_yield"],
+            vol=body["vol"], wall=body["wall"], spot=body.get("spot"),
+            hedge=None if not hedge else HedgeRequest(
+                hedge.get("instrument"), hedge.get("multiplier"), hedge.get("ratio", 1.0),
+                hedge.get("lot_size", 1.0)),
+            max_jump_pct=body.get("max_jump_pct", 10.0),
+            confirm_ticks=body.get("confirm_ticks", 3), declared_type=body.get("type"))
+    if kind == "positions":
+        items = []
+        for p in body["positions"]:
+            if "instrument" in p:
+                inst = instrument_of_record(p["instrument"])
+            else:
+                inst = instrument_from_fields(p["symbol"], {
+                    k: p[k] for k in INSTRUMENT_FIELDS if p.get(k) is not None})
+            items.append(PositionItem(inst, float(p["quantity"])))
+        return LoadPositions(tuple(items))
+    if kind == "fill":
+        fill = _fill_command(body)
+        return Unresolved(fill) if isinstance(fill, NewFill) else fill
+    if kind == "bust":
+        original = _fill_command(body["fill"])
+        return Unresolved(original, bust=True) if isinstance(original, NewFill) else BustFill(
+            original)
+    if kind == "policy":
+        return SetPolicy(body["underlying"], HedgePolicy.from_mapping(body["policy"]))
+    if kind == "halt":
+        return Halt(body.get("underlying"))
+    if kind == "resume":
+        return Resume(body.get("underlying"))
+    if kind == "cancel":
+        return CancelSignal(body["signal_id"])
+    if kind == "signal":
+        return SignalSent(
+            id=body["id"], seq=int(body["seq"]), underlying=body["underlying"],
+            instrument=body["instrument"], order_qty=float(body["order_qty"]),
+            expires_at=float(body["expires_at"]), clipped=bool(body.get("clipped", False)),
+            shares=tuple((body.get("shares") or {}).items()),
+            counts=bool(body.get("counts", True)))
+    if kind == "reconcile":
+        return Reconcile(tuple((p["symbol"], float(p["quantity"])) for p in body["positions"]))
+    if kind == "reconcile_accept":
+        symbols = body.get("symbols")
+        return AcceptReconcile(None if symbols is None else tuple(symbols),
+                               bool(body.get("adopt")))
+    raise ValueError(f"unknown journal event kind {kind!r}")

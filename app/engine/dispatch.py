@@ -1,0 +1,94 @@
+"""The core's two entry points for commands: `check` (refuse before anything is journaled)
+and `execute` (apply — live, and again from the journal at start-up)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.domain import HedgeRequest, canonical_symbol
+from app.engine import reconcile
+from app.engine.commands import (
+    AcceptReconcile,
+    BustFill,
+    CancelSignal,
+    Command,
+    Halt,
+    LoadPositions,
+    Reconcile,
+    RecordFill,
+    Resume,
+    SetPolicy,
+    SetUnderlying,
+    SignalSent,
+)
+from app.engine.fills import check_not_on_an_option
+from app.errors import InvalidInput, UnknownSymbol
+from app.hedging import PendingOrder
+
+if TYPE_CHECKING:
+    from app.engine.core import Core
+
+
+def check(core: Core, cmd: Command) -> None:
+    """Raise what `execute(core, cmd)` must not be asked to do (InvalidInput, UnknownSymbol);
+    a refused command is never journaled. Fills are checked by `fills.resolve_fill`."""
+    match cmd:
+        case SetUnderlying():
+            core.book.check_hedge(cmd.symbol, cmd.hedge or HedgeRequest())
+        case LoadPositions():
+            options = {canonical_symbol(p.instrument.symbol) for p in cmd.positions
+                       if p.instrument.is_option}
+            for n, p in enumerate(cmd.positions):
+                if p.instrument.is_option and p.instrument.underlying in options:
+                    raise InvalidInput(f"{n}.underlying",
+                                       "an option's underlying cannot be an option")
+                check_not_on_an_option(core, p.instrument, f"{n}.underlying")
+            core.book.check_definitions([(f"{n}.multiplier", p.instrument)
+                                         for n, p in enumerate(cmd.positions)])
+        case SetPolicy():
+            core.ensure_known(cmd.underlying)
+        case Halt() | Resume():
+            if cmd.underlying is not None:
+                core.ensure_known(cmd.underlying)
+        case CancelSignal():
+            if cmd.signal_id not in core.hedger.signals:
+                raise UnknownSymbol("signal", cmd.signal_id)
+        case _:
+            return
+
+
+def execute(core: Core, cmd: Command) -> Any:
+    """Apply a command to the core; its outcome (what the route answers) is returned."""
+    match cmd:
+        case SetUnderlying():
+            return core.set_underlying(
+                cmd.symbol, rate=cmd.rate, div_yield=cmd.div_yield, vol=cmd.vol,
+                spot=cmd.spot, hedge=cmd.hedge, max_jump_pct=cmd.max_jump_pct,
+                confirm_ticks=cmd.confirm_ticks, declared_type=cmd.declared_type,
+                as_of=cmd.wall)
+        case LoadPositions():
+            return core.load_positions([(p.instrument, p.quantity) for p in cmd.positions])
+        case RecordFill():
+            return core.apply_fill(cmd.fill, cmd.instrument)
+        case BustFill():
+            return core.bust_fill(cmd.original.fill, cmd.original.instrument)
+        case SetPolicy():
+            return core.set_policy(cmd.underlying, cmd.policy)
+        case Halt():
+            return core.halt(cmd.underlying)
+        case Resume():
+            return core.resume(cmd.underlying)
+        case CancelSignal():
+            return core.cancel(cmd.signal_id)
+        case SignalSent():
+            core.hedger.remember(PendingOrder(
+                signal_id=cmd.id, underlying=cmd.underlying, instrument=cmd.instrument,
+                remaining=cmd.order_qty, expires_at=cmd.expires_at, clipped=cmd.clipped,
+                shares=dict(cmd.shares), counts=cmd.counts))
+            core.hedger.next_seq = max(core.hedger.next_seq, cmd.seq + 1)
+            return None
+        case Reconcile():
+            return reconcile.reconcile(core, dict(cmd.positions))
+        case AcceptReconcile():
+            return reconcile.accept(core, cmd.symbols, cmd.adopt)
+    raise TypeError(f"not a command: {cmd!r}")
