@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.adapters.keys import DEFAULT_SIGNAL_CHANNEL, DEFAULT_SIGNAL_STREAM
+from app.bus_names import DEFAULT_SIGNAL_CHANNEL, DEFAULT_SIGNAL_STREAM
 
 SCOPES = ("read", "trade", "admin")
 

@@ -40,7 +40,7 @@ import sys
 import httpx
 import redis.asyncio as aioredis
 
-from app.adapters.keys import DEFAULT_SIGNAL_STREAM, PAPER_BOT_GROUP
+from app.bus_names import DEFAULT_SIGNAL_STREAM, PAPER_BOT_GROUP
 from app.demo.paper_bot import (
     KeyRefused,
     PaperBot,

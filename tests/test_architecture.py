@@ -62,3 +62,46 @@ def test_engine_knows_no_web_redis_or_sqlite():
 def test_adapters_do_not_reach_into_the_api_or_the_engine_core():
     for module, names in imports_of("adapters").items():
         assert not app_parts(names) & {"api", "book", "hedging"}, module
+
+
+def test_settings_know_no_adapter():
+    names = imports_of_file(APP / "settings.py")
+    assert "adapters" not in app_parts(names)
+
+
+# What the API may use of the engine: its shell (the runner and its feeds), its commands and
+# their codec, and its read side (read models and their JSON) — never the core's mutable parts.
+ENGINE_FOR_THE_API = {"app.engine.runner", "app.engine.feed", "app.engine.commands",
+                      "app.engine.command_codec", "app.engine.read", "app.engine.views"}
+
+
+def test_the_api_imports_only_the_engines_read_side_and_commands():
+    for module, names in imports_of("api").items():
+        engine = {n for n in names if n.startswith("app.engine")}
+        assert engine <= ENGINE_FOR_THE_API, (module, engine - ENGINE_FOR_THE_API)
+        assert not app_parts(names) & {"book", "adapters", "pricing", "backtest"}, module
+        hedging = {n for n in names if n.startswith("app.hedging")}
+        assert hedging <= {"app.hedging", "app.hedging.policy"}, module  # the policy value
+
+
+def test_routes_never_read_the_wall_clock():
+    for path in sorted((APP / "api").rglob("*.py")):
+        text = path.read_text()
+        assert "time.time()" not in text and "datetime.now(" not in text, path
+
+
+def test_routes_never_reach_into_the_core():
+    for path in sorted((APP / "api").rglob("*.py")):
+        text = path.read_text()
+        for mutable in ("runner.core", ".hedger.", ".book.", "core.risk"):
+            assert mutable not in text, (path, mutable)
+
+
+def imports_of_file(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names

@@ -1,11 +1,6 @@
-"""Every Redis key name in one place (the configured names come from Settings)."""
+"""Stream entry ids of the signal bus (the names themselves are in `app.bus_names`)."""
 
 from __future__ import annotations
-
-DEFAULT_SIGNAL_CHANNEL = "hedge:signals"
-DEFAULT_SIGNAL_STREAM = "hedge:signals:stream"
-STREAM_FIELD = "data"
-PAPER_BOT_GROUP = "paper-bot"
 
 
 def stream_id(seq: int) -> str:

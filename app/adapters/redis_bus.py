@@ -11,7 +11,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from app.adapters.keys import STREAM_FIELD, seq_of, stream_id
+from app.adapters.keys import seq_of, stream_id
+from app.bus_names import STREAM_FIELD
 
 # KEYS[1] the stream; ARGV: entry id, message, approximate max length, channel.
 # Returns 1 when added and published, 0 when the stream already held this id.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import TypeAdapter, ValidationError
@@ -20,26 +20,13 @@ from app.api.deps import Admin, ClockDep, Read, RunnerDep, Trade
 from app.api.ingest import invalid, parse_json
 from app.api.responses import Json, raw_json_list
 from app.api.schemas import HaltIn, ManualSignalIn, OptionsPlanIn, PolicyIn
-from app.engine.advice import options_plan
 from app.engine.commands import CancelSignal, Halt, Resume, SetPolicy
 from app.engine.runner import Runner
 from app.engine.views import policy_view
 from app.errors import InvalidInput
 from app.hedging import HedgePolicy
-from app.hedging.rails import is_stale
 
 router = APIRouter(prefix="/v1/hedge")
-
-
-def _policy(runner: Runner, underlying: str, now: float) -> dict[str, Any]:
-    core = runner.core
-    hedger = core.hedger
-    st = hedger.state(underlying)
-    market = core.book.markets.get(underlying)
-    stale = market is not None and is_stale(
-        market.last_received, now, st.policy.stale_after_s)
-    return policy_view(underlying, st, hedger.is_halted(underlying), hedger.pending(underlying),
-                       stale)
 
 
 @router.put("/policies/{underlying}", dependencies=[Admin], responses=answers(PolicyOut))
@@ -47,15 +34,12 @@ async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep,
                      clock: ClockDep) -> Json:
     """Replace the policy of one underlying; it takes effect on this very recompute."""
     await runner.execute(SetPolicy(underlying, HedgePolicy.from_mapping(body.model_dump())))
-    return Json(_policy(runner, underlying, clock.now()))
+    return Json(policy_view(runner.read.policy(underlying, clock.now())))
 
 
 @router.get("/policies", dependencies=[Read], responses=answers(dict[str, PolicyOut]))
 async def get_policies(runner: RunnerDep, clock: ClockDep) -> Json:
-    core = runner.core
-    now = clock.now()
-    names = sorted(set(core.book.markets) | set(core.hedger.states))
-    return Json({u: _policy(runner, u, now) for u in names})
+    return Json({u: policy_view(v) for u, v in runner.read.policies(clock.now()).items()})
 
 
 @router.get("/signals", dependencies=[Read], responses=answers(list[SignalOut]))
@@ -72,8 +56,7 @@ async def get_signals(
              responses=answers(CancelOut))
 async def cancel_signal(signal_id: str, runner: RunnerDep) -> Json:
     """Drop what is still pending of a signal."""
-    hedger = runner.core.hedger
-    before = hedger.signals[signal_id].remaining if signal_id in hedger.signals else 0.0
+    before = runner.read.signal_remaining(signal_id) or 0.0
     p = await runner.execute(CancelSignal(signal_id))
     return Json({"id": signal_id, "underlying": p.underlying, "cancelled": before,
                  "pending": p.remaining})
@@ -101,7 +84,6 @@ async def manual_signal(request: Request, runner: RunnerDep) -> Json:
         raise invalid(exc) from None
     items = body if isinstance(body, list) else [body]
     for i, m in enumerate(items):
-        runner.core.ensure_known(m.underlying)
         if m.order_qty == 0:
             raise InvalidInput(f"{i}.order_qty" if len(items) > 1 else "order_qty",
                                "must not be 0")
@@ -114,13 +96,9 @@ async def manual_signal(request: Request, runner: RunnerDep) -> Json:
 async def post_options_plan(body: OptionsPlanIn, runner: RunnerDep) -> Json:
     """Advisory: option quantities that bring gamma and vega to the targets at least cost,
     the Greeks after, and the share hedge that re-neutralizes delta. Publishes nothing."""
-    runner.core.ensure_known(body.underlying)
-    plan = options_plan(
-        runner.core, body.underlying,
-        [c.model_dump(exclude_none=True) for c in body.candidates],
-        body.targets.gamma, body.targets.vega, body.max_contracts,
-    )
-    return Json(plan)
+    return Json(runner.read.options_plan(
+        body.underlying, [c.model_dump(exclude_none=True) for c in body.candidates],
+        body.targets.gamma, body.targets.vega, body.max_contracts))
 
 
 HaltBody = Annotated[HaltIn | None, Body()]

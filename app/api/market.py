@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from app.api.answers import (
@@ -29,7 +27,7 @@ from app.api.schemas import (
     UnderlyingIn,
     check_symbol,
 )
-from app.domain import HedgeRequest, instrument_from_fields, iso_utc
+from app.domain import HedgeRequest, instrument_from_fields
 from app.engine.command_codec import INSTRUMENT_FIELDS
 from app.engine.commands import (
     AcceptReconcile,
@@ -38,6 +36,7 @@ from app.engine.commands import (
     Reconcile,
     SetUnderlying,
 )
+from app.engine.views import market_view, position_view
 from app.errors import InvalidInput
 
 router = APIRouter(prefix="/v1")
@@ -59,21 +58,13 @@ async def put_underlying(symbol: str, body: UnderlyingIn, runner: RunnerDep,
                                                       hedge.ratio, hedge.lot_size),
         max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
         declared_type=body.type))
-    return Json(_market_view(runner.core.book.markets[symbol].as_dict()))
+    return Json(market_view(runner.read.market(symbol)))
 
 
 @router.get("/underlyings", dependencies=[Read],
             responses=answers(dict[str, UnderlyingOut]))
 async def get_underlyings(runner: RunnerDep) -> Json:
-    markets = runner.core.book.markets
-    return Json({sym: _market_view(m.as_dict()) for sym, m in sorted(markets.items())})
-
-
-def _market_view(view: dict[str, Any]) -> dict[str, Any]:
-    view["as_of"] = iso_utc(view["as_of"])
-    if view["last_tick"] is not None:
-        view["last_tick"]["ts"] = iso_utc(view["last_tick"]["ts"])
-    return view
+    return Json({sym: market_view(m) for sym, m in runner.read.markets().items()})
 
 
 @router.put("/positions", dependencies=[Admin], responses=answers(LoadedOut))
@@ -95,20 +86,7 @@ async def put_positions(body: list[PositionIn], runner: RunnerDep) -> Json:
 
 @router.get("/positions", dependencies=[Read], responses=answers(list[PositionOut]))
 async def get_positions(runner: RunnerDep) -> Json:
-    out = []
-    for sym, pos in sorted(runner.core.book.positions.items()):
-        inst = pos.instrument
-        instrument = {
-            "type": inst.type.value,
-            "underlying": inst.underlying,
-            "strike": inst.strike,
-            "expiry": iso_utc(inst.expiry),
-            "multiplier": inst.multiplier,
-            "style": inst.style,
-        }
-        out.append({"symbol": sym, "quantity": pos.quantity, **instrument,
-                    "instrument": instrument})
-    return Json(out)
+    return Json([position_view(p) for p in runner.read.positions()])
 
 
 _TICK_SCHEMA = TickIn.model_json_schema()

@@ -7,31 +7,15 @@ from fastapi import APIRouter
 from app.api.answers import RiskDetail, RiskOut, answers
 from app.api.deps import ClockDep, Read, RunnerDep
 from app.api.responses import Json
-from app.book import UnderlyingRisk
 from app.domain import iso_utc
-from app.engine.runner import Runner
 from app.engine.views import risk_detail_view, risk_view, total_view
-from app.errors import UnknownSymbol
 
 router = APIRouter(prefix="/v1")
 
 
-def _snapshots(runner: Runner) -> dict[str, UnderlyingRisk]:
-    core = runner.core
-    book = core.book
-    # an underlying with neither market parameters nor positions is not in the view
-    names = set(book.markets) | {u for u in set(book.groups) | set(core.risk)
-                                 if book.has_positions(u)}
-    out = {}
-    for u in sorted(names):
-        r = core.risk.get(u)
-        out[u] = r if r is not None else core.value(u)
-    return out
-
-
 @router.get("/risk", dependencies=[Read], responses=answers(RiskOut))
 async def get_risk(runner: RunnerDep, clock: ClockDep) -> Json:
-    snaps = _snapshots(runner)
+    snaps = runner.read.risks()
     stamps = [r.as_of for r in snaps.values() if r.as_of is not None]
     return Json({
         "as_of": iso_utc(max(stamps) if stamps else clock.now()),
@@ -42,10 +26,4 @@ async def get_risk(runner: RunnerDep, clock: ClockDep) -> Json:
 
 @router.get("/risk/{underlying}", dependencies=[Read], responses=answers(RiskDetail))
 async def get_risk_one(underlying: str, runner: RunnerDep) -> Json:
-    core = runner.core
-    r = core.risk.get(underlying)
-    if r is None:
-        if underlying not in core.book.markets and not core.book.has_positions(underlying):
-            raise UnknownSymbol("underlying", underlying)
-        r = core.value(underlying)
-    return Json(risk_detail_view(r))
+    return Json(risk_detail_view(runner.read.risk(underlying)))

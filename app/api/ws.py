@@ -187,7 +187,7 @@ async def risk_feed(ws: WebSocket) -> None:
     if not await _admit(ws, "read"):
         return
     runner: Runner = ws.app.state.runner
-    first = [dumps(risk_view(r)) for _, r in sorted(runner.core.risk.items())]
+    first = [dumps(risk_view(r)) for r in runner.read.risks().values()]
     await _serve_feed(ws, runner.risk_feed, first)
 
 

@@ -34,25 +34,3 @@ class UnderlyingMarket:
     ask: float | None = None
     option_ivs: dict[str, float] = field(default_factory=dict)
     option_tick_ts: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "symbol": self.symbol,
-            "spot": self.spot,
-            "rate": self.rate,
-            "div_yield": self.div_yield,
-            "vol": self.vol,
-            "type": "future" if self.is_future else (self.declared_type or "stock"),
-            "hedge": {
-                "instrument": self.hedge.instrument,
-                "multiplier": self.hedge.multiplier,
-                "ratio": self.hedge.ratio,
-                "lot_size": self.hedge.lot_size,
-            },
-            "max_jump_pct": self.max_jump_pct,
-            "confirm_ticks": self.confirm_ticks,
-            "as_of": self.as_of,
-            "last_tick": None
-            if self.last_tick_ts is None
-            else {"ts": self.last_tick_ts, "price": self.spot, "bid": self.bid, "ask": self.ask},
-        }

@@ -32,7 +32,7 @@ from redis.exceptions import RedisError, ResponseError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from app.adapters.keys import PAPER_BOT_GROUP, STREAM_FIELD
+from app.bus_names import PAPER_BOT_GROUP, STREAM_FIELD
 
 log = logging.getLogger("dynhedge.paper_bot")
 RETRY_MAX_S = 2.0

@@ -30,7 +30,7 @@ from app.domain import (
     canonical_symbol,
 )
 from app.engine import dispatch, fills
-from app.engine.commands import Command, NewFill, RecordFill
+from app.engine.commands import Command, NewFill, RecordFill, SignalSent
 from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.engine.occ import occ_or_invalid
@@ -308,6 +308,29 @@ class Core:
         sig = self.hedger.manual(risk, market.hedge, order_qty, instrument)
         self.risk[underlying] = dataclasses.replace(risk, pending=self.hedger.pending(underlying))
         return sig
+
+    def sent(self, signals: list[Signal]) -> list[tuple[Signal, SignalSent]]:
+        """Each signal with the record the journal keeps of it (its pending order)."""
+        out = []
+        for s in signals:
+            p = self.hedger.signals.get(s.id)
+            shares = p.shares if p is not None else {s.underlying: s.order_qty}
+            out.append((s, SignalSent(
+                id=s.id, seq=s.seq, underlying=s.underlying, instrument=s.instrument,
+                order_qty=s.order_qty,
+                expires_at=p.expires_at if p is not None else self.clock.now(),
+                clipped=p is not None and p.clipped, shares=tuple(shares.items()),
+                counts=p.counts if p is not None else True)))
+        return out
+
+    def set_system_halt(self, reason: str | None) -> None:
+        """Hedging stops (reason) or goes on (None) for every underlying: the egress's
+        back-pressure when signals cannot leave."""
+        self.hedger.system_halt = reason
+
+    def raise_next_seq(self, floor: int) -> None:
+        """Number the next signals from `floor` on at least."""
+        self.hedger.next_seq = max(self.hedger.next_seq, floor)
 
     def expire_pending(self) -> set[str]:
         """Release pending orders past their TTL (wall clock); like a cancel, not a decision

@@ -10,7 +10,9 @@ Two stages, so a bus outage never stops the record or the readers:
    from the journal, from the last seq it holds.
 
 Back-pressure: when the outbox or the bus backlog reaches `outbox_size`, hedging halts with a
-reason (`hedger.system_halt`) instead of dropping anything; it resumes below half.
+reason (the core's system halt, set through the `halt` callback) instead of dropping anything;
+it resumes below half. The egress never touches the core: it is handed each signal with the
+`SignalSent` record to journal, and calls back for the halt and the seq floor.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from app.codec import dumps, loads
+from app.engine.command_codec import encode
+from app.engine.commands import SignalSent
 from app.engine.feed import Feed
 from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
-from app.hedging import HedgeEngine, Signal
+from app.hedging import Signal
 
 log = logging.getLogger("dynhedge.egress")
 SIGNAL_LOG_SIZE = 10_000
@@ -33,14 +39,20 @@ OUTBOX_HALT = "signal outbox full"
 
 
 class Egress:
-    def __init__(self, journal: Journal, bus: SignalBus, hedger: HedgeEngine, metrics: Metrics,
+    """`halt(reason | None)` sets or clears the core's system halt; `seq_floor(n)` makes the
+    core number its next signals from `n` on (a stream ahead of the journal)."""
+
+    def __init__(self, journal: Journal, bus: SignalBus, metrics: Metrics,
+                 halt: Callable[[str | None], None], seq_floor: Callable[[int], None],
                  outbox_size: int = 10_000, feed_size: int = 1_000) -> None:
         self.journal = journal
         self.bus = bus
-        self.hedger = hedger
+        self.halt = halt
+        self.seq_floor = seq_floor
+        self.halted: str | None = None
         self.metrics = metrics
         self.outbox_size = outbox_size
-        self.outbox: deque[Signal] = deque()
+        self.outbox: deque[tuple[Signal, SignalSent]] = deque()
         self.signal_log: deque[tuple[int, bytes]] = deque(maxlen=SIGNAL_LOG_SIZE)
         self.signal_feed = Feed("signals", feed_size, metrics)
         self.journaled_seq = 0
@@ -67,7 +79,7 @@ class Egress:
                 # goes on above it, or new signals would collide with its ids and be lost
                 log.warning("%s holds seq %d, beyond this journal's %d: seq continues at %d",
                             self.bus.name, held, self.journaled_seq, held + 1)
-                self.hedger.next_seq = max(self.hedger.next_seq, held + 1)
+                self.seq_floor(held + 1)
                 self.published_seq = self.journaled_seq = held
         except Exception as exc:  # down at start: the bus stage retries
             self.bus_problem = f"{self.bus.name} unreachable: {type(exc).__name__}"
@@ -85,9 +97,11 @@ class Egress:
 
     # --- in ---------------------------------------------------------------------------------
 
-    def emit(self, signals: list[Signal], perf: float | None = None) -> None:
-        for s in signals:
-            self.outbox.append(s)
+    def emit(self, signals: list[tuple[Signal, SignalSent]], perf: float | None = None) -> None:
+        """Queue signals (each with the record that brings its pending order back on a
+        restart) for the journal, the readers and the bus; `perf` the tick's perf time."""
+        for s, record in signals:
+            self.outbox.append((s, record))
             if perf is not None:
                 self._perf[s.seq] = perf
             self.metrics.signals.labels(s.reason).inc()
@@ -120,12 +134,14 @@ class Egress:
     def _pressure(self) -> None:
         depth = self.backlog()
         self.metrics.outbox_depth.set(depth)
-        if depth >= self.outbox_size and self.hedger.system_halt is None:
-            self.hedger.system_halt = OUTBOX_HALT
+        if depth >= self.outbox_size and self.halted is None:
+            self.halted = OUTBOX_HALT
+            self.halt(OUTBOX_HALT)
             log.error("%s (%d signals waiting for %s): hedging halted until it drains",
                       OUTBOX_HALT, depth, self.bus.name)
-        elif depth < self.outbox_size // 2 and self.hedger.system_halt == OUTBOX_HALT:
-            self.hedger.system_halt = None
+        elif depth < self.outbox_size // 2 and self.halted == OUTBOX_HALT:
+            self.halted = None
+            self.halt(None)
             log.warning("signal outbox drained: hedging resumes")
 
     # --- stage 1: the record, then readers ---------------------------------------------------
@@ -136,8 +152,8 @@ class Egress:
             self._to_journal.clear()
             while self.outbox:
                 batch = [self.outbox.popleft() for _ in range(min(256, len(self.outbox)))]
-                rows = [(s.seq, s.id, dumps(s.as_message())) for s in batch]
-                await self._journal(batch, rows)
+                rows = [(s.seq, s.id, dumps(s.as_message())) for s, _ in batch]
+                await self._journal([encode(record)[1] for _, record in batch], rows)
                 for seq, _, raw in rows:
                     # readers see a signal once it is journaled, so a fill that names it can
                     # never reach the journal before the signal does
@@ -147,18 +163,8 @@ class Egress:
                 self._wake_journal_waiters()
                 self._to_publish.set()
 
-    async def _journal(self, batch: list[Signal], rows: list[tuple[int, str, bytes]]) -> None:
-        events = []
-        for s in batch:
-            p = self.hedger.signals.get(s.id)
-            events.append({
-                "id": s.id, "seq": s.seq, "underlying": s.underlying,
-                "instrument": s.instrument, "order_qty": s.order_qty,
-                "expires_at": p.expires_at if p else time.time(),
-                "clipped": bool(p and p.clipped),
-                "shares": p.shares if p else {s.underlying: s.order_qty},
-                "counts": p.counts if p else True,
-            })
+    async def _journal(self, events: list[dict[str, Any]],
+                       rows: list[tuple[int, str, bytes]]) -> None:
         while True:
             try:
                 await self.journal.append_signals(rows, events)

@@ -27,6 +27,7 @@ from app.engine.feed import Feed
 from app.engine.fill_memo import FillMemo
 from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
+from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
 from app.engine.views import risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
@@ -55,10 +56,12 @@ class Runner:
         tick_checkpoint_s: float = 1.0,
     ) -> None:
         self.core = core
+        self.read = ReadModel(core)  # what routes, feeds and the egress read
         self.journal = journal
         self.bus = bus
         self.metrics = metrics
-        self.egress = Egress(journal, bus, core.hedger, metrics, outbox_size, feed_size)
+        self.egress = Egress(journal, bus, metrics, core.set_system_halt, core.raise_next_seq,
+                             outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)
         self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
         self._fill_queue: list[tuple[RecordFill, str, asyncio.Future[dict[str, Any]]]] = []
@@ -324,7 +327,7 @@ class Runner:
                 if self.core.hedger.is_halted(u):
                     raise Conflict(f"hedging of {u} is halted")
             sent = [self.core.manual_signal(u, qty, inst) for u, qty, inst in orders]
-            self.egress.emit(sent)
+            self.egress.emit(self.core.sent(sent))
             self._risk_changed.update(s.underlying for s in sent)
         if sent:
             await self.egress.journaled(max(s.seq for s in sent))
@@ -342,7 +345,7 @@ class Runner:
             self.metrics.risk_lag_seconds.observe(done - first)
         self._risk_changed.add(underlying)
         if signals:
-            self.egress.emit(signals, self._tick_perf.get(underlying, t0))
+            self.egress.emit(self.core.sent(signals), self._tick_perf.get(underlying, t0))
 
     def _recompute_dirty_now(self) -> None:
         for u in sorted(self.core.dirty):
@@ -391,7 +394,7 @@ class Runner:
                 continue
             changed, self._risk_changed = self._risk_changed, set()
             for u in sorted(changed):
-                r = self.core.risk.get(u)
+                r = self.read.latest_risk(u)
                 if r is not None:
                     self.risk_feed.offer(dumps(risk_view(r)))
 
@@ -437,8 +440,9 @@ class Runner:
             out.append(b)
         elif self.egress.bus_problem and self.egress.backlog():
             out.append(self.egress.bus_problem)
-        if self.core.hedger.system_halt:
-            out.append(f"hedging halted: {self.core.hedger.system_halt}")
+        halt = self.read.system_halt()
+        if halt:
+            out.append(f"hedging halted: {halt}")
         return out
 
 

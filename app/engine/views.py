@@ -1,12 +1,13 @@
-"""The read side: risk snapshots and policy state as the JSON shapes of CONTRACT §3."""
+"""The JSON of every view, in one place per message (CONTRACT §3–§5 shapes): risk, markets,
+positions, policies. Signals carry their own (`Signal.as_message`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from app.book import UnderlyingRisk
-from app.domain import iso_utc
-from app.hedging import HedgeState
+from app.domain import Instrument, iso_utc
+from app.engine.read import MarketView, PolicyView, PositionView
 
 
 def _num(x: float | None) -> float | None:
@@ -93,22 +94,53 @@ def total_view(risks: list[UnderlyingRisk]) -> dict[str, float]:
     return tot
 
 
-def policy_view(underlying: str, st: HedgeState, halted: bool, pending: float,
-                stale: bool) -> dict[str, Any]:
+def policy_view(v: PolicyView) -> dict[str, Any]:
     """The policy with what the engine computes from it now, and why it is quiet."""
     return {
-        "underlying": underlying,
-        **st.policy.as_dict(),
+        "underlying": v.underlying,
+        **v.policy.as_dict(),
         "state": {
-            "band": st.band,
-            "net_delta": st.net_delta,
-            "pending": pending,
-            "halted": halted,
-            "stale": stale,
-            "reduce_only": bool(st.policy.reduce_only or st.reduce_only_reasons),
-            "reduce_only_reasons": sorted(st.reduce_only_reasons),
-            "last_decision": st.last_decision,
-            "quiet": dict(st.quiet),
-            "breach": st.breach,
+            "band": v.band,
+            "net_delta": v.net_delta,
+            "pending": v.pending + 0.0,
+            "halted": v.halted,
+            "stale": v.stale,
+            "reduce_only": v.reduce_only,
+            "reduce_only_reasons": list(v.reduce_only_reasons),
+            "last_decision": v.last_decision,
+            "quiet": dict(v.quiet),
+            "breach": v.breach,
         },
     }
+
+
+def market_view(m: MarketView) -> dict[str, Any]:
+    """One underlying's parameters and last tick (GET/PUT /v1/underlyings)."""
+    last = m.last_tick
+    return {
+        "symbol": m.symbol,
+        "spot": m.spot,
+        "rate": m.rate,
+        "div_yield": m.div_yield,
+        "vol": m.vol,
+        "type": m.type,
+        "hedge": {"instrument": m.hedge.instrument, "multiplier": m.hedge.multiplier,
+                  "ratio": m.hedge.ratio, "lot_size": m.hedge.lot_size},
+        "max_jump_pct": m.max_jump_pct,
+        "confirm_ticks": m.confirm_ticks,
+        "as_of": iso_utc(m.as_of),
+        "last_tick": None if last is None else {
+            "ts": iso_utc(last.ts), "price": last.price, "bid": last.bid, "ask": last.ask},
+    }
+
+
+def instrument_view(i: Instrument) -> dict[str, Any]:
+    return {"type": i.type.value, "underlying": i.underlying, "strike": i.strike,
+            "expiry": iso_utc(i.expiry), "multiplier": i.multiplier, "style": i.style}
+
+
+def position_view(p: PositionView) -> dict[str, Any]:
+    """A position with its instrument (the fields flat, and again under `instrument`)."""
+    instrument = instrument_view(p.instrument)
+    return {"symbol": p.symbol, "quantity": p.quantity + 0.0, **instrument,
+            "instrument": instrument}

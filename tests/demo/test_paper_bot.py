@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from app.adapters.keys import PAPER_BOT_GROUP
+from app.bus_names import PAPER_BOT_GROUP
 from app.demo.paper_bot import (
     Delivery,
     KeyRefused,

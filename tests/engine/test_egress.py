@@ -9,6 +9,7 @@ from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
 from app.book import UnderlyingRisk
 from app.domain import HedgeSpec, ManualClock
+from app.engine.commands import SignalSent
 from app.engine.egress import OUTBOX_HALT, Egress
 from app.engine.metrics import Metrics
 from app.hedging import HedgeEngine, HedgePolicy, Mode
@@ -37,7 +38,13 @@ async def test_a_full_backlog_halts_hedging_and_drains_in_order_when_the_bus_ret
     journal = SqliteJournal(":memory:")
     await journal.start()
     bus = FlakyBus()
-    egress = Egress(journal, bus, hedger, Metrics(), outbox_size=4)
+    def halt(reason: str | None) -> None:
+        hedger.system_halt = reason
+
+    def seq_floor(n: int) -> None:
+        hedger.next_seq = max(hedger.next_seq, n)
+
+    egress = Egress(journal, bus, Metrics(), halt, seq_floor, outbox_size=4)
     await egress.start()
     try:
         for i in range(4):
@@ -45,7 +52,8 @@ async def test_a_full_backlog_halts_hedging_and_drains_in_order_when_the_bus_ret
                                hedger.pending("XYZ"), 0)
             sig = hedger.decide(r, HedgeSpec("XYZ"), 1.8e9)
             assert sig is not None
-            egress.emit([sig])
+            egress.emit([(sig, SignalSent(sig.id, sig.seq, sig.underlying, sig.instrument,
+                                          sig.order_qty, 1.8e9 + 30))])
         assert hedger.system_halt == OUTBOX_HALT  # 4 waiting: nothing more goes out
         r = UnderlyingRisk("XYZ", 100.0, 1.8e9, 9e9, 0, 0, 0, 0, 0.0, 0.0, 0)
         assert hedger.decide(r, HedgeSpec("XYZ"), 1.8e9) is None

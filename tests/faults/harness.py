@@ -296,7 +296,8 @@ def stream_entries(client: redis.Redis, stream: str) -> list[tuple[int, dict[str
     """The stream as [(entry seq, signal)], in stream order."""
     import json
 
-    from app.adapters.keys import STREAM_FIELD, seq_of
+    from app.adapters.keys import seq_of
+    from app.bus_names import STREAM_FIELD
 
     return [(seq_of(eid), json.loads(fields[STREAM_FIELD.encode()]))
             for eid, fields in client.xrange(stream)]

@@ -1,0 +1,172 @@
+"""The core's read side: immutable views of risk, positions, markets and policies.
+
+Routes, WebSocket feeds and the egress read through a `ReadModel` and never touch the core's
+mutable parts. Views are built on demand from the single writer's state — the event loop is
+one thread, so a view is always consistent — and are frozen: a reader may keep one as long as
+it likes. Their JSON is built in one place per message, `app.engine.views`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.book import UnderlyingRisk
+from app.domain import HedgeSpec, Instrument
+from app.engine import advice
+from app.errors import UnknownSymbol
+from app.hedging import HedgePolicy, HedgeState
+from app.hedging.rails import is_stale
+
+if TYPE_CHECKING:
+    from app.engine.core import Core
+
+
+@dataclass(frozen=True, slots=True)
+class LastTick:
+    ts: float
+    price: float | None
+    bid: float | None
+    ask: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketView:
+    """One underlying's parameters as in force (`type` and `hedge` resolved by the book)."""
+
+    symbol: str
+    spot: float | None
+    rate: float
+    div_yield: float
+    vol: float
+    type: str
+    hedge: HedgeSpec
+    max_jump_pct: float
+    confirm_ticks: int
+    as_of: float | None
+    last_tick: LastTick | None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    symbol: str
+    quantity: float
+    instrument: Instrument
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    """A policy with what the engine computes from it now, and why it is quiet."""
+
+    underlying: str
+    policy: HedgePolicy
+    band: float | None
+    net_delta: float | None
+    pending: float
+    halted: bool
+    stale: bool
+    reduce_only_reasons: tuple[str, ...]
+    last_decision: str
+    quiet: tuple[tuple[str, int], ...]
+    breach: str | None
+
+    @property
+    def reduce_only(self) -> bool:
+        return self.policy.reduce_only or bool(self.reduce_only_reasons)
+
+
+class ReadModel:
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    # --- risk -----------------------------------------------------------------------------
+
+    def in_view(self) -> list[str]:
+        """The underlyings the risk view shows: those with market parameters, and those
+        holding positions (shown unpriced without parameters)."""
+        core = self._core
+        book = core.book
+        return sorted(set(book.markets) | {u for u in set(book.groups) | set(core.risk)
+                                           if book.has_positions(u)})
+
+    def risk(self, underlying: str) -> UnderlyingRisk:
+        """The latest snapshot of one underlying; UnknownSymbol when not in the view."""
+        core = self._core
+        r = core.risk.get(underlying)
+        if r is not None:
+            return r
+        if underlying not in core.book.markets and not core.book.has_positions(underlying):
+            raise UnknownSymbol("underlying", underlying)
+        return core.value(underlying)  # not recomputed yet: valued now, nothing stored
+
+    def latest_risk(self, underlying: str) -> UnderlyingRisk | None:
+        """The stored snapshot (what the risk feed pushes), None when there is none."""
+        return self._core.risk.get(underlying)
+
+    def risks(self) -> dict[str, UnderlyingRisk]:
+        return {u: self.risk(u) for u in self.in_view()}
+
+    # --- book and markets -----------------------------------------------------------------
+
+    def markets(self) -> dict[str, MarketView]:
+        return {u: _market(m) for u, m in sorted(self._core.book.markets.items())}
+
+    def market(self, underlying: str) -> MarketView:
+        return _market(self._core.book.market(underlying))
+
+    def positions(self) -> tuple[PositionView, ...]:
+        return tuple(PositionView(sym, p.quantity, p.instrument)
+                     for sym, p in sorted(self._core.book.positions.items()))
+
+    def quantity(self, symbol: str) -> float:
+        return self._core.book.quantity(symbol)
+
+    def ensure_known(self, underlying: str) -> None:
+        self._core.ensure_known(underlying)
+
+    # --- hedging --------------------------------------------------------------------------
+
+    def policies(self, now: float) -> dict[str, PolicyView]:
+        core = self._core
+        names = sorted(set(core.book.markets) | set(core.hedger.states))
+        return {u: self.policy(u, now) for u in names}
+
+    def policy(self, underlying: str, now: float) -> PolicyView:
+        hedger = self._core.hedger
+        st = hedger.states.get(underlying) or HedgeState(HedgePolicy())
+        market = self._core.book.markets.get(underlying)
+        stale = market is not None and is_stale(market.last_received, now,
+                                                st.policy.stale_after_s)
+        return PolicyView(
+            underlying=underlying, policy=st.policy, band=st.band, net_delta=st.net_delta,
+            pending=hedger.pending(underlying), halted=hedger.is_halted(underlying),
+            stale=stale, reduce_only_reasons=tuple(sorted(st.reduce_only_reasons)),
+            last_decision=st.last_decision, quiet=tuple(sorted(st.quiet.items())),
+            breach=st.breach)
+
+    def signal_remaining(self, signal_id: str) -> float | None:
+        """What is still pending of a signal the engine remembers (None: unknown)."""
+        p = self._core.hedger.signals.get(signal_id)
+        return None if p is None else p.remaining
+
+    def system_halt(self) -> str | None:
+        return self._core.hedger.system_halt
+
+    # --- advice ---------------------------------------------------------------------------
+
+    def options_plan(self, underlying: str, candidates: list[dict[str, Any]],
+                     gamma: float | None, vega: float | None,
+                     max_contracts: float | None) -> dict[str, Any]:
+        """Advisory (nothing is published): see `app.engine.advice.options_plan`."""
+        self._core.ensure_known(underlying)
+        return advice.options_plan(self._core, underlying, candidates, gamma, vega,
+                                   max_contracts)
+
+
+def _market(m: Any) -> MarketView:
+    last = None if m.last_tick_ts is None else LastTick(m.last_tick_ts, m.spot, m.bid, m.ask)
+    return MarketView(
+        symbol=m.symbol, spot=m.spot, rate=m.rate, div_yield=m.div_yield, vol=m.vol,
+        type="future" if m.is_future else (m.declared_type or "stock"), hedge=m.hedge,
+        max_jump_pct=m.max_jump_pct, confirm_ticks=m.confirm_ticks, as_of=m.as_of,
+        last_tick=last)
+
