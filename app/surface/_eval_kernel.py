@@ -42,7 +42,7 @@ def _locate(times, t):
     if t >= times[e - 1]:
         return e - 1, 1.0
     i = 0
-    while times[i + 1] < t:
+    while times[i + 1] <= t:
         i += 1
     return i, (times[i + 1] - t) / (times[i + 1] - times[i])
 
@@ -126,6 +126,11 @@ def bucket_kernel(p, times, atm_rate, k, t, lower, lower_w, upper, upper_w):
             atm = math.sqrt(max(w0, 0.0) / times[i])
             upper[n] = i
             lower_w[n] = (si_ti + (te - times[i]) * atm) / denom if denom > 0.0 else 1.0
+            upper_w[n] = 0.0
+            continue
+        if alpha == 1.0:  # on node i
+            upper[n] = i
+            lower_w[n] = 1.0
             upper_w[n] = 0.0
             continue
         wj = _svi(p, i + 1, k[n])[0]
