@@ -21,7 +21,9 @@ Building a surface
 - `ssvi_surface(SsviParams(rho, eta, gamma), t, theta, forward, expiry=None, spot=None)`:
   an SSVI surface from explicit numbers, validated likewise (`ssvi.eta`, `ssvi.theta[i]`...).
 - `Surface.with_slice(Slice(t, forward, SviParams(...), expiry))`: one expiry refitted
-  (`fit_svi_slice(k, vol, t, weight) -> SviParams`) and swapped in, calendar-checked.
+  (`fit_svi_slice(k, vol, t, weight=None, above=<next expiry's SviParams>,
+  butterfly_grid=DEFAULT_K_GRID) -> SviParams`) and swapped in, calendar-checked against
+  both neighbours (the result is an "svi" surface even if it was "ssvi").
 
 Reading it (Surface is immutable; share it between threads, swap the reference)
 - `surface.vols(strike, t, forward) -> σ[N]`; `surface.smile(k, t) -> [σ, σ_k, σ_kk]` (hot

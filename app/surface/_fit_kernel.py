@@ -34,9 +34,10 @@ import math
 import numpy as np
 from numba import njit
 
+from app.surface._qp_kernel import TOL, goldfarb_idnani
+
 RHO_MAX = 0.999
 _NODES = np.array([0.0, 0.5, 0.8, 0.95, RHO_MAX])
-_TOL = 1e-13
 #: the density the butterfly penalty asks for (the check accepts g ≥ −1e-9)
 G_MIN = 1e-6
 _PENALTY = 10.0
@@ -82,117 +83,6 @@ def workspace(n_calendar: int) -> tuple[np.ndarray, ...]:
     gmat[:NF] = _G
     return (gmat, np.empty(n), np.empty((3, 3)), np.zeros(3, dtype=np.int64), np.zeros(3),
             np.zeros(3), np.zeros((3, 3)), np.zeros((3, 3)), np.zeros(3), np.zeros(3))
-
-
-@njit(inline="always", cache=True, error_model="numpy")
-def _solve_small(mat, q, rhs, out):
-    """mat[:q, :q] out = rhs[:q] for q ≤ 3 by Cramer's rule; False when singular."""
-    if q == 1:
-        if not abs(mat[0, 0]) > 1e-300:
-            return False
-        out[0] = rhs[0] / mat[0, 0]
-        return True
-    if q == 2:
-        det = mat[0, 0] * mat[1, 1] - mat[0, 1] * mat[1, 0]
-        if not abs(det) > 1e-14 * abs(mat[0, 0] * mat[1, 1]):
-            return False
-        out[0] = (rhs[0] * mat[1, 1] - mat[0, 1] * rhs[1]) / det
-        out[1] = (mat[0, 0] * rhs[1] - rhs[0] * mat[1, 0]) / det
-        return True
-    c00 = mat[1, 1] * mat[2, 2] - mat[1, 2] * mat[2, 1]
-    c01 = mat[1, 2] * mat[2, 0] - mat[1, 0] * mat[2, 2]
-    c02 = mat[1, 0] * mat[2, 1] - mat[1, 1] * mat[2, 0]
-    det = mat[0, 0] * c00 + mat[0, 1] * c01 + mat[0, 2] * c02
-    if not abs(det) > 1e-14 * abs(mat[0, 0] * mat[1, 1] * mat[2, 2]):
-        return False
-    out[0] = (rhs[0] * c00 + mat[0, 1] * (rhs[2] * mat[1, 2] - rhs[1] * mat[2, 2])
-              + mat[0, 2] * (rhs[1] * mat[2, 1] - rhs[2] * mat[1, 1])) / det
-    out[1] = (mat[0, 0] * (rhs[1] * mat[2, 2] - rhs[2] * mat[1, 2]) + rhs[0] * c01
-              + mat[0, 2] * (rhs[2] * mat[1, 0] - rhs[1] * mat[2, 0])) / det
-    out[2] = (mat[0, 0] * (rhs[2] * mat[1, 1] - rhs[1] * mat[2, 1])
-              + mat[0, 1] * (rhs[1] * mat[2, 0] - rhs[2] * mat[1, 0]) + rhs[0] * c02) / det
-    return True
-
-
-@njit(cache=True, error_model="numpy")
-def _goldfarb_idnani(inv, gmat, h, nrow, x, ws):
-    """Minimize ½xᵀSx − rᵀx s.t. gmat[:nrow] x ≥ h[:nrow], from x = S⁻¹r (in x on entry);
-    inv = S⁻¹. True with the optimum in x, False when infeasible (or stuck)."""
-    act, ua, z, bmat, mq, rr, tmp = ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9]
-    q = 0
-    for _ in range(4 * nrow + 20):
-        p = -1
-        worst = -_TOL
-        for j in range(nrow):
-            taken = False
-            for a in range(q):
-                if act[a] == j:
-                    taken = True
-            if taken:
-                continue
-            s = gmat[j, 0] * x[0] + gmat[j, 1] * x[1] + gmat[j, 2] * x[2] - h[j]
-            if s < worst:
-                worst = s
-                p = j
-        if p < 0:
-            return True
-        uplus = 0.0
-        added = False
-        for _step in range(8):
-            # v = S⁻¹ n_p; B = S⁻¹ N; M = Nᵀ B; r = M⁻¹ Nᵀ v; z = v − B r
-            v0 = inv[0, 0] * gmat[p, 0] + inv[0, 1] * gmat[p, 1] + inv[0, 2] * gmat[p, 2]
-            v1 = inv[1, 0] * gmat[p, 0] + inv[1, 1] * gmat[p, 1] + inv[1, 2] * gmat[p, 2]
-            v2 = inv[2, 0] * gmat[p, 0] + inv[2, 1] * gmat[p, 1] + inv[2, 2] * gmat[p, 2]
-            for a in range(q):
-                row = act[a]
-                for i in range(3):
-                    bmat[i, a] = (inv[i, 0] * gmat[row, 0] + inv[i, 1] * gmat[row, 1]
-                                  + inv[i, 2] * gmat[row, 2])
-            for a in range(q):
-                row = act[a]
-                for b in range(q):
-                    mq[a, b] = (gmat[row, 0] * bmat[0, b] + gmat[row, 1] * bmat[1, b]
-                                + gmat[row, 2] * bmat[2, b])
-                tmp[a] = gmat[row, 0] * v0 + gmat[row, 1] * v1 + gmat[row, 2] * v2
-            if q and not _solve_small(mq, q, tmp, rr):
-                return False
-            z[0], z[1], z[2] = v0, v1, v2
-            for a in range(q):
-                for i in range(3):
-                    z[i] -= bmat[i, a] * rr[a]
-            t1 = np.inf
-            drop = -1
-            for a in range(q):
-                if rr[a] > 1e-15 and ua[a] / rr[a] < t1:
-                    t1 = ua[a] / rr[a]
-                    drop = a
-            zn = z[0] * gmat[p, 0] + z[1] * gmat[p, 1] + z[2] * gmat[p, 2]
-            sp = gmat[p, 0] * x[0] + gmat[p, 1] * x[1] + gmat[p, 2] * x[2] - h[p]
-            # with three active constraints in three unknowns the primal step is zero
-            t2 = -sp / zn if zn > 1e-14 and q < 3 else np.inf
-            t = min(t1, t2)
-            if t == np.inf:
-                return False
-            if t2 < np.inf:
-                x[0] += t * z[0]
-                x[1] += t * z[1]
-                x[2] += t * z[2]
-            for a in range(q):
-                ua[a] -= t * rr[a]
-            uplus += t
-            if t2 <= t1:
-                act[q] = p
-                ua[q] = uplus
-                q += 1
-                added = True
-                break
-            for a in range(drop, q - 1):
-                act[a] = act[a + 1]
-                ua[a] = ua[a + 1]
-            q -= 1
-        if not added:
-            return False
-    return False
 
 
 @njit(cache=True, error_model="numpy")
@@ -252,10 +142,10 @@ def _inner(m, sig, prob, x, ws):
         h[NF + j] = cal_w[j] * norm
     feasible = True
     for j in range(nrow):
-        if gmat[j, 0] * x[0] + gmat[j, 1] * x[1] + gmat[j, 2] * x[2] - h[j] < -_TOL:
+        if gmat[j, 0] * x[0] + gmat[j, 1] * x[1] + gmat[j, 2] * x[2] - h[j] < -TOL:
             feasible = False
             break
-    if not feasible and not _goldfarb_idnani(inv, gmat, h, nrow, x, ws):
+    if not feasible and not goldfarb_idnani(inv, gmat, h, nrow, x, ws):
         return np.inf
     sse = s00 * x[0] * x[0] + s11 * x[1] * x[1] + s22 * x[2] * x[2] \
         + 2.0 * (s01 * x[0] * x[1] + s02 * x[0] * x[2] + s12 * x[1] * x[2]) \

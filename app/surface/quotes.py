@@ -64,10 +64,27 @@ def _array(x: Any, name: str, n: int) -> np.ndarray:
         raise ValueError(f"{name}: length {arr.shape} does not match strike ({n},)") from None
 
 
+def _calls(x: Any, n: int) -> np.ndarray:
+    """is_call as bool[n] from booleans or "call"/"put" strings."""
+    arr = np.asarray(x)
+    if arr.dtype.kind in "US":
+        calls = arr == "call"
+        if not np.all(calls | (arr == "put")):
+            raise ValueError("is_call: must be booleans or 'call'/'put'")
+        arr = calls
+    elif arr.dtype != np.bool_:
+        raise ValueError("is_call: must be booleans or 'call'/'put'")
+    try:
+        return np.array(np.broadcast_to(arr, (n,)))
+    except ValueError:
+        raise ValueError(f"is_call: length {arr.shape} does not match strike ({n},)") from None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Quotes:
     """N quotes as float64[N] arrays (is_call bool[N]); NaN marks a missing iv, bid, ask,
-    vega (per 1.00 vol, discounted) or weight. Build with `Quotes.of(...)`."""
+    vega (per 1.00 vol, discounted) or weight. Build with `Quotes.of(...)` (is_call may be
+    booleans or "call"/"put")."""
 
     strike: np.ndarray
     t: np.ndarray
@@ -90,7 +107,7 @@ class Quotes:
         k = np.atleast_1d(np.asarray(strike, dtype=_F64)).reshape(-1)
         n = k.size
         out = cls(strike=k, t=_array(t, "t", n), forward=_array(forward, "forward", n),
-                  is_call=np.array(np.broadcast_to(np.asarray(is_call, dtype=bool), (n,))),
+                  is_call=_calls(is_call, n),
                   iv=_array(iv, "iv", n), bid=_array(bid, "bid", n), ask=_array(ask, "ask", n),
                   discount=_array(discount, "discount", n), vega=_array(vega, "vega", n),
                   weight=_array(weight, "weight", n))

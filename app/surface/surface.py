@@ -182,8 +182,9 @@ class Surface:
     # --------------------------------------------------------------------- changing it
     def with_slice(self, new: Slice) -> Surface:
         """A new surface with `new` replacing the node of the same t (or inserted), e.g. after
-        refitting one expiry. ValueError when it breaks a constraint or crosses a neighbour
-        (the calendar check of `surface_from_params`)."""
+        refitting one expiry; model "svi" (an SSVI surface with one slice replaced is no longer
+        SSVI). ValueError when it breaks a constraint or crosses a neighbour (the calendar
+        check of `surface_from_params`)."""
         from app.surface.checks import require_calendar
 
         new.params.validate("expiry.")

@@ -103,6 +103,11 @@ def test_an_expiry_with_too_few_usable_quotes_is_rejected_whole():
     assert not sel.used.any()
 
 
+def test_call_and_put_may_be_given_as_words():
+    q = Quotes.of([90.0, 110.0], T, F, is_call=["put", "call"], iv=0.2)
+    assert q.is_call.tolist() == [False, True]
+
+
 def test_quotes_at_or_past_expiry_are_rejected():
     sel = filter_quotes(Quotes.of(STRIKES, 0.0, F, iv=0.2), min_quotes=1)
     assert set(sel.counts()) == {"expired"}
@@ -130,6 +135,8 @@ def test_the_sample_market_with_noise_keeps_almost_every_quote(surface):
     ("discount", {"discount": 0.0}),
     ("weight", {"weight": -1.0}),
     ("t", {"t": [0.5, 0.5, 0.5]}),
+    ("is_call", {"is_call": ["call", "Put"]}),
+    ("is_call", {"is_call": [1.0, 0.0]}),
 ])
 def test_malformed_quote_arrays_raise_naming_the_field(field, kwargs):
     args = {"strike": [100.0, 110.0], "t": T, "forward": F} | kwargs
