@@ -12,6 +12,10 @@ Building a surface
   -> SurfaceFit`: filters the quotes, fits, checks. Swap `fit.surface` in only when
   `fit.accepted`; else keep the old one and show `fit.reasons`. `fit.as_dict()` is the report
   for GET /v1/surfaces/{u} (params per expiry, RMS error, checks, quotes used and rejected).
+  Quotes of one expiry share the same t and forward. SVI fits the longest expiry first and
+  holds each shorter one under the next (calendar) and away from negative densities; SSVI is
+  free of static arbitrage by construction. A fit takes a few ms and holds the GIL outside its
+  numba kernels: run it off the event loop (a thread or process executor).
 - `Quotes.of(strike, t, forward, is_call=, iv=, bid=, ask=, discount=, vega=, weight=)`: N
   quotes; NaN marks what a quote lacks (iv implied from the bid/ask mid when missing).
 - `filter_quotes(quotes, min_quotes=5) -> QuoteSelection` (used, reason, iv, k, weight).
@@ -45,7 +49,12 @@ What the book calls (N options of one underlying; F per option from its carry mo
 - sticky moneyness: per tick `sv = smile_vols(surface, K, t, F(S), spot=S)` (one vectorized
   kernel call), then greeks with `sv.vol`, then `smile_delta_gamma(...)`. Vega buckets per tick
   (or per refit, as the desk tolerates: the weights move little with spot).
-- `warm_up()` at start-up so no tick or fit pays for numba compilation.
+- `warm_up()` at start-up so no tick or fit pays for numba compilation (the first run in a
+  fresh checkout compiles for ~30-60 s; later runs load numba's on-disk cache).
+
+Demo and backtest: `app.surface.sample.sample_surface(spot, rate, div_yield)` (an equity-skew
+SSVI surface, 8 expiries 1 week - 2 years) and `sample_quotes(surface, noise=, seed=)` (41
+out-of-the-money quotes per expiry with bid/ask) give a market that quotes on a smile.
 """
 
 from app.surface.checks import (
