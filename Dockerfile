@@ -13,18 +13,18 @@ RUN groupadd --system --gid 10001 dynhedge \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: rebuilt only when pyproject.toml changes.
-# (A stub package stands in for the source, which is uninstalled again right after.)
-COPY pyproject.toml README.md ./
-RUN mkdir app && touch app/__init__.py \
- && pip install . \
- && pip uninstall -y dynhedge \
- && rm -rf app build ./*.egg-info
+# Dependencies first, in their own layer: rebuilt only when the lock changes. The lock pins
+# every package, the build backend included, with the sha256 of its wheels; pip refuses any
+# download that does not match, and any dependency the lock lacks. Refresh it: scripts/lock.
+COPY requirements/runtime.txt ./requirements/runtime.txt
+RUN pip install --require-hashes -r requirements/runtime.txt && rm -rf requirements
 
-# The service itself, installed into site-packages (the source copy is not kept), and the
-# paper execution bot example.
+# The service itself, installed into site-packages with the locked packages as they are
+# (--no-deps, built by the locked setuptools; the source copy is not kept), and the paper
+# execution bot example.
+COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install --no-deps . && rm -rf app build ./*.egg-info
+RUN pip install --no-deps --no-build-isolation . && rm -rf app build ./*.egg-info
 COPY scripts/paper_bot.py ./scripts/paper_bot.py
 
 ENV HEDGE_HOST=0.0.0.0 \

@@ -4,8 +4,12 @@ WebSocket, and a paper execution bot trading its hedge signals — in one proces
 Clean book every run: unless HEDGE_DB_PATH is set, the journal is `var/demo.db`, wiped at
 start. With HEDGE_REDIS_URL the bot reads the Redis stream; on a clean book the demo uses its
 own stream `hedge:demo:signals:stream` (channel `hedge:demo:signals`), wiped with the
-journal, unless HEDGE_SIGNAL_STREAM names another. Ctrl-C or SIGTERM stops it cleanly (a
-second Ctrl-C stops at once); the last line is `demo: N ticks, M signals, K fills in Ts`.
+journal, unless HEDGE_SIGNAL_STREAM names another.
+
+On a terminal it draws a live table; when stdout is anything else (a pipe, a file) it prints
+plain lines as `--no-ui` does, flushed as they go. Ctrl-C or SIGTERM stops it cleanly, from
+its first instant to its last, terminal or not (a second Ctrl-C stops at once); the last line
+is `demo: N ticks, M signals, K fills in Ts`, and the exit status 0.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ import numpy as np
 
 from app.demo.board import Board, risk_line
 from app.demo.feed import TickFeed
+from app.demo.interrupts import STOP_SIGNALS, note_stop_signals, take_noted
 from app.demo.market import (
     MAX_UNDERLYINGS,
     GbmMarket,
@@ -34,6 +39,7 @@ from app.demo.market import (
     make_book,
     make_underlyings,
 )
+from app.demo.output import FallbackStdout, Lines, is_terminal
 from app.demo.paper_bot import (
     Outcome,
     PaperBot,
@@ -199,8 +205,9 @@ async def count_signals(http: httpx.AsyncClient) -> int:
 
 
 async def run_demo(opts: DemoOptions, settings: Settings, clean: bool,
-                   stop: asyncio.Event) -> DemoSummary:
-    """Run until `stop` is set or the duration passes; answer the counts."""
+                   stop: asyncio.Event, out: Lines) -> DemoSummary:
+    """Run until `stop` is set or the duration passes; answer the counts. Plain lines go to
+    `out`."""
     await prepare_stream(settings, clean)
     host = opts.host or settings.host
     port = settings.port if opts.port is None else opts.port
@@ -211,7 +218,7 @@ async def run_demo(opts: DemoOptions, settings: Settings, clean: bool,
             httpx.AsyncClient(base_url=url, headers=headers, timeout=10.0) as http:
         bus = "redis stream " + settings.signal_stream if settings.redis_url else "websocket"
         print(f"demo: service on {url} (API docs {url}/docs), journal {settings.db_path}, "
-              f"bot reads signals from the {bus}", flush=True)
+              f"bot reads signals from the {bus}", file=out)
         board = Board(f"dynhedge demo — {url}")
         market = await load_desk(http, opts, np.random.default_rng(opts.seed),
                                  stale_after_s=max(5.0, 4.0 / opts.tick_hz))
@@ -234,7 +241,7 @@ async def run_demo(opts: DemoOptions, settings: Settings, clean: bool,
                 await _cancel(bot_task)
             signals = await count_signals(http)
             final = (await http.get("/v1/risk")).json()
-        print(f"demo: hedged {risk_line(final)}", flush=True)
+        print(f"demo: hedged {risk_line(final)}", file=out)
         return DemoSummary(feed.ticks_sent, signals, bot.stats.count(Outcome.FILLED),
                            bot.stats.count(Outcome.DUPLICATE), time.monotonic() - started)
 
@@ -308,35 +315,45 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-async def _main(opts: DemoOptions) -> int:
+async def _main(opts: DemoOptions, out: Lines) -> int:
     settings, clean = demo_settings(Settings())
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     main_task = asyncio.current_task()
+    running = True
 
     def on_signal(signum: int) -> None:
+        if not running:  # the summary is being written: nothing is left to stop
+            return
         if stop.is_set() and main_task is not None:  # a second Ctrl-C: stop now
             main_task.cancel()
             return
         log.warning("%s: stopping", signal.Signals(signum).name)
         stop.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # The loop's handlers stay until asyncio.run closes the loop; then main notes again.
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum)
+    for noted in take_noted():  # came while the demo was still loading
+        on_signal(noted)
     try:
-        summary = await run_demo(opts, settings, clean, stop)
+        summary = (DemoSummary(0, 0, 0, 0, 0.0) if stop.is_set()
+                   else await run_demo(opts, settings, clean, stop, out))
     except asyncio.CancelledError:
-        print("demo: stopped at once", flush=True)
+        running = False
+        print("demo: stopped at once", file=out)
         return 130
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-    print(summary.line(), flush=True)
+    running = False
+    print(summary.line(), file=out)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    note_stop_signals()  # app.demo.main did already; again for callers that come here directly
     opts = parse_args(argv)
+    if opts.ui and not is_terminal(sys.stdout):
+        opts = replace(opts, ui=False)  # a pipe or a file: plain lines, never a table
+    out = FallbackStdout()
     level = logging.INFO if not opts.ui else logging.WARNING
     if opts.ui:
         from rich.logging import RichHandler
@@ -344,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=level, format="%(name)s: %(message)s",
                             handlers=[RichHandler(show_path=False)])
     else:
-        logging.basicConfig(level=level, stream=sys.stdout,
+        logging.basicConfig(level=level, stream=out,
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
-    return asyncio.run(_main(opts))
+    try:
+        return asyncio.run(_main(opts, out))
+    finally:
+        note_stop_signals()  # a signal while the interpreter exits changes nothing
