@@ -36,7 +36,12 @@ export function renderHeatmap(container, answer, scope) {
     if ((c.rate_move_bp ?? 0) === 0) cells.set(key(c.spot_move_pct, c.vol_move), c);
   }
   let max = 0;
-  for (const c of cells.values()) if (Number.isFinite(c.pnl)) max = Math.max(max, Math.abs(c.pnl));
+  let lowest = null; // the worst cell on this map (the answer's `worst` may be at another rate)
+  for (const c of cells.values()) {
+    if (!Number.isFinite(c.pnl)) continue;
+    max = Math.max(max, Math.abs(c.pnl));
+    if (!lowest || c.pnl < lowest.pnl) lowest = c;
+  }
   const worst = part.worst;
   const head = el("tr", {}, el("th", { text: "" }),
     ...spots.map((s) => el("th", { text: `${signed(s, Number.isInteger(s) ? 0 : 1)}%` })));
@@ -44,8 +49,7 @@ export function renderHeatmap(container, answer, scope) {
     ...spots.map((s) => {
       const c = cells.get(key(s, v));
       if (!c) return el("td", { text: "—" });
-      const isWorst = worst && worst.spot_move_pct === s && worst.vol_move === v &&
-        (worst.rate_move_bp ?? 0) === 0;
+      const isWorst = c === lowest && c.pnl < 0;
       const cell = el("td", {
         class: isWorst ? "worst" : "",
         data: { spot: s, vol: v, pnl: c.pnl },
@@ -57,7 +61,7 @@ export function renderHeatmap(container, answer, scope) {
       return cell;
     })));
   const worstText = worst
-    ? `worst: ${num(worst.pnl, 0)} at spot ${signed(worst.spot_move_pct, 1)}%, ` +
+    ? `worst of all ${answer.preset || ""} scenarios: ${num(worst.pnl, 0)} at spot ${signed(worst.spot_move_pct, 1)}%, ` +
       `${volLabel(worst.vol_move, answer.vol_mode)}` +
       (worst.rate_move_bp ? `, rate ${signed(worst.rate_move_bp, 0)} bp` : "")
     : "";
