@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
-from app.api import errors, hedge, market, ops, risk, ws
+from app.api import dashboard, docs, errors, hedge, market, ops, risk, ws
 from app.api.deps import KeyRing, RateLimit
 from app.api.limits import BodyLimit
 from app.domain import Clock, WallClock
@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version=__version__,
         summary="Real-time portfolio Greeks and dynamic hedge signals for options desks",
         lifespan=lifespan,
+        docs_url=None,  # app/api/docs.py serves /docs from local files; no ReDoc
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock  # the one clock: routes take receive times from it
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.rate_limit = RateLimit(settings.rate_limit)
     app.state.origins = settings.origins()
     errors.install(app)
-    for module in (ops, market, risk, hedge, ws):
+    for module in (ops, market, risk, hedge, ws, dashboard, docs):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
