@@ -34,7 +34,7 @@ async def _admit(ws: WebSocket, scope: str) -> bool:
     why (403 for a foreign origin or a missing scope, 401 for a missing or unknown key)."""
     app = ws.app
     origin = ws.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in app.state.origins:
+    if origin is not None and not _origin_allowed(ws, origin.rstrip("/")):
         await _deny(ws, 403, "origin not allowed")
         return False
     keys = app.state.keys
@@ -49,6 +49,16 @@ async def _admit(ws: WebSocket, scope: str) -> bool:
             return False
     await ws.accept()
     return True
+
+
+def _origin_allowed(ws: WebSocket, origin: str) -> bool:
+    """A listed origin, or the service's own (a page it served, e.g. /dashboard): that opens
+    nothing the page could not already read over REST with the same key."""
+    if origin in ws.app.state.origins:
+        return True
+    host = ws.headers.get("host")
+    scheme = "https" if ws.url.scheme == "wss" else "http"
+    return host is not None and origin == f"{scheme}://{host}"
 
 
 async def _deny(ws: WebSocket, status: int, reason: str) -> None:

@@ -177,14 +177,29 @@ def test_when_the_service_cannot_say_who_the_key_is_the_kill_switch_stays_hidden
     assert b.page.locator("#who").inner_text() == "key scopes: unknown"
 
 
-def test_without_its_origin_allowed_the_page_polls_and_says_why(serve: Any,
-                                                                browser: Any) -> None:
-    svc = serve(allow_page_origin=False)
+def test_the_pages_own_origin_opens_the_live_feeds_with_no_origin_configured(
+        serve: Any, browser: Any) -> None:
+    svc = serve(allow_page_origin=False)  # the default: HEDGE_ALLOWED_ORIGINS unset
     load_book(svc)
     b = browser()
     b.page.goto(svc.base + "/dashboard")
-    b.page.locator("#banner").filter(has_text="HEDGE_ALLOWED_ORIGINS").wait_for()
-    assert b.page.locator('.pill[data-feed="risk"]').get_attribute("data-state") == "polling"
+    b.page.wait_for_function(
+        "() => document.querySelector('.pill[data-feed=\"risk\"]')?.dataset.state === 'live'",
+        timeout=5_000)
+    b.assert_only_talked_to(svc)
+
+
+def test_when_the_feeds_cannot_open_the_page_polls_and_says_why(serve: Any,
+                                                                browser: Any) -> None:
+    svc = serve()
+    load_book(svc)
+    b = browser()
+    b.page.route_web_socket("**/v1/ws/**", lambda ws: ws.close())  # a proxy that refuses them
+    b.page.goto(svc.base + "/dashboard")
+    b.page.locator("#banner").wait_for()
+    b.page.wait_for_function(
+        "() => document.querySelector('.pill[data-feed=\"risk\"]')?.dataset.state "
+        "=== 'polling'", timeout=10_000)
     signal, _ = a_signal_and_its_fill(svc, 102.0)
     risk = svc.http.get("/v1/risk").json()["underlyings"]["XYZ"]
     b.page.wait_for_function(HEDGE_IS, arg=["XYZ", risk["hedge_position"]], timeout=3_000)

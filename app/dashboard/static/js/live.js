@@ -103,8 +103,9 @@ export function startBoard(api, who, firstRisk, { banner, refused }) {
     const current = $("banner");
     if (polling) {
       banner("Live feeds cannot connect: polling the REST API every second meanwhile. With " +
-        `REST working, the usual cause is this page's origin (${location.origin}) missing ` +
-        "from HEDGE_ALLOWED_ORIGINS.");
+        "REST working, the usual cause is a proxy between here and the service: one that " +
+        "does not pass WebSockets, or rewrites the host (then list this page's origin, " +
+        `${location.origin}, in HEDGE_ALLOWED_ORIGINS).`);
       current.dataset.source = "feeds";
     } else if (current.dataset.source === "feeds") {
       banner("");
