@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.backtest.costs import CostModel
-from app.backtest.markets import YEAR_S, MarketPaths
+from app.backtest.markets import MarketPaths
 from app.backtest.scenario import Legs, UnderlyingBook
 from app.backtest.strategies import Strategy, hedge_orders
 from app.backtest.valuation import (
@@ -44,9 +44,10 @@ from app.backtest.valuation import (
     price_rows,
     pricing_greeks,
 )
+from app.domain.units import SECONDS_PER_YEAR
 from app.hedging.policy import Mode
+from app.pricing.arrays import FloatArray
 
-FloatArray = NDArray[np.float64]
 BUCKETS = ("delta", "gamma", "theta", "vega", "costs")
 OPTION_MULTIPLIER = 100.0
 MAX_ROUNDS = 1_000  # decisions at one time point (clipped orders), a guard against a loop
@@ -248,7 +249,7 @@ def run_underlying(
         sample_trade[:, i] = step_shares[:, 0]
 
         # 2. the market moves to t_{i+1}
-        dt = (times[i + 1] - times[i]) / YEAR_S
+        dt = (times[i + 1] - times[i]) / SECONDS_PER_YEAR
         growth, g_carry = np.exp(rate * dt), np.exp(carry * dt)
         s_next = spot_all[i + 1]
         still = rows.expiry[alive] > times[i + 1]

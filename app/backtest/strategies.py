@@ -25,9 +25,9 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from numpy.typing import NDArray
 
 from app.backtest.costs import CostModel
+from app.domain.units import SECONDS_PER_DAY
 from app.errors import InvalidInput
 from app.hedging.policy import HedgePolicy, HedgeSpec, Mode, RebalanceTo
 from app.hedging.rules import (
@@ -38,9 +38,7 @@ from app.hedging.rules import (
     order_units,
     whalley_wilmott_half_width,
 )
-
-FloatArray = NDArray[np.float64]
-DAY_S = 86_400.0
+from app.pricing.arrays import FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +132,7 @@ def parse_strategy(spelling: str, life_s: float, costs: CostModel, spot: float) 
         if rule:
             policy, count = _base_policy(rule, text, life_s, costs, spot)
         else:
-            policy = HedgePolicy(mode=Mode.INTERVAL, interval_s=min(DAY_S, life_s))
+            policy = HedgePolicy(mode=Mode.INTERVAL, interval_s=min(SECONDS_PER_DAY, life_s))
     else:
         policy, count = _base_policy(base, text, life_s, costs, spot)
     return Strategy(text, policy, floor, tail_m, tail_n, count)

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
-from app.book.risk import SECONDS_PER_YEAR
 from app.domain import (
     Clock,
     Fill,
@@ -27,6 +26,7 @@ from app.domain import (
     instrument_from_fields,
     parse_occ,
 )
+from app.domain.units import SECONDS_PER_YEAR
 from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.errors import InvalidInput, UnknownSymbol
