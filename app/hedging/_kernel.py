@@ -149,14 +149,10 @@ def shrinks(position, order):
 # --- the decision ------------------------------------------------------------------------------
 
 
-@njit(**_JIT)
-def decide_one(
-    mode, band, to_edge, interval_s, min_order, max_order, max_position, cost_per_share,
-    risk_aversion, max_notional, reduce_only_policy, shares_per_unit, lot_size, rate, origin,
-    valued, delta, pending, hedge_position, spot, gamma, tau, as_of, target, last_check,
-    halted, system_halt, stale, clip_pending, reduce_only, throttled, notional_used,
-):
-    """One element's decision (CONTRACT §5), every rail in its place:
+@njit(inline="always", **_JIT)
+def decide_at(p, x, i):
+    """The decision of element i (column i of x; p the policy), every rail in its place
+    (CONTRACT §5):
 
     off → no spot → halted → system halt → stale → the policy's goal (interval not due /
     inside band) → order in lots → below min_order → a clipped order still pending → position
@@ -170,47 +166,58 @@ def decide_one(
     shares_per_unit and `half_width` (NaN when off or without spot), `last_check` the interval
     schedule after this decision, `wanted` the order before the clip, `notional` its $.
     """
+    mode = p[P_MODE]
+    last_check = x[X_LAST_CHECK, i]
     net = np.nan
     width = np.nan
     if mode == OFF:
         return R_OFF, 0.0, net, width, last_check, 0.0, False, NO_BREACH, 0.0
-    if not valued:
+    if x[X_VALUED, i] == 0.0:
         return NO_SPOT, 0.0, net, width, last_check, 0.0, False, NO_BREACH, 0.0
-    net = delta + pending * shares_per_unit
-    width = half_width(mode, band, spot, gamma, cost_per_share, risk_aversion, rate, tau)
+    shares_per_unit = p[P_SHARES_PER_UNIT]
+    spot = x[X_SPOT, i]
+    pending = x[X_PENDING, i]
+    net = x[X_DELTA, i] + pending * shares_per_unit
+    width = half_width(mode, p[P_BAND], spot, x[X_GAMMA, i], p[P_COST_PER_SHARE],
+                       p[P_RISK_AVERSION], p[P_RATE], x[X_TAU, i])
     reason = SIGNAL
-    if halted:
+    if x[X_HALTED, i] != 0.0:
         reason = HALTED
-    elif system_halt:
+    elif x[X_SYSTEM_HALT, i] != 0.0:
         reason = SYSTEM_HALT
-    elif stale:
+    elif x[X_STALE, i] != 0.0:
         reason = STALE
     if reason != SIGNAL:
         return reason, 0.0, net, width, last_check, 0.0, False, NO_BREACH, 0.0
 
+    target = x[X_TARGET, i]
     if mode == INTERVAL:
+        as_of, interval_s = x[X_AS_OF, i], p[P_INTERVAL_S]
         if not interval_due(as_of, last_check, interval_s):
             return INTERVAL_NOT_DUE, 0.0, net, width, last_check, 0.0, False, NO_BREACH, 0.0
-        last_check = interval_slot(as_of, last_check, interval_s, origin)
+        last_check = interval_slot(as_of, last_check, interval_s, p[P_ORIGIN])
         goal = target
     else:
-        goal = band_goal(net, target, width, to_edge)
+        goal = band_goal(net, target, width, p[P_TO_EDGE] != 0.0)
         if np.isnan(goal):
             return INSIDE_BAND, 0.0, net, width, last_check, 0.0, False, NO_BREACH, 0.0
 
+    lot_size, min_order = p[P_LOT_SIZE], p[P_MIN_ORDER]
     wanted = order_units(goal, net, shares_per_unit, lot_size)
     if wanted == 0.0 or abs(wanted) < min_order:
         return BELOW_MIN_ORDER, 0.0, net, width, last_check, wanted, False, NO_BREACH, 0.0
-    if clip_pending:
+    if x[X_CLIP_PENDING, i] != 0.0:
         return CLIP_PENDING, 0.0, net, width, last_check, wanted, False, NO_BREACH, 0.0
 
-    position = hedge_position + pending
+    position = x[X_POSITION, i] + pending
+    max_position = p[P_MAX_POSITION]
+    reduce_only_policy = p[P_REDUCE_ONLY] != 0.0
     breach = NO_BREACH
     if not np.isnan(max_position) and abs(position) > max_position:
         breach = BEYOND_LIMIT
         if not (reduce_only_policy and shrinks(position, wanted)):
             return LIMIT, 0.0, net, width, last_check, wanted, False, breach, 0.0
-    order = clip_order(wanted, position, max_order, max_position, lot_size)
+    order = clip_order(wanted, position, p[P_MAX_ORDER], max_position, lot_size)
     clipped = order != wanted
     if (breach == NO_BREACH and not np.isnan(max_position)
             and abs(position + wanted) > max_position):
@@ -219,12 +226,13 @@ def decide_one(
     if order == 0.0 or abs(order) < min_order:
         reason = LIMIT if clipped else BELOW_MIN_ORDER
         return reason, 0.0, net, width, last_check, wanted, clipped, breach, 0.0
-    if reduce_only and not reducing:
+    if x[X_REDUCE_ONLY, i] != 0.0 and not reducing:
         return REDUCE_ONLY, 0.0, net, width, last_check, wanted, clipped, breach, 0.0
-    if throttled:
+    if x[X_THROTTLED, i] != 0.0:
         return THROTTLED, 0.0, net, width, last_check, wanted, clipped, breach, 0.0
     notional = abs(order) * shares_per_unit * spot
-    if (not np.isnan(max_notional) and notional_used + notional > max_notional
+    max_notional = p[P_MAX_NOTIONAL]
+    if (not np.isnan(max_notional) and x[X_NOTIONAL_USED, i] + notional > max_notional
             and not (reduce_only_policy and reducing)):
         return NOTIONAL_LIMIT, 0.0, net, width, last_check, wanted, clipped, breach, notional
     return SIGNAL, order, net, width, last_check, wanted, clipped, breach, notional
@@ -232,21 +240,11 @@ def decide_one(
 
 @njit(**_JIT)
 def decide_kernel(p, x, out):
-    """`decide_one` for each element i of the packed inputs: p (N_PARAMS,) the policy, spec,
+    """`decide_at` for each element i of the packed inputs: p (N_PARAMS,) the policy, spec,
     rate and schedule origin; x (N_INPUTS, n) the figures and rails of element i in column i;
     out (N_OUTPUTS, n) written in place, reason / clipped / breach as floats."""
     for i in range(x.shape[1]):
-        r = decide_one(
-            p[P_MODE], p[P_BAND], p[P_TO_EDGE] != 0.0, p[P_INTERVAL_S], p[P_MIN_ORDER],
-            p[P_MAX_ORDER], p[P_MAX_POSITION], p[P_COST_PER_SHARE], p[P_RISK_AVERSION],
-            p[P_MAX_NOTIONAL], p[P_REDUCE_ONLY] != 0.0, p[P_SHARES_PER_UNIT], p[P_LOT_SIZE],
-            p[P_RATE], p[P_ORIGIN],
-            x[X_VALUED, i] != 0.0, x[X_DELTA, i], x[X_PENDING, i], x[X_POSITION, i],
-            x[X_SPOT, i], x[X_GAMMA, i], x[X_TAU, i], x[X_AS_OF, i], x[X_TARGET, i],
-            x[X_LAST_CHECK, i], x[X_HALTED, i] != 0.0, x[X_SYSTEM_HALT, i] != 0.0,
-            x[X_STALE, i] != 0.0, x[X_CLIP_PENDING, i] != 0.0, x[X_REDUCE_ONLY, i] != 0.0,
-            x[X_THROTTLED, i] != 0.0, x[X_NOTIONAL_USED, i],
-        )
+        r = decide_at(p, x, i)
         out[O_REASON, i] = r[0]
         out[O_ORDER, i] = r[1]
         out[O_NET, i] = r[2]
@@ -258,5 +256,4 @@ def decide_kernel(p, x, out):
         out[O_NOTIONAL, i] = r[8]
 
 
-__all__ = ["decide_kernel", "decide_one"]
-
+__all__ = ["decide_kernel"]
