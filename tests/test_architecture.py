@@ -50,7 +50,14 @@ def test_domain_is_stdlib_only():
 def test_book_and_hedging_know_no_web_redis_or_sqlite(package):
     for module, names in imports_of(package).items():
         assert not roots(names) & WEB_AND_IO, module
-        assert app_parts(names) <= {"domain", "pricing", "book", "hedging", "errors"}, module
+        assert app_parts(names) <= {"domain", "pricing", package, "errors"}, module
+
+
+def test_hedging_does_not_import_the_book():
+    """The hedge decision reads risk through its own input type (`app.hedging.Exposure`) and
+    arrays, so the backtester and the live engine feed it alike."""
+    for module, names in imports_of("hedging").items():
+        assert "book" not in app_parts(names), module
 
 
 def test_engine_knows_no_web_redis_or_sqlite():

@@ -111,7 +111,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
 def take(outcome: Outcome, idx: list[int]) -> Outcome:
     """The strategies `idx` of an outcome (the sample path's rows too)."""
     sample = dict(outcome.sample)
-    for key in ("hedge_shares", "trade_shares"):
+    for key in ("hedge_shares", "trade_shares", "reasons"):
         sample[key] = sample[key][idx]
     return replace(
         outcome, pnl=outcome.pnl[idx], cost=outcome.cost[idx], trades=outcome.trades[idx],

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from app.backtest.costs import CostModel
-from app.backtest.markets import YEAR_S
 from app.backtest.scenario import Scenario
 from app.backtest.valuation import pricing_greeks
+from app.domain.units import SECONDS_PER_YEAR
 from app.hedging.policy import HedgePolicy
 
 BAND_FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
@@ -27,7 +27,7 @@ def start_figures(scenario: Scenario) -> tuple[float, float]:
     u = scenario.underlyings[0]
     if u.legs.size == 0:
         return abs(u.delta_one), 0.0
-    tau = np.maximum(u.legs.expiry - scenario.start, 0.0) / YEAR_S
+    tau = np.maximum(u.legs.expiry - scenario.start, 0.0) / SECONDS_PER_YEAR
     g = pricing_greeks()(u.legs.is_call, u.spot, u.legs.strike, tau, u.vol, u.rate,
                          u.div_yield, model=u.model)
     return abs(float(u.legs.weight @ g["delta"]) + u.delta_one), abs(

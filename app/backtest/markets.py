@@ -27,10 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.domain import parse_ts
+from app.domain.units import SECONDS_PER_YEAR
 from app.errors import InvalidInput
-
-FloatArray = NDArray[np.float64]
-YEAR_S = 365.0 * 86_400.0
+from app.pricing.arrays import FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +82,7 @@ def gbm_paths(
 ) -> MarketPaths:
     """GBM with `drift` (per year, the price's growth rate: r − q under the pricing measure)
     and `vol` per 1.00; exact steps, so any step size is unbiased."""
-    dt = np.diff(times)[:, None] / YEAR_S
+    dt = np.diff(times)[:, None] / SECONDS_PER_YEAR
     z = rng.standard_normal((dt.shape[0], n_paths))
     log_steps = (drift - 0.5 * vol * vol) * dt + vol * np.sqrt(dt) * z
     return MarketPaths(times, _from_log_steps(spot, log_steps))
@@ -95,7 +94,7 @@ def merton_paths(
 ) -> MarketPaths:
     """Merton jump-diffusion: GBM plus compound-Poisson log-normal jumps; the drift is
     compensated (−λk, k = E[e^J] − 1) so the price still grows at `drift` on average."""
-    dt = np.diff(times)[:, None] / YEAR_S
+    dt = np.diff(times)[:, None] / SECONDS_PER_YEAR
     shape = (dt.shape[0], n_paths)
     z = rng.standard_normal(shape)
     counts = rng.poisson(jumps.intensity * np.broadcast_to(dt, shape))
@@ -116,7 +115,7 @@ def heston_paths(
     The book's mark vol at each step is √(θ + (v⁺ − θ)(1 − e^{−κτ})/(κτ)), τ the time to
     `mark_expiry` (epoch s), the expected average variance to expiry.
     """
-    dt = np.diff(times) / YEAR_S
+    dt = np.diff(times) / SECONDS_PER_YEAR
     n = dt.shape[0]
     theta = vol * vol
     kappa, xi, rho = params.kappa, params.xi, params.rho
@@ -135,7 +134,7 @@ def heston_paths(
         v = v + kappa * (theta - vp) * dt[i] + xi * sq * z2
         spot_out[i + 1] = np.exp(log_s)
         var_out[i + 1] = np.maximum(v, 0.0)
-    tau = np.maximum(mark_expiry - times, 0.0)[:, None] / YEAR_S
+    tau = np.maximum(mark_expiry - times, 0.0)[:, None] / SECONDS_PER_YEAR
     kt = kappa * tau
     weight = np.where(kt > 1e-12, -np.expm1(-kt) / np.where(kt > 1e-12, kt, 1.0), 1.0)
     mark_var = theta + (var_out - theta) * weight

@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
 from app.backtest.simulate import BUCKETS, Outcome
 from app.backtest.strategies import Strategy
-
-FloatArray = NDArray[np.float64]
+from app.pricing.arrays import FloatArray
 
 
 def tail_risk(pnl: FloatArray, level: float) -> tuple[float, float]:

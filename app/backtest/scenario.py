@@ -22,8 +22,7 @@ from numpy.typing import NDArray
 from app.domain import InstrumentType, canonical_symbol, instrument_from_fields, parse_ts
 from app.errors import InvalidInput
 from app.hedging.policy import HedgeSpec
-
-FloatArray = NDArray[np.float64]
+from app.pricing.arrays import FloatArray
 
 # The worked example: short 100 at-the-money calls (multiplier 100) on a $100 stock that
 # expire in 20 trading days (4 calendar weeks: start and expiry both at the 16:00 NY close).

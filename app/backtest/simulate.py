@@ -2,8 +2,9 @@
 
 Time loop over steps, numpy across paths and strategies. At each step i (event time t_i):
 
-1. every strategy decides on the book's figures at t_i (`hedge_orders`, the live rule code),
-   trades at S_i and pays the cost model;
+1. every strategy decides on the book's figures at t_i (`app.hedging.decide`, the live
+   engine's decision, one element per path; no wall clock here: never stale or throttled, and
+   fills are immediate, so nothing is ever pending), trades at S_i and pays the cost model;
 2. the market moves to t_{i+1}; the option rows alive over the step are priced once on every
    path (shared by all strategies) and the step's P&L is booked.
 
@@ -28,14 +29,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.backtest.costs import CostModel
-from app.backtest.markets import YEAR_S, MarketPaths
+from app.backtest.markets import MarketPaths
 from app.backtest.scenario import Legs, UnderlyingBook
-from app.backtest.strategies import Strategy, hedge_orders
+from app.backtest.strategies import Strategy
 from app.backtest.valuation import (
     BookFigures,
     RowGreeks,
@@ -44,9 +46,11 @@ from app.backtest.valuation import (
     price_rows,
     pricing_greeks,
 )
+from app.domain.units import SECONDS_PER_YEAR
+from app.hedging.decide import decide
 from app.hedging.policy import Mode
+from app.pricing.arrays import FloatArray
 
-FloatArray = NDArray[np.float64]
 BUCKETS = ("delta", "gamma", "theta", "vega", "costs")
 OPTION_MULTIPLIER = 100.0
 MAX_ROUNDS = 1_000  # decisions at one time point (clipped orders), a guard against a loop
@@ -58,7 +62,8 @@ class Outcome:
     (count), `turnover` (shares), `notional` ($ traded), `buckets` name → (k, n_paths).
     `initial_value` the book options' start value ($, signed; tail puts excluded).
     `sample` the first path: times (n+1,), spot (n+1,), hedge shares (k, n+1), trade shares
-    (k, n+1) traded at each step. `spot_paths` up to 200 spot paths (n+1, m)."""
+    (k, n+1) traded at each step, reasons (k, n+1) the `Reason` code of each step's first
+    decision (−1 at the end: no decision). `spot_paths` up to 200 spot paths (n+1, m)."""
 
     pnl: FloatArray
     cost: FloatArray
@@ -67,7 +72,7 @@ class Outcome:
     notional: FloatArray
     buckets: dict[str, FloatArray]
     initial_value: float
-    sample: dict[str, FloatArray] = field(default_factory=dict)
+    sample: dict[str, NDArray[Any]] = field(default_factory=dict)
     spot_paths: FloatArray | None = None
     seconds: float = 0.0
 
@@ -206,6 +211,7 @@ def run_underlying(
     notional = np.zeros((k, n_paths))
     sample_hedge = np.zeros((k, n + 1))
     sample_trade = np.zeros((k, n + 1))
+    sample_reason = np.full((k, n + 1), -1, dtype=np.int8)
     g_cur = g0  # per-row figures at t_i, rows `alive`
     clips = [s.policy.max_order is not None or s.policy.max_position is not None
              for s in strategies]
@@ -217,7 +223,7 @@ def run_underlying(
         step_cost = cost0 if i == 0 else np.zeros((k, n_paths))
         step_shares = np.zeros((k, n_paths))
         deciding = list(range(k))
-        for _ in range(MAX_ROUNDS):
+        for round_no in range(MAX_ROUNDS):
             net = fig.delta + u.delta_one + hedge * spu
             orders = np.zeros((k, n_paths))
             for s_idx in deciding:
@@ -227,11 +233,13 @@ def run_underlying(
                 if row is not None:  # synthetic put: hold stock × (1 + put delta)
                     put_delta = g_cur.delta[int(np.flatnonzero(alive == n_book + row)[0])]
                     target = u.delta_one * (1.0 + put_delta)
-                orders[s_idx], last_ts[s_idx] = hedge_orders(
-                    s.policy, spec, net[s_idx], hedge[s_idx], s_i, fig.gamma[s_idx],
-                    event_ts[i], last_ts[s_idx], target=target, rate=rate,
-                    tau=fig.tau[s_idx], schedule_origin=0.0 if anchored else None,
-                )
+                d = decide(s.policy, spec, delta=net[s_idx], spot=s_i, as_of=event_ts[i],
+                           hedge_position=hedge[s_idx], gamma=fig.gamma[s_idx],
+                           tau=fig.tau[s_idx], target=target, last_check=last_ts[s_idx],
+                           rate=rate, schedule_origin=0.0 if anchored else None)
+                orders[s_idx], last_ts[s_idx] = d.orders, d.last_check
+                if round_no == 0:
+                    sample_reason[s_idx, i] = d.reasons[0]
             shares = orders * spu
             step_cost = step_cost + costs.trade_cost(shares, s_i, u.vol)
             trades += orders != 0
@@ -248,7 +256,7 @@ def run_underlying(
         sample_trade[:, i] = step_shares[:, 0]
 
         # 2. the market moves to t_{i+1}
-        dt = (times[i + 1] - times[i]) / YEAR_S
+        dt = (times[i + 1] - times[i]) / SECONDS_PER_YEAR
         growth, g_carry = np.exp(rate * dt), np.exp(carry * dt)
         s_next = spot_all[i + 1]
         still = rows.expiry[alive] > times[i + 1]
@@ -280,6 +288,7 @@ def run_underlying(
     return Outcome(
         pnl, total_cost, trades, turnover, notional, buckets, initial_value,
         sample={"times": times.copy(), "spot": spot_all[:, 0].copy(),
-                "hedge_shares": sample_hedge, "trade_shares": sample_trade},
+                "hedge_shares": sample_hedge, "trade_shares": sample_trade,
+                "reasons": sample_reason},
         spot_paths=spot_all[:, :m].copy(), seconds=time.perf_counter() - began,
     )

@@ -15,8 +15,8 @@
 - `S+tail[:M[:N]]`: overlay on any S: at the start, buy N puts (default: enough to cover the
   book's start delta) struck at M × spot (default 0.9), expiring at the end, and hold them.
 
-The rebalancing decision is `hedge_orders`, built only from the rule functions the live engine
-uses (`app.hedging.rules`), so a policy decides the same way live and here.
+Every strategy rebalances through the one hedge decision the live engine makes
+(`app.hedging.decide`), so a policy decides the same way live and here.
 """
 
 from __future__ import annotations
@@ -24,23 +24,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-import numpy as np
-from numpy.typing import NDArray
-
 from app.backtest.costs import CostModel
+from app.domain.units import SECONDS_PER_DAY
 from app.errors import InvalidInput
-from app.hedging.policy import HedgePolicy, HedgeSpec, Mode, RebalanceTo
-from app.hedging.rules import (
-    band_goal,
-    clip_order,
-    interval_due,
-    interval_slot,
-    order_units,
-    whalley_wilmott_half_width,
-)
-
-FloatArray = NDArray[np.float64]
-DAY_S = 86_400.0
+from app.hedging.policy import HedgePolicy, Mode, RebalanceTo
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +121,7 @@ def parse_strategy(spelling: str, life_s: float, costs: CostModel, spot: float) 
         if rule:
             policy, count = _base_policy(rule, text, life_s, costs, spot)
         else:
-            policy = HedgePolicy(mode=Mode.INTERVAL, interval_s=min(DAY_S, life_s))
+            policy = HedgePolicy(mode=Mode.INTERVAL, interval_s=min(SECONDS_PER_DAY, life_s))
     else:
         policy, count = _base_policy(base, text, life_s, costs, spot)
     return Strategy(text, policy, floor, tail_m, tail_n, count)
@@ -143,53 +130,3 @@ def parse_strategy(spelling: str, life_s: float, costs: CostModel, spot: float) 
 def with_min_order(strategy: Strategy, min_order: float) -> Strategy:
     return replace(strategy, policy=replace(strategy.policy, min_order=min_order))
 
-
-def hedge_orders(
-    policy: HedgePolicy,
-    spec: HedgeSpec,
-    net: FloatArray,
-    position: FloatArray,
-    spot: FloatArray,
-    gamma: FloatArray,
-    event_ts: float,
-    last_ts: FloatArray,
-    target: FloatArray | float | None = None,
-    rate: float = 0.0,
-    tau: FloatArray | float = 0.0,
-    schedule_origin: float | None = None,
-) -> tuple[FloatArray, FloatArray]:
-    """One hedge decision of `policy` for many paths at once (CONTRACT §5), all arrays (n,):
-
-    `net` the book's net delta in shares (hedge position and pending included), `position` the
-    hedge position in units, `spot` $, `gamma` the book's gamma in shares per $1, `event_ts`
-    epoch s, `last_ts` the last interval rebalance (NaN: never), `target` the target delta in
-    shares (default the policy's), `tau` the gamma-weighted time to expiry in years.
-
-    Returns (signed orders in units of the hedge instrument, new last_ts). Interval slots are
-    anchored at `schedule_origin` when given (exactly one slot per interval_s of event time),
-    else at the event time of the rebalance.
-    """
-    n = net.shape[0]
-    goal_target = policy.target_delta if target is None else target
-    if policy.mode is Mode.OFF:
-        return np.zeros(n), last_ts
-    if policy.mode is Mode.BAND:
-        goal = band_goal(net, goal_target, policy.band, policy.to_edge)
-    elif policy.mode is Mode.WHALLEY_WILMOTT:
-        half = whalley_wilmott_half_width(spot, gamma, policy.cost_per_share,
-                                          policy.risk_aversion, rate, tau)
-        half = np.where(half > 0, half, policy.band)
-        goal = band_goal(net, goal_target, half, policy.to_edge)
-    else:  # interval
-        due = interval_due(event_ts, last_ts, policy.interval_s)
-        goal = np.where(due, goal_target, np.nan)
-        slot: float | FloatArray
-        if schedule_origin is None:
-            slot = interval_slot(event_ts, last_ts, policy.interval_s)
-        else:
-            slot = schedule_origin + policy.interval_s * math.floor(
-                (event_ts - schedule_origin) / policy.interval_s + 1e-9)
-        last_ts = np.where(due, slot, last_ts)
-    order = order_units(goal, net, spec.shares_per_unit, spec.lot_size)
-    order = clip_order(order, position, policy.max_order, policy.max_position, spec.lot_size)
-    return np.where(np.abs(order) >= policy.min_order, order, 0.0), last_ts

@@ -19,10 +19,9 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from app.backtest.markets import YEAR_S
 from app.backtest.scenario import Legs
-
-FloatArray = NDArray[np.float64]
+from app.domain.units import SECONDS_PER_YEAR
+from app.pricing.arrays import FloatArray
 
 
 def pricing_greeks() -> Callable[..., Mapping[str, Any]]:
@@ -81,7 +80,7 @@ class RowPricer:
     def __call__(self, spot: FloatArray, now: float, vol: FloatArray | float) -> RowGreeks:
         """`spot` (n_paths,) $, `now` epoch s, `vol` float or (n_paths,) per 1.00."""
         n, p = self.shape
-        tau = np.maximum(self.expiry - now, 0.0) / YEAR_S
+        tau = np.maximum(self.expiry - now, 0.0) / SECONDS_PER_YEAR
         self.spot.reshape(n, p)[:] = spot[None, :]
         self.t.reshape(n, p)[:] = tau[:, None]
         if np.ndim(vol) != 0:
@@ -116,7 +115,7 @@ def price_rows(
     their intrinsic value (delta 1/−1/0, other Greeks 0), as the pricing core defines.
     """
     greeks = pricing_greeks()
-    tau = np.maximum(rows.expiry[index] - now, 0.0)[:, None] / YEAR_S
+    tau = np.maximum(rows.expiry[index] - now, 0.0)[:, None] / SECONDS_PER_YEAR
     v = vol if np.ndim(vol) == 0 else np.asarray(vol)[None, :]
     g = greeks(
         rows.is_call[index][:, None], spot[None, :], rows.strike[index][:, None], tau, v,

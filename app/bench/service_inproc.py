@@ -12,6 +12,7 @@ import numpy as np
 
 from app.codec import dumps
 from app.domain import Fill, ManualClock, Tick, instrument_from_fields
+from app.domain.units import SECONDS_PER_DAY
 from app.engine.core import Core
 from app.hedging import HedgePolicy, Mode
 
@@ -72,7 +73,7 @@ def _positions(underlyings: list[str], n: int) -> list[dict[str, Any]]:
         for i in range(n):
             out.append({"symbol": f"{u}-{i}", "type": "call" if i % 2 else "put",
                         "underlying": u, "strike": float(strikes[i]),
-                        "expiry": T0 + float(days[i]) * 86_400.0,
+                        "expiry": T0 + float(days[i]) * SECONDS_PER_DAY,
                         "quantity": float(1 + i % 9)})
     return out
 

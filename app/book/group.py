@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from app.book.risk import DAYS_PER_YEAR, RATE_POINT, SECONDS_PER_YEAR, VOL_POINT, OptionRows
+from app.book.risk import OptionRows
 from app.domain import Instrument
+from app.domain.units import DAYS_PER_YEAR, RATE_POINT, SECONDS_PER_YEAR, VOL_POINT
 from app.pricing import greeks_into
 
 _PRICE, _DELTA, _GAMMA, _VEGA, _THETA, _RHO = range(6)

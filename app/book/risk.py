@@ -11,11 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-SECONDS_PER_YEAR = 365.0 * 86_400.0
-VOL_POINT = 0.01  # vega per 1 vol point
-RATE_POINT = 0.01  # rho per 1 % of rate
-DAYS_PER_YEAR = 365.0
-
 RISK_FIELDS = ("delta", "gamma", "vega", "theta", "rho", "dollar_delta", "dollar_gamma")
 
 

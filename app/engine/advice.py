@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from app.book.risk import DAYS_PER_YEAR, RATE_POINT, SECONDS_PER_YEAR, VOL_POINT
 from app.domain import instrument_from_fields
+from app.domain.units import DAYS_PER_YEAR, RATE_POINT, SECONDS_PER_YEAR, VOL_POINT
 from app.engine.core import Core
 from app.errors import InvalidInput
 from app.hedging import rules

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
-from app.book.risk import SECONDS_PER_YEAR
 from app.domain import (
     Clock,
     Fill,
@@ -29,6 +28,7 @@ from app.domain import (
     Tick,
     canonical_symbol,
 )
+from app.domain.units import SECONDS_PER_YEAR
 from app.engine import dispatch, fills
 from app.engine.commands import Command, NewFill, RecordFill, SignalSent
 from app.engine.inbox import Inbox

@@ -3,28 +3,26 @@
 Plain Python beside the book: no web, Redis or SQLite here. The clock is passed in (wall
 clock for pending TTLs, staleness and throttles); event time comes with the risk snapshot.
 
-Order of a decision (each "no" is counted per reason on the policy view):
-off → no spot → halted → stale → the policy's goal (inside band / interval not due) →
-order size in lots → a clipped signal still pending → max_order / max_position clip →
-below min_order → reduce-only → throttles (signals/s, notional/min) → signal.
+The decision itself is `app.hedging.decide` (the same kernel the backtester runs over paths);
+the engine keeps the state around it — policies, halts, pending orders, throttle windows, the
+interval schedule — hands it in, and keeps what comes out: the signal, or the reason not to
+trade counted on the policy view.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import uuid
 from collections.abc import Callable, Iterable
 
-from app.book.risk import UnderlyingRisk
 from app.domain import Clock
 from app.errors import Conflict, UnknownSymbol
-from app.hedging import rules
-from app.hedging.policy import HedgePolicy, HedgeSpec, Mode
-from app.hedging.rails import is_stale, shrinks
+from app.hedging.decide import Breach, Decider, Reason, warm_up
+from app.hedging.policy import HedgePolicy, HedgeSpec
+from app.hedging.rails import is_stale
 from app.hedging.signal import PendingOrder, Signal
-from app.hedging.state import HedgeState, Want
+from app.hedging.state import Exposure, HedgeState, Want
 
 MAX_REMEMBERED_SIGNALS = 100_000
 log = logging.getLogger("dynhedge.hedging")
@@ -47,6 +45,8 @@ class HedgeEngine:
         self.open: dict[str, dict[str, PendingOrder]] = {}  # underlying -> still pending
         self.halted_all = False
         self.system_halt: str | None = None  # set by the runner, e.g. "outbox full"
+        self._decider = Decider()
+        warm_up()  # the decision kernel compiles (or loads) now, not on the first tick
 
     # --- policy and kill switch -----------------------------------------------------------
 
@@ -153,7 +153,7 @@ class HedgeEngine:
 
     def decide(
         self,
-        risk: UnderlyingRisk,
+        risk: Exposure,
         spec: HedgeSpec,
         last_received: float | None,
         rate: float = 0.0,
@@ -163,10 +163,11 @@ class HedgeEngine:
         if w is None:
             return None
         st = self.states[risk.underlying]
-        return self._emit(st, risk, spec, w.order, w.pending, w.net, w.target,
-                          st.policy.mode.value, w.clipped, w.notional)
+        return self._emit(st, risk.underlying, risk.as_of, risk.hedge_position, risk.spot,
+                          spec, w.order, w.pending, w.net, w.target, st.policy.mode.value,
+                          w.clipped, w.notional)
 
-    def decide_shared(self, users: list[tuple[UnderlyingRisk, HedgeSpec, float | None, float]],
+    def decide_shared(self, users: list[tuple[Exposure, HedgeSpec, float | None, float]],
                       trigger: str) -> Signal | None:
         """Underlyings that share one hedge instrument: their wanted orders net into one
         signal (allocated back to each by its own want), so they never trade against each
@@ -183,13 +184,12 @@ class HedgeEngine:
         st = self.states[lead[0].underlying]
         if net_order == 0 or abs(net_order) < st.policy.min_order:
             for risk, _, _ in wants:
-                self._quiet(self.states[risk.underlying], "netted")
+                self._quiet(self.states[risk.underlying], Reason.NETTED.label)
             return None
         risk, spec, _ = lead
-        agg = dataclasses.replace(
-            risk, hedge_position=sum(r.hedge_position for r, _, _ in wants))
         return self._emit(
-            st, agg, spec, net_order,
+            st, risk.underlying, risk.as_of, sum(r.hedge_position for r, _, _ in wants),
+            risk.spot, spec, net_order,
             sum(w.pending for _, _, w in wants),
             sum(w.net for _, _, w in wants),
             sum(w.target for _, _, w in wants),
@@ -201,98 +201,54 @@ class HedgeEngine:
 
     def want(
         self,
-        risk: UnderlyingRisk,
+        risk: Exposure,
         spec: HedgeSpec,
         last_received: float | None,
         rate: float = 0.0,
     ) -> Want | None:
         """What the policy of `risk.underlying` would send now, through every rail; None
         (with the reason counted on the policy view) when it would send nothing."""
-        st = self.states.get(risk.underlying)
-        if st is None or st.policy.mode is Mode.OFF:
-            if st is not None:
-                self._quiet(st, "off")
+        u = risk.underlying
+        st = self.states.get(u)
+        if st is None:
             return None
         policy = st.policy
-        if not risk.valued:
-            self._quiet(st, "no_spot")
-            return None
-        assert risk.spot is not None and risk.delta is not None and risk.as_of is not None
-        spu = spec.shares_per_unit
-        pending = self.pending(risk.underlying)
-        net = risk.delta + pending * spu
-        st.net_delta = net
-        half_width = self._half_width(policy, risk, rate)
-        st.band = half_width
-
         now = self.clock.now()
-        if self.halted_all or st.halted:
-            self._quiet(st, "halted")
+        pending = self.pending(u)
+        throttle = st.throttle
+        d = self._decider.one(
+            policy, spec, rate,
+            valued=risk.valued,
+            delta=_or_nan(risk.delta),
+            spot=_or_nan(risk.spot),
+            as_of=_or_nan(risk.as_of),
+            hedge_position=risk.hedge_position,
+            pending=pending,
+            gamma=_or_nan(risk.gamma),
+            tau=risk.gamma_tau,
+            last_check=st.last_check_ts,
+            halted=self.halted_all or st.halted,
+            system_halt=self.system_halt is not None,
+            stale=is_stale(last_received, now, policy.stale_after_s),
+            clip_pending=self.clip_pending(u),
+            reduce_only=bool(st.reduce_only_reasons),
+            throttled=throttle.signals_full(now, policy.max_signals_per_s),
+            notional_used=throttle.notional_used(now),
+        )
+        reason = d.reason
+        if reason is not Reason.OFF and reason is not Reason.NO_SPOT:
+            st.net_delta = d.net
+            st.band = d.half_width
+        st.last_check_ts = d.last_check
+        if d.breach is not Breach.NONE:
+            self._breach(st, u, d.breach, risk.hedge_position + pending, d.wanted)
+        if reason is not Reason.SIGNAL:
+            self._quiet(st, reason.label)
             return None
-        if self.system_halt is not None:
-            self._quiet(st, "system_halt")
-            return None
-        if is_stale(last_received, now, policy.stale_after_s):
-            self._quiet(st, "stale")
-            return None
-
-        if policy.mode is Mode.INTERVAL:
-            if not rules.interval_due(risk.as_of, st.last_check_ts, policy.interval_s):
-                self._quiet(st, "interval_not_due")
-                return None
-            st.last_check_ts = float(rules.interval_slot(risk.as_of, st.last_check_ts,
-                                                         policy.interval_s))
-            goal = policy.target_delta
-        else:
-            goal = float(rules.band_goal(net, policy.target_delta, half_width, policy.to_edge))
-            if math.isnan(goal):
-                self._quiet(st, "inside_band")
-                return None
-
-        wanted = float(rules.order_units(goal, net, spu, spec.lot_size))
-        if wanted == 0 or abs(wanted) < policy.min_order:
-            self._quiet(st, "below_min_order")
-            return None
-        if self.clip_pending(risk.underlying):
-            self._quiet(st, "clip_pending")
-            return None
-
-        position = risk.hedge_position + pending
-        limit = policy.max_position
-        if limit is not None and abs(position) > limit:
-            # beyond the limit already (fills, a manual order): a halt-by-limit that only a
-            # reduce-only policy's shrinking orders pass
-            st.breach = f"hedge position {position:+g} units beyond max_position {limit:g}"
-            log.warning("%s: %s", risk.underlying, st.breach)
-            if not (policy.reduce_only and shrinks(position, wanted)):
-                self._quiet(st, "limit")
-                return None
-        order = float(rules.clip_order(wanted, position, policy.max_order, limit,
-                                       spec.lot_size))
-        clipped = order != wanted
-        if limit is not None and abs(position + wanted) > limit and st.breach is None:
-            st.breach = f"wanted {position + wanted:+g} units, max_position {limit:g}"
-            log.warning("%s: %s", risk.underlying, st.breach)
-        reducing = shrinks(position, order)
-        if order == 0 or abs(order) < policy.min_order:
-            self._quiet(st, "limit" if clipped else "below_min_order")
-            return None
-        if st.reduce_only_reasons and not reducing:
-            self._quiet(st, "reduce_only")
-            return None
-        if st.throttle.signals_full(now, policy.max_signals_per_s):
-            self._quiet(st, "throttled")
-            return None
-        notional = abs(order) * spu * risk.spot
-        if st.throttle.notional_full(now, notional, policy.max_notional_per_min) and not (
-            policy.reduce_only and reducing
-        ):
-            self._quiet(st, "notional_limit")
-            return None
-        return Want(order, clipped, notional, pending, net, policy.target_delta)
+        return Want(d.order, d.clipped, d.notional, pending, d.net, policy.target_delta)
 
     def manual(
-        self, risk: UnderlyingRisk, spec: HedgeSpec, order_qty: float, instrument: str | None
+        self, risk: Exposure, spec: HedgeSpec, order_qty: float, instrument: str | None
     ) -> Signal:
         """A desk's own order, published like any other with reason `manual`."""
         if self.is_halted(risk.underlying):
@@ -302,21 +258,25 @@ class HedgeEngine:
         net = (risk.delta or 0.0) + pending * spec.shares_per_unit
         notional = abs(order_qty) * spec.shares_per_unit * (risk.spot or 0.0)
         counts = instrument is None or instrument == spec.instrument
-        return self._emit(st, risk, spec, order_qty, pending, net, st.policy.target_delta,
-                          "manual", False, notional, instrument,
-                          shares=None if counts else {})
+        return self._emit(st, risk.underlying, risk.as_of, risk.hedge_position, risk.spot, spec,
+                          order_qty, pending, net, st.policy.target_delta, "manual", False,
+                          notional, instrument, shares=None if counts else {})
 
     # --- internals ------------------------------------------------------------------------
 
     @staticmethod
-    def _half_width(policy: HedgePolicy, risk: UnderlyingRisk, rate: float) -> float:
-        if policy.mode is Mode.WHALLEY_WILMOTT and risk.gamma and risk.spot:
-            h = float(rules.whalley_wilmott_half_width(
-                risk.spot, risk.gamma, policy.cost_per_share, policy.risk_aversion,
-                rate, risk.gamma_tau))
-            if h > 0:
-                return h
-        return policy.band
+    def _breach(st: HedgeState, underlying: str, breach: Breach, position: float,
+                wanted: float) -> None:
+        """Report a breach of max_position on the policy view and in the log: a position
+        beyond it always; a wanted order beyond it when nothing is reported yet."""
+        limit = st.policy.max_position
+        if breach is Breach.BEYOND_LIMIT:
+            st.breach = f"hedge position {position:+g} units beyond max_position {limit:g}"
+        elif st.breach is None:
+            st.breach = f"wanted {position + wanted:+g} units, max_position {limit:g}"
+        else:
+            return
+        log.warning("%s: %s", underlying, st.breach)
 
     def _quiet(self, st: HedgeState, reason: str) -> None:
         st.quiet[reason] += 1
@@ -326,7 +286,10 @@ class HedgeEngine:
     def _emit(
         self,
         st: HedgeState,
-        risk: UnderlyingRisk,
+        underlying: str,
+        as_of: float | None,
+        position: float,
+        spot: float | None,
         spec: HedgeSpec,
         order: float,
         pending: float,
@@ -342,15 +305,15 @@ class HedgeEngine:
         sig = Signal(
             id=self.new_id(),
             seq=self.next_seq,
-            ts=risk.as_of if risk.as_of is not None else now,
-            underlying=risk.underlying,
+            ts=as_of if as_of is not None else now,
+            underlying=underlying,
             instrument=instrument or spec.instrument,
             order_qty=order,
-            current_position=risk.hedge_position,
+            current_position=position,
             pending_before=pending,
             net_delta_before=net,
             target_delta=target,
-            spot=risk.spot,
+            spot=spot,
             reason=reason,
         )
         self.next_seq += 1
@@ -381,3 +344,7 @@ def _oldest_done(orders: Iterable[PendingOrder], count: int) -> list[str]:
             if len(out) >= count:
                 break
     return out
+
+
+def _or_nan(x: float | None) -> float:
+    return math.nan if x is None else x

@@ -1,6 +1,8 @@
-"""Safety rails that sit between a wanted order and a sent signal: throttles and limits.
+"""The wall-clock rails: throttle windows and staleness, per underlying.
 
-Wall-clock windows (seconds) per underlying; pure Python, the clock is passed in."""
+Pure Python, the clock is passed in. What they say goes into the one hedge decision
+(`app.hedging.decide`) as inputs — throttled or not, $ signalled in the last minute, stale or
+not — where the limits that depend on the order itself are applied."""
 
 from __future__ import annotations
 
@@ -29,11 +31,11 @@ class Throttle:
         self._trim(now)
         return len(self.sent) >= max_per_s
 
-    def notional_full(self, now: float, amount: float, max_per_min: float | None) -> bool:
-        if max_per_min is None:
-            return False
+    def notional_used(self, now: float) -> float:
+        """$ signalled in the last 60 s (the decision adds the order's own and compares with
+        `max_notional_per_min`)."""
         self._trim(now)
-        return self.notional_sum + amount > max_per_min
+        return self.notional_sum
 
     def record(self, now: float, amount: float) -> None:
         self.sent.append(now)
@@ -47,9 +49,3 @@ def is_stale(last_received: float | None, now: float, stale_after_s: float | Non
         return False
     return last_received is None or now - last_received > stale_after_s
 
-
-def shrinks(position: float, order: float) -> bool:
-    """True when `order` brings |position| closer to 0 without crossing through it."""
-    return order != 0 and position != 0 and (order > 0) != (position > 0) and abs(order) <= abs(
-        position
-    )

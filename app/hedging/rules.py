@@ -1,19 +1,42 @@
-"""The hedge rules as pure, broadcasting numpy functions.
+"""The hedge rules, broadcasting over numpy arrays (scalars give 0-d arrays).
 
-One code path for the live engine (scalars, one underlying per call) and the backtester
-(arrays over paths): a rule that behaves one way live and another in a backtest is a bug.
+The rules are written once, as the numba scalar functions of `app.hedging._kernel` that the
+one hedge decision (`app.hedging.decide`) runs for the live engine and the backtester alike;
+these wrappers apply the same functions element by element, for a figure outside a decision
+(the options plan's share hedge) and for rules worked by hand in tests.
 
 Units: `net`, `target`, `half_width` and `goal` in shares of the underlying; `spot` in $;
-`gamma` in shares per $1; `cost_per_share` in $; `tau` in years; order sizes in units of the
-hedge instrument.
+`gamma` in shares per $1; `cost_per_share` in $; `tau` in years; order sizes and positions in
+units of the hedge instrument; times in epoch seconds.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+import math
 
-FloatArray = NDArray[np.float64]
+import numpy as np
+from numpy.typing import ArrayLike
+
+from app.hedging import _kernel as K
+from app.pricing.arrays import BoolArray, FloatArray
+
+_band_goal = np.vectorize(K.band_goal, otypes=[np.float64])
+_ww = np.vectorize(K.whalley_wilmott_half_width, otypes=[np.float64])
+_order_units = np.vectorize(K.order_units, otypes=[np.float64])
+_interval_due = np.vectorize(K.interval_due, otypes=[np.float64])
+_interval_slot = np.vectorize(K.interval_slot, otypes=[np.float64])
+_clip_order = np.vectorize(K.clip_order, otypes=[np.float64])
+
+
+def _quiet_nan(fn: np.vectorize, *args: ArrayLike) -> FloatArray:
+    """`fn` over the broadcast arguments, as float64. A compiled comparison with NaN (a band
+    or a schedule not set yet) raises the processor's "invalid" flag where numpy's own
+    comparisons do not: NaN is data here (per-element failure), not a warning."""
+    # floats in (flags stay bool): one compiled specialization, whatever the caller passes
+    typed = [a if isinstance(a, np.ndarray) and a.dtype == np.bool_ else
+             np.asarray(a, dtype=np.float64) for a in args]
+    with np.errstate(invalid="ignore"):
+        return np.asarray(fn(*typed), dtype=np.float64)
 
 
 def band_goal(
@@ -23,12 +46,7 @@ def band_goal(
 
     `to_edge` true: the nearer band edge (target ± half_width); false: the target itself.
     """
-    net = np.asarray(net, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
-    diff = net - target
-    outside = np.abs(diff) > half_width
-    goal = np.where(to_edge, target + np.sign(diff) * half_width, target)
-    return np.where(outside, goal, np.nan)
+    return _quiet_nan(_band_goal, net, target, half_width, np.asarray(to_edge, np.bool_))
 
 
 def whalley_wilmott_half_width(
@@ -45,14 +63,9 @@ def whalley_wilmott_half_width(
 
     so λ·S is the $ cost of one share, Γ the book's gamma in shares per $1 (its sign does not
     matter), γ the risk aversion (per $), τ the gamma-weighted time to expiry in years.
-    Returns 0 where Γ is 0 (the caller falls back to the policy's fixed band).
+    Returns 0 where Γ is 0 (the decision then falls back to the policy's fixed band).
     """
-    s = np.asarray(spot, dtype=np.float64)
-    lam = np.asarray(cost_per_share, dtype=np.float64) / s
-    g2 = np.square(np.asarray(gamma, dtype=np.float64))
-    decay = np.exp(-np.asarray(rate, dtype=np.float64) * np.asarray(tau, dtype=np.float64))
-    inner = 1.5 * decay * lam * s * g2 / np.asarray(risk_aversion, dtype=np.float64)
-    return np.cbrt(inner)
+    return _quiet_nan(_ww, spot, gamma, cost_per_share, risk_aversion, rate, tau)
 
 
 def order_units(
@@ -60,31 +73,27 @@ def order_units(
 ) -> FloatArray:
     """Units of the hedge instrument that move `net` to `goal`, rounded to whole lots:
     lot_size × round((goal − net) / shares_per_unit / lot_size). NaN goal gives 0."""
-    gap = (np.asarray(goal, dtype=np.float64) - np.asarray(net, dtype=np.float64)) / np.asarray(
-        shares_per_unit, dtype=np.float64)
-    lot = np.asarray(lot_size, dtype=np.float64)
-    lots = np.rint(np.nan_to_num(gap / lot, nan=0.0))
-    return lots * lot + 0.0  # + 0.0 turns −0 into 0
+    return _quiet_nan(_order_units, goal, net, shares_per_unit, lot_size)
 
 
-def interval_due(
-    event_ts: ArrayLike, last_ts: ArrayLike, interval_s: ArrayLike
-) -> NDArray[np.bool_]:
-    """True where `interval_s` seconds of event time have passed since the last rebalance
-    (a NaN `last_ts` means never rebalanced: due)."""
-    last = np.asarray(last_ts, dtype=np.float64)
-    return np.isnan(last) | (np.asarray(event_ts) - last >= np.asarray(interval_s) - 1e-9)
+def interval_due(event_ts: ArrayLike, last_ts: ArrayLike, interval_s: ArrayLike) -> BoolArray:
+    """True where `interval_s` seconds of event time have passed since the last check
+    (a NaN `last_ts` means never checked: due)."""
+    return np.not_equal(_quiet_nan(_interval_due, event_ts, last_ts, interval_s), 0.0)
 
 
-def interval_slot(event_ts: ArrayLike, last_ts: ArrayLike, interval_s: ArrayLike) -> FloatArray:
-    """The slot a due interval check takes: the first check (NaN `last_ts`) anchors the
-    schedule at its own time; later ones advance it by whole intervals, so checks stay on a
-    fixed grid however late the ticks come."""
-    event = np.asarray(event_ts, dtype=np.float64)
-    last = np.asarray(last_ts, dtype=np.float64)
-    interval = np.asarray(interval_s, dtype=np.float64)
-    steps = np.floor((event - np.where(np.isnan(last), event, last)) / interval + 1e-9)
-    return np.where(np.isnan(last), event, last + steps * interval)
+def interval_slot(
+    event_ts: ArrayLike,
+    last_ts: ArrayLike,
+    interval_s: ArrayLike,
+    origin: float | None = None,
+) -> FloatArray:
+    """The slot a due interval check takes. Without `origin` (live): the first check (NaN
+    `last_ts`) anchors the schedule at its own time, later ones advance it by whole
+    intervals, so checks stay on a fixed grid however late the ticks come. With `origin`
+    (the backtester's grid): the slot of a grid of `interval_s` counted from it."""
+    return _quiet_nan(_interval_slot, event_ts, last_ts, interval_s,
+                      math.nan if origin is None else origin)
 
 
 def clip_order(
@@ -96,14 +105,5 @@ def clip_order(
 ) -> FloatArray:
     """Clip an order (units, signed) to ±max_order and so that |position + order| stays within
     max_position — the clipped part rounded toward zero to whole lots."""
-    out = np.asarray(order, dtype=np.float64)
-    if max_order is not None:
-        out = np.clip(out, -max_order, max_order)
-    if max_position is not None:
-        pos = np.asarray(position, dtype=np.float64)
-        lo = np.minimum(-max_position - pos, 0.0)
-        hi = np.maximum(max_position - pos, 0.0)
-        # beyond the limit already: only orders back toward it pass (lo or hi is then 0)
-        out = np.clip(out, lo, hi)
-    lot = np.asarray(lot_size, dtype=np.float64)
-    return np.trunc(out / lot) * lot + 0.0
+    return _quiet_nan(_clip_order, order, position, math.nan if max_order is None else max_order,
+                      math.nan if max_position is None else max_position, lot_size)

@@ -1,13 +1,39 @@
-"""What the hedge engine keeps per underlying, and what a policy wants to send."""
+"""What the hedge engine reads of an underlying, keeps per underlying, and what a policy wants
+to send."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from app.hedging.policy import HedgePolicy
 from app.hedging.rails import Throttle
+
+
+class Exposure(Protocol):
+    """What the engine reads of one underlying's risk snapshot (the book's `UnderlyingRisk`
+    is one): `delta` in shares with the hedge position counted (pending not), `gamma` in
+    shares per $1, `spot` $, `as_of` event time (epoch s), `gamma_tau` years,
+    `hedge_position` units of the hedge instrument. Figures are None until it has a spot."""
+
+    @property
+    def underlying(self) -> str: ...
+    @property
+    def spot(self) -> float | None: ...
+    @property
+    def as_of(self) -> float | None: ...
+    @property
+    def delta(self) -> float | None: ...
+    @property
+    def gamma(self) -> float | None: ...
+    @property
+    def gamma_tau(self) -> float: ...
+    @property
+    def hedge_position(self) -> float: ...
+    @property
+    def valued(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,10 @@ Arrays in, arrays out; nothing here imports the rest of `app`.
 - `implied_vol(kind, price, spot, strike, t, rate, div_yield=0.0, model="bsm",
   return_reason=False)`; reasons are the string constants OK, BELOW_INTRINSIC, ...
 - `warm_up()`: compile/load every kernel at start-up, never on the first tick.
+- `FloatArray`, `BoolArray`, `Int8Array`: the array types every layer annotates with.
 """
 
+from app.pricing.arrays import BoolArray, FloatArray, Int8Array
 from app.pricing.greeks import GREEK_NAMES, MODELS, SV_FLOOR, greeks, greeks_into
 from app.pricing.implied_vol import (
     ABOVE_UPPER_BOUND,
@@ -33,6 +35,9 @@ __all__ = [
     "OK",
     "REASONS",
     "SV_FLOOR",
+    "BoolArray",
+    "FloatArray",
+    "Int8Array",
     "greeks",
     "greeks_into",
     "implied_vol",

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from app.backtest.markets import (
-    YEAR_S,
     HestonParams,
     JumpParams,
     gbm_paths,
@@ -18,10 +17,12 @@ from app.backtest.markets import (
     replay_paths,
     time_grid,
 )
+from app.domain.units import SECONDS_PER_YEAR
 from app.errors import InvalidInput
 
 START = 1_735_689_600.0
-TIMES = time_grid(START, START + YEAR_S, 50)
+END = START + SECONDS_PER_YEAR
+TIMES = time_grid(START, END, 50)
 
 
 def test_same_seed_same_paths_other_seed_other_paths() -> None:
@@ -42,7 +43,7 @@ def test_every_model_grows_at_its_drift_on_average(model: str) -> None:
     elif model == "merton":
         paths = merton_paths(rng, 100.0, 0.03, 0.2, TIMES, n, JumpParams())
     else:
-        paths = heston_paths(rng, 100.0, 0.03, 0.2, TIMES, n, HestonParams(), START + YEAR_S)
+        paths = heston_paths(rng, 100.0, 0.03, 0.2, TIMES, n, HestonParams(), END)
     final = paths.spot[-1]
     assert final.mean() == pytest.approx(100 * np.exp(0.03), rel=3 * final.std() / 100 / 200)
     assert np.all(paths.spot > 0)
@@ -51,7 +52,7 @@ def test_every_model_grows_at_its_drift_on_average(model: str) -> None:
 def test_gbm_realizes_its_vol() -> None:
     paths = gbm_paths(np.random.default_rng(5), 100.0, 0.0, 0.35, TIMES, 20_000)
     log_returns = np.diff(np.log(paths.spot), axis=0)
-    realized = log_returns.std() * np.sqrt(YEAR_S / (TIMES[1] - TIMES[0]))
+    realized = log_returns.std() * np.sqrt(SECONDS_PER_YEAR / (TIMES[1] - TIMES[0]))
     assert realized == pytest.approx(0.35, rel=0.01)
 
 
@@ -66,7 +67,7 @@ def test_merton_jumps_fatten_the_left_tail() -> None:
 
 def test_heston_marks_the_book_at_a_moving_vol_that_ends_at_the_spot_variance() -> None:
     paths = heston_paths(np.random.default_rng(7), 100.0, 0.0, 0.2, TIMES, 2_000,
-                         HestonParams(kappa=1.5, xi=0.8, rho=-0.7), START + YEAR_S)
+                         HestonParams(kappa=1.5, xi=0.8, rho=-0.7), END)
     assert paths.vol is not None
     np.testing.assert_allclose(paths.vol[0], 0.2)
     assert paths.vol[-1].std() > 0.02

@@ -10,11 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.backtest import CostModel, parse_strategy
-from app.backtest.strategies import hedge_orders
 from app.book.risk import UnderlyingRisk
 from app.domain import ManualClock
 from app.errors import InvalidInput
-from app.hedging import HedgeEngine, HedgePolicy, HedgeSpec, Mode, RebalanceTo
+from app.hedging import HedgeEngine, HedgePolicy, HedgeSpec, Mode, Reason, RebalanceTo, decide
 
 from .helpers import NO_COSTS, one_call_book, run
 
@@ -58,10 +57,10 @@ def test_interval_n_rebalances_exactly_n_times_whatever_the_steps(steps: int, n:
     last = np.full(1, np.nan)
     due_steps = []
     for i in range(steps):  # no decision at the end of the life
-        order, last = hedge_orders(policy, HedgeSpec("XYZ"), np.array([500.0]), np.zeros(1),
-                                   np.array([100.0]), np.zeros(1), float(times[i] - start) + 1e-6,
-                                   last, schedule_origin=0.0)
-        if order[0]:
+        d = decide(policy, HedgeSpec("XYZ"), delta=np.array([500.0]), spot=100.0,
+                   as_of=float(times[i] - start) + 1e-6, last_check=last, schedule_origin=0.0)
+        last = d.last_check
+        if d.orders[0]:
             due_steps.append(i)
     assert len(due_steps) == n
     assert due_steps[0] == 0
@@ -104,7 +103,8 @@ def test_vectorized_decision_is_the_live_engines_decision(
     policy: HedgePolicy, spec: HedgeSpec, seed: int
 ) -> None:
     """Paths of book delta, spot and gamma: each path's live engine (fills arriving at once)
-    and the backtest's one vectorized call per step send the same orders."""
+    and one vectorized call per step, as the backtester makes it, send the same orders for
+    the same reasons."""
     rng = np.random.default_rng(seed)
     n_paths, n_steps = 4, 25
     book = np.cumsum(rng.normal(0, 300, (n_steps, n_paths)), axis=0)
@@ -123,8 +123,9 @@ def test_vectorized_decision_is_the_live_engines_decision(
     for i in range(n_steps):
         clock.advance(10.0)
         net = book[i] + pos * spec.shares_per_unit
-        orders, last = hedge_orders(policy, spec, net, pos, spot[i], gamma[i], float(ts[i]),
-                                    last, rate=0.01, tau=0.1)
+        d = decide(policy, spec, delta=net, spot=spot[i], as_of=float(ts[i]), hedge_position=pos,
+                   gamma=gamma[i], tau=0.1, last_check=last, rate=0.01)
+        last = d.last_check
         for p, e in enumerate(engines):
             risk = UnderlyingRisk("XYZ", float(spot[i, p]), float(ts[i]),
                                   float(book[i, p] + live_pos[p] * spec.shares_per_unit),
@@ -134,5 +135,6 @@ def test_vectorized_decision_is_the_live_engines_decision(
             if sig is not None:
                 e.on_fill(sig.id, sig.order_qty)
                 live_pos[p] += sig.order_qty
-            assert orders[p] == live, (i, p)
-        pos += orders
+            assert d.orders[p] == live, (i, p)
+            assert Reason(d.reasons[p]).label == e.state("XYZ").last_decision, (i, p)
+        pos += d.orders

@@ -89,3 +89,62 @@ def test_interval_slots_stay_on_a_fixed_grid():
     assert rules.interval_slot(100.0, math.nan, 60.0) == 100.0
     assert rules.interval_slot(175.0, 100.0, 60.0) == 160.0  # a late tick keeps the grid
     assert rules.interval_slot(290.0, 160.0, 60.0) == 280.0
+
+
+def _numpy_reference(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Random figures with the awkward values in: NaN, ±inf, 0, exact band edges."""
+    def pick(values: np.ndarray, specials: list[float]) -> np.ndarray:
+        return np.where(rng.random(n) < 0.1, rng.choice(specials, n), values)
+
+    return {
+        "net": pick(rng.normal(0, 2_000, n), [math.nan, 0.0, 500.0, -500.0, math.inf]),
+        "target": pick(rng.normal(0, 300, n), [0.0]),
+        "half": pick(np.abs(rng.normal(0, 400, n)), [0.0, 500.0, math.nan]),
+        "spot": pick(rng.lognormal(4, 1, n), [0.0, 1e-300]),
+        "gamma": pick(rng.normal(0, 500, n), [0.0, math.nan, -1e-12]),
+        "cost": rng.uniform(1e-4, 0.1, n),
+        "aversion": rng.lognormal(-3, 2, n),
+        "rate": rng.uniform(-0.01, 0.1, n),
+        "tau": pick(rng.uniform(0, 3, n), [0.0, math.nan]),
+        "spu": rng.choice([1.0, 50.0, 60.0, 0.1], n),
+        "lot": rng.choice([1.0, 10.0, 100.0, 0.5], n),
+        "pos": pick(rng.normal(0, 3_000, n), [0.0, 4_000.0, -4_000.0]),
+        "event": 1e9 + rng.uniform(0, 600, n),
+        "last": pick(1e9 + rng.uniform(-600, 600, n), [math.nan]),
+        "interval": rng.choice([1.0, 30.0, 60.0, 3_600.0], n),
+    }
+
+
+def test_the_compiled_rules_are_the_numpy_formulas_bit_for_bit():
+    """The rules were numpy expressions; the compiled ones must give the same bits, NaN and
+    infinities included (the live engine's figures did not move when the decision did)."""
+    rng = np.random.default_rng(2)
+    f = _numpy_reference(rng, 20_000)
+    to_edge = rng.random(20_000) < 0.5
+    with np.errstate(all="ignore"):
+        diff = f["net"] - f["target"]
+        goal = np.where(np.abs(diff) > f["half"],
+                        np.where(to_edge, f["target"] + np.sign(diff) * f["half"], f["target"]),
+                        np.nan)
+        ww = np.cbrt(1.5 * np.exp(-f["rate"] * f["tau"]) * (f["cost"] / f["spot"]) * f["spot"]
+                     * np.square(f["gamma"]) / f["aversion"])
+        units = np.rint(np.nan_to_num((goal - f["net"]) / f["spu"] / f["lot"], nan=0.0)) \
+            * f["lot"] + 0.0
+        due = np.isnan(f["last"]) | (f["event"] - f["last"] >= f["interval"] - 1e-9)
+        start = np.where(np.isnan(f["last"]), f["event"], f["last"])
+        slot = np.where(np.isnan(f["last"]), f["event"],
+                        f["last"] + np.floor((f["event"] - start) / f["interval"] + 1e-9)
+                        * f["interval"])
+        clipped = np.clip(np.clip(units, -2_500.0, 2_500.0),
+                          np.minimum(-4_000.0 - f["pos"], 0.0),
+                          np.maximum(4_000.0 - f["pos"], 0.0))
+        clipped = np.trunc(clipped / f["lot"]) * f["lot"] + 0.0
+    same = np.testing.assert_array_equal
+    with np.errstate(divide="ignore", over="ignore"):  # as numpy: inf, with a warning
+        same(rules.band_goal(f["net"], f["target"], f["half"], to_edge), goal)
+        same(rules.whalley_wilmott_half_width(f["spot"], f["gamma"], f["cost"], f["aversion"],
+                                              f["rate"], f["tau"]), ww)
+        same(rules.order_units(goal, f["net"], f["spu"], f["lot"]), units)
+        same(rules.interval_due(f["event"], f["last"], f["interval"]), due)
+        same(rules.interval_slot(f["event"], f["last"], f["interval"]), slot)
+        same(rules.clip_order(units, f["pos"], 2_500.0, 4_000.0, f["lot"]), clipped)

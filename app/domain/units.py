@@ -1,0 +1,15 @@
+"""The desk's units (CONTRACT §1), written down once: every layer converts through these.
+
+Time in years is seconds / SECONDS_PER_YEAR (a 365-day year, as in the pricing core); theta is
+per calendar day; vega per vol point and rho per 1 % of rate.
+"""
+
+from __future__ import annotations
+
+SECONDS_PER_DAY = 86_400.0
+DAYS_PER_YEAR = 365.0
+SECONDS_PER_YEAR = DAYS_PER_YEAR * SECONDS_PER_DAY
+VOL_POINT = 0.01  # vega per 1 vol point (0.01 of vol)
+RATE_POINT = 0.01  # rho per 1 % of rate
+
+__all__ = ["DAYS_PER_YEAR", "RATE_POINT", "SECONDS_PER_DAY", "SECONDS_PER_YEAR", "VOL_POINT"]
