@@ -19,15 +19,16 @@ from app.api.answers import (
 )
 from app.api.deps import Admin, Read, RunnerDep, Trade
 from app.api.ingest import invalid, parse_json
+from app.api.json_body import JsonRoute
 from app.api.responses import Json, raw_json_list
-from app.api.schemas import HaltIn, ManualSignalIn, OptionsPlanIn, PolicyIn
+from app.api.schemas import HaltIn, IdPath, ManualSignalIn, OptionsPlanIn, PolicyIn, SymbolPath
 from app.engine.advice import options_plan
 from app.engine.runner import Runner
 from app.engine.views import policy_view
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging.rails import is_stale
 
-router = APIRouter(prefix="/v1/hedge")
+router = APIRouter(prefix="/v1/hedge", route_class=JsonRoute)
 
 
 def _policy(runner: Runner, underlying: str) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def _policy(runner: Runner, underlying: str) -> dict[str, Any]:
 
 
 @router.put("/policies/{underlying}", dependencies=[Admin], responses=answers(PolicyOut))
-async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep) -> Json:
+async def put_policy(underlying: SymbolPath, body: PolicyIn, runner: RunnerDep) -> Json:
     """Replace the policy of one underlying; it takes effect on this very recompute."""
     runner.core.ensure_known(underlying)
     await runner.command("policy", {"underlying": underlying, "policy": body.model_dump()})
@@ -68,7 +69,7 @@ async def get_signals(
 
 @router.post("/signals/{signal_id}/cancel", dependencies=[Trade],
              responses=answers(CancelOut))
-async def cancel_signal(signal_id: str, runner: RunnerDep) -> Json:
+async def cancel_signal(signal_id: IdPath, runner: RunnerDep) -> Json:
     """Drop what is still pending of a signal."""
     hedger = runner.core.hedger
 

@@ -18,32 +18,30 @@ from app.api.answers import (
 )
 from app.api.deps import Admin, Read, RunnerDep, Trade
 from app.api.ingest import fill_body, parse_json, parse_ticks
+from app.api.json_body import JsonRoute
 from app.api.responses import Json
 from app.api.schemas import (
     BrokerPositionIn,
     FillAnswer,
     FillIn,
+    IdPath,
     PositionIn,
     ReconcileAcceptIn,
+    SymbolPath,
     TickAnswer,
     TickIn,
     UnderlyingIn,
-    check_symbol,
 )
 from app.domain import instrument_from_fields, iso_utc
 from app.engine.commands import instrument_fields
 from app.errors import InvalidInput
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=JsonRoute)
 
 
 @router.put("/underlyings/{symbol}", dependencies=[Admin], responses=answers(UnderlyingOut))
-async def put_underlying(symbol: str, body: UnderlyingIn, runner: RunnerDep) -> Json:
+async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerDep) -> Json:
     """Market parameters of one underlying; `spot` values it until its first tick."""
-    try:
-        check_symbol(symbol)
-    except ValueError as exc:
-        raise InvalidInput("symbol", str(exc)) from None
     data: dict[str, Any] = {"symbol": symbol, **body.model_dump(exclude_none=True),
                             "wall": time.time()}
     await runner.command("underlying", data)
@@ -147,7 +145,7 @@ async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = N
 
 
 @router.post("/fills/{exec_id}/bust", dependencies=[Admin], responses=answers(BustOut))
-async def bust_fill(exec_id: str, runner: RunnerDep) -> Json:
+async def bust_fill(exec_id: IdPath, runner: RunnerDep) -> Json:
     """Reverse an acknowledged fill (the broker busted it); journaled like the fill."""
     return Json(await runner.bust(exec_id))
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from app.api.answers import RiskDetail, RiskOut, answers
 from app.api.deps import Read, RunnerDep
 from app.api.responses import Json
+from app.api.schemas import SymbolPath
 from app.book import UnderlyingRisk
 from app.domain import iso_utc
 from app.engine.runner import Runner
@@ -40,7 +41,7 @@ async def get_risk(runner: RunnerDep) -> Json:
 
 
 @router.get("/risk/{underlying}", dependencies=[Read], responses=answers(RiskDetail))
-async def get_risk_one(underlying: str, runner: RunnerDep) -> Json:
+async def get_risk_one(underlying: SymbolPath, runner: RunnerDep) -> Json:
     core = runner.core
     r = core.risk.get(underlying)
     if r is None:
