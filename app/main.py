@@ -13,7 +13,7 @@ from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
 from app.api import dashboard, docs, errors, hedge, market, ops, risk, ws
-from app.api.deps import KeyRing, RateLimit
+from app.api.gate import Gate, KeyRing, RateLimit
 from app.api.limits import BodyLimit
 from app.domain import Clock, WallClock
 from app.engine.core import Core
@@ -86,5 +86,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
     for module in (ops, market, risk, hedge, ws, dashboard, docs):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # the last added runs first: the gate (key, scope, origin, content type) decides before
+    # the body limit reads a byte
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       timeout_s=settings.body_timeout_s)
+    app.add_middleware(Gate, keys=app.state.keys, rate_limit=app.state.rate_limit,
+                       origins=app.state.origins, max_quantity=settings.max_quantity)
     return app

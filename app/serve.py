@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from typing import Any
 
 import uvicorn
 
+from app.api import logs
 from app.api.header_timeout import protocol_with_header_timeout
 from app.api.ws_protocol import bounded_websocket_protocol
 from app.main import create_app
 from app.settings import Settings
-
-
-class _HideKeys(logging.Filter):
-    """Log lines never carry an API key (`?api_key=` of a WebSocket URL)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-def _redact(text: str) -> str:
-    return re.sub(r"(api_key=)[^&\s]*", r"\1***", text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,10 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     # the journal thread and the event loop share the GIL: hand it over every 0.5 ms, not
     # every 5 ms, or a signal waits up to a whole switch interval behind a journal write
     sys.setswitchinterval(0.0005)
+    logs.install()  # no API key and no raw client text in any log record
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for name in ("uvicorn.access", "uvicorn.error"):  # WebSocket handshakes log on .error
-        logging.getLogger(name).addFilter(_HideKeys())
     uvicorn.run(create_app(settings), **server_options(settings, host, port))
     return 0
 

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.bus_names import DEFAULT_SIGNAL_CHANNEL, DEFAULT_SIGNAL_STREAM
 
 SCOPES = ("read", "trade", "admin")
+DEFAULT_MAX_QUANTITY = 1e9  # units of an instrument: the largest fill, position or order
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
     rate_limit: float | None = None
     redis_timeout_ms: int = 250
     header_timeout_s: float = Field(10.0, gt=0)
+    body_timeout_s: float = Field(10.0, gt=0)  # the whole body, from the end of the headers
+    max_quantity: float = Field(DEFAULT_MAX_QUANTITY, gt=0, allow_inf_nan=False)
     snapshot_every: int = Field(10_000, ge=1)
     outbox_size: int = 10_000
     ws_queue_size: int = Field(1_000, ge=256)  # ≥ one egress batch, or bursts drop readers

@@ -244,10 +244,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in (
         (401, "no or unknown API key"),
-        (403, "the key lacks the scope"),
+        (403, "the key lacks the scope, or a browser's write from a foreign origin"),
         (404, "unknown underlying, symbol, signal or fill"),
+        (408, "the body did not arrive within HEDGE_BODY_TIMEOUT_S"),
         (409, "a conflict (a reused exec_id, a busted fill, a halted underlying)"),
         (413, "the body is over HEDGE_MAX_BODY_BYTES"),
+        (415, "a body that is not application/json"),
         (422, "a body, path or query that does not fit, naming the field"),
         (429, "over HEDGE_RATE_LIMIT (see Retry-After)"),
         (503, "the journal cannot take the write now"),

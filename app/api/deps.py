@@ -1,70 +1,44 @@
-"""FastAPI dependencies: the runner, API keys with scopes, the per-key rate limit."""
+"""FastAPI dependencies: the runner, the settings, and the scope each route declares.
+
+A route declares the scope it needs with `Read`, `Trade` or `Admin`; the request gate
+(`app.api.gate`) reads those declarations from the app's routes and enforces them before a
+byte of the body is read. The declaration is also what puts the X-API-Key security scheme on
+the route in the OpenAPI document."""
 
 from __future__ import annotations
 
-import hmac
-import math
-import time
-from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
 from app.domain import Clock
 from app.engine.runner import Runner
 from app.settings import Settings
 
-
-class KeyRing:
-    """API keys → scopes. Keys are compared in constant time and never logged."""
-
-    def __init__(self, scopes: dict[str, frozenset[str]]) -> None:
-        self._keys = [(k.encode(), s) for k, s in scopes.items()]
-        self.enabled = bool(self._keys)
-
-    def scopes_of(self, key: str | None) -> frozenset[str] | None:
-        if key is None:
-            return None
-        given = key.encode()
-        found: frozenset[str] | None = None
-        for candidate, scopes in self._keys:  # no early exit: time does not tell which matched
-            if hmac.compare_digest(candidate, given):
-                found = scopes
-        return found
-
-    def check(self, key: str | None, scope: str) -> str:
-        """The caller's identity for rate limiting; 401 without a valid key, 403 without the
-        scope."""
-        if not self.enabled:
-            return "anonymous"
-        if not key:
-            raise HTTPException(401, "missing API key (X-API-Key)",
-                                headers={"WWW-Authenticate": "ApiKey"})
-        scopes = self.scopes_of(key)
-        if scopes is None:
-            raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "ApiKey"})
-        if scope not in scopes:
-            raise HTTPException(403, f"this key lacks the {scope!r} scope")
-        return hmac.new(b"rate", key.encode(), "sha256").hexdigest()[:16]
+CALLER = "dynhedge.caller"  # the request scope's key for who the gate let in
+SCOPE_DOC = ("An API key of HEDGE_API_KEYS (none needed while it is unset). Scopes: `read` — "
+             "the GET routes and the options plan; `trade` — ticks, fills, cancels; `admin` — "
+             "everything.")
 
 
-class RateLimit:
-    """A token bucket per key: `rate` requests per second, bursts up to `rate`."""
+class ApiKey(APIKeyHeader):
+    """The scope a route needs (`write`: the route counts against HEDGE_RATE_LIMIT).
 
-    def __init__(self, rate: float | None) -> None:
-        self.rate = rate
-        self.buckets: dict[str, tuple[float, float]] = {}
+    As a dependency it only hands over the caller the gate let in; without the gate it
+    refuses to serve at all (never open by mistake)."""
 
-    def take(self, who: str) -> None:
-        if not self.rate:
-            return
-        now = time.monotonic()
-        tokens, last = self.buckets.get(who, (self.rate, now))
-        tokens = min(self.rate, tokens + (now - last) * self.rate)
-        if tokens < 1.0:
-            wait = math.ceil((1.0 - tokens) / self.rate)
-            raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(wait)})
-        self.buckets[who] = (tokens - 1.0, now)
+    def __init__(self, scope: str, write: bool = False) -> None:
+        super().__init__(name="X-API-Key", scheme_name="ApiKey", description=SCOPE_DOC,
+                         auto_error=False)
+        self.scope = scope
+        self.write = write
+
+    async def __call__(self, request: Request) -> str:  # type: ignore[override]
+        caller = request.scope.get(CALLER)
+        if caller is None:
+            raise RuntimeError("the request gate (app.api.gate.Gate) is not installed")
+        return str(caller)
 
 
 def get_runner(request: Request) -> Runner:
@@ -80,19 +54,8 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def require(scope: str, write: bool = False) -> Callable[[Request], str]:
-    def dependency(request: Request) -> str:
-        keys: KeyRing = request.app.state.keys
-        who = keys.check(request.headers.get("x-api-key"), scope)
-        if write:
-            request.app.state.rate_limit.take(who)
-        return who
-
-    return dependency
-
-
 RunnerDep = Annotated[Runner, Depends(get_runner)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
-Read = Depends(require("read"))
-Trade = Depends(require("trade", write=True))
-Admin = Depends(require("admin", write=True))
+Read = Security(ApiKey("read"))
+Trade = Security(ApiKey("trade", write=True))
+Admin = Security(ApiKey("admin", write=True))

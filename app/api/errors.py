@@ -5,6 +5,7 @@ encoder and turn a 422 into a 500)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.json_body import BodyInvalid
 from app.api.responses import Json
 from app.errors import Conflict, DynhedgeError, InvalidInput, NotReady, UnknownSymbol
 
@@ -19,15 +21,37 @@ STATUS = {InvalidInput: 422, UnknownSymbol: 404, Conflict: 409, NotReady: 503}
 
 
 def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
-    """pydantic errors as [{field, reason, loc}] without the input."""
-    out = []
+    """pydantic errors as [{field, reason, loc}] without the input.
+
+    The field is the dotted path of names, without FastAPI's `body`/`path`/`query` and
+    without pydantic's names of union members (`ts.constrained-float` is `ts`). Of the errors
+    a union gives for one field, those of the members whose type did not even match are
+    dropped when another member says what is wrong (a ts of 0 is "greater than or equal
+    to…", not "a valid string")."""
+    out: list[tuple[dict[str, Any], bool]] = []  # (error, from a union's member)
     for e in errors:
-        loc = [p for p in (*prefix, *e.get("loc", ())) if p not in ("body",)]
+        names = [p for p in (*prefix, *e.get("loc", ())) if p not in _WHERE]
+        loc = [p for p in names if not _is_member(p)]
         field = ".".join(str(p) for p in loc if isinstance(p, str)) or "body"
         reason = _clean(e.get("msg", "invalid"))
-        out.append({"field": field, "reason": reason, "loc": loc, "msg": reason,
-                    "type": str(e.get("type", "value_error"))})
-    return out
+        out.append(({"field": field, "reason": reason, "loc": loc, "msg": reason,
+                     "type": str(e.get("type", "value_error"))}, len(loc) < len(names)))
+
+    def mismatched(entry: dict[str, Any], member: bool) -> bool:
+        return member and entry["type"].endswith("_type") and any(
+            o["field"] == entry["field"] and not o["type"].endswith("_type") for o, _ in out)
+
+    return [entry for entry, member in out if not mismatched(entry, member)]
+
+
+_WHERE = ("body", "path", "query")
+_MEMBER = re.compile(r"(constrained-)?(float|int|str|bool|bytes)|(function-\w+|list|dict|"
+                     r"nullable)\[.*\]")
+
+
+def _is_member(part: object) -> bool:
+    """A union member's name in a pydantic error location (never one of our field names)."""
+    return isinstance(part, str) and _MEMBER.fullmatch(part) is not None
 
 
 def _clean(msg: str) -> str:
@@ -45,6 +69,15 @@ def error_body(
     return {"error": message, "detail": detail or [], "status": status}
 
 
+def _domain_answer(exc: DynhedgeError) -> Json:
+    status = next((s for t, s in STATUS.items() if isinstance(exc, t)), 400)
+    detail = []
+    if isinstance(exc, InvalidInput):
+        detail = [{"field": exc.field, "reason": exc.reason, "loc": [exc.field],
+                   "msg": exc.reason, "type": "value_error"}]
+    return Json(error_body(status, str(exc), detail), status_code=status)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Json:
@@ -58,12 +91,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DynhedgeError)
     async def _domain(request: Request, exc: DynhedgeError) -> Json:
-        status = next((s for t, s in STATUS.items() if isinstance(exc, t)), 400)
-        detail = []
-        if isinstance(exc, InvalidInput):
-            detail = [{"field": exc.field, "reason": exc.reason, "loc": [exc.field],
-                       "msg": exc.reason, "type": "value_error"}]
-        return Json(error_body(status, str(exc), detail), status_code=status)
+        return _domain_answer(exc)
+
+    @app.exception_handler(BodyInvalid)
+    async def _body(request: Request, exc: BodyInvalid) -> Json:
+        return _domain_answer(exc.error)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Json:

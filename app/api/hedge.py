@@ -18,19 +18,20 @@ from app.api.answers import (
 )
 from app.api.deps import Admin, ClockDep, Read, RunnerDep, Trade
 from app.api.ingest import invalid, parse_json
+from app.api.json_body import JsonRoute
 from app.api.responses import Json, raw_json_list
-from app.api.schemas import HaltIn, ManualSignalIn, OptionsPlanIn, PolicyIn
+from app.api.schemas import HaltIn, IdPath, ManualSignalIn, OptionsPlanIn, PolicyIn, SymbolPath
 from app.engine.commands import CancelSignal, Halt, Resume, SetPolicy
 from app.engine.runner import Runner
 from app.engine.views import policy_view
 from app.errors import InvalidInput
 from app.hedging import HedgePolicy
 
-router = APIRouter(prefix="/v1/hedge")
+router = APIRouter(prefix="/v1/hedge", route_class=JsonRoute)
 
 
 @router.put("/policies/{underlying}", dependencies=[Admin], responses=answers(PolicyOut))
-async def put_policy(underlying: str, body: PolicyIn, runner: RunnerDep,
+async def put_policy(underlying: SymbolPath, body: PolicyIn, runner: RunnerDep,
                      clock: ClockDep) -> Json:
     """Replace the policy of one underlying; it takes effect on this very recompute."""
     await runner.execute(SetPolicy(underlying, HedgePolicy.from_mapping(body.model_dump())))
@@ -54,7 +55,7 @@ async def get_signals(
 
 @router.post("/signals/{signal_id}/cancel", dependencies=[Trade],
              responses=answers(CancelOut))
-async def cancel_signal(signal_id: str, runner: RunnerDep) -> Json:
+async def cancel_signal(signal_id: IdPath, runner: RunnerDep) -> Json:
     """Drop what is still pending of a signal."""
     before = runner.read.signal_remaining(signal_id) or 0.0
     p = await runner.execute(CancelSignal(signal_id))

@@ -5,13 +5,13 @@ by one, so each bad item is rejected alone with its own reason."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from app.api.errors import field_errors
+from app.api.json_body import parse_json
 from app.api.schemas import FillIn, TickIn
 from app.domain import Fill, Tick, parse_ts
 from app.engine.command_codec import INSTRUMENT_FIELDS, defined_by
@@ -22,27 +22,13 @@ _TICK = TypeAdapter(TickIn)
 _TICKS = TypeAdapter(list[TickIn])
 
 
-def parse_json(raw: bytes | str) -> Any:
-    """orjson first; on failure the stdlib parser, which reads NaN, Infinity and 1e400, so
-    that one non-finite item in a batch is rejected alone by validation."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        try:
-            return json.loads(raw)
-        except RecursionError:
-            raise InvalidInput("body", "JSON nested too deeply") from None
-        except ValueError:
-            raise InvalidInput("body", "not valid JSON") from None
-
-
 def invalid(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> InvalidInput:
     detail = field_errors(list(exc.errors()), prefix)
     return InvalidInput(detail[0]["field"], detail[0]["reason"])
 
 
 def to_tick(m: TickIn, received: float) -> Tick:
-    ts = received if m.ts is None else parse_ts(m.ts)
+    ts = received if m.ts is None else m.ts if type(m.ts) is float else parse_ts(m.ts)
     return Tick(m.symbol, ts, received, m.price, m.bid, m.ask, m.iv)
 
 

@@ -1,16 +1,24 @@
-"""A pure ASGI middleware that answers 413 to request bodies over the limit, before any route
-reads them (a Content-Length over the limit is refused without reading a byte)."""
+"""A pure ASGI middleware that reads a request's whole body before any route sees it, within
+two limits: its size (413; a Content-Length over the limit is refused without reading a byte)
+and its time (408 when the whole body has not arrived `timeout_s` after the headers — a
+client that trickles its body, even a byte a second, holds a connection that long at most).
+Both answers close the connection. The request gate (`app.api.gate`) runs before this one, so
+only a client with a valid key gets this far."""
 
 from __future__ import annotations
 
-import orjson
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.responses import refuse
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -20,25 +28,21 @@ class BodyLimit:
             if name == b"content-length":
                 try:
                     if int(value) > self.max_bytes:
-                        await self._refuse(send)
+                        await self._too_large(send)
                         return
                 except ValueError:
                     pass
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                await self._refuse(send)
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
-        whole = b"".join(chunks)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                whole = await self._read(receive)
+        except TimeoutError:
+            await refuse(send, 408, f"request body not complete in {self.timeout_s:g} s")
+            return
+        except _TooLarge:
+            await self._too_large(send)
+            return
+        if whole is None:  # the client left
+            return
         sent = False
 
         async def replay() -> Message:
@@ -50,12 +54,24 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"error": f"request body over {self.max_bytes} bytes",
-                             "detail": [], "status": 413})
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]})
-        await send({"type": "http.response.body", "body": body})
+    async def _read(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                raise _TooLarge
+            chunks.append(body)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _too_large(self, send: Send) -> None:
+        await refuse(send, 413, f"request body over {self.max_bytes} bytes")
+
+
+class _TooLarge(Exception):
+    pass

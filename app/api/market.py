@@ -15,17 +15,19 @@ from app.api.answers import (
 )
 from app.api.deps import Admin, ClockDep, Read, RunnerDep, Trade
 from app.api.ingest import new_fill, parse_json, parse_ticks
+from app.api.json_body import JsonRoute
 from app.api.responses import Json
 from app.api.schemas import (
     BrokerPositionIn,
     FillAnswer,
     FillIn,
+    IdPath,
     PositionIn,
     ReconcileAcceptIn,
+    SymbolPath,
     TickAnswer,
     TickIn,
     UnderlyingIn,
-    check_symbol,
 )
 from app.domain import HedgeRequest, instrument_from_fields
 from app.engine.command_codec import INSTRUMENT_FIELDS
@@ -39,17 +41,13 @@ from app.engine.commands import (
 from app.engine.views import market_view, position_view
 from app.errors import InvalidInput
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=JsonRoute)
 
 
 @router.put("/underlyings/{symbol}", dependencies=[Admin], responses=answers(UnderlyingOut))
-async def put_underlying(symbol: str, body: UnderlyingIn, runner: RunnerDep,
+async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerDep,
                          clock: ClockDep) -> Json:
     """Market parameters of one underlying; `spot` values it until its first tick."""
-    try:
-        check_symbol(symbol)
-    except ValueError as exc:
-        raise InvalidInput("symbol", str(exc)) from None
     hedge = body.hedge
     await runner.execute(SetUnderlying(
         symbol=symbol, rate=body.rate, div_yield=body.div_yield, vol=body.vol,
@@ -138,7 +136,7 @@ async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = N
 
 
 @router.post("/fills/{exec_id}/bust", dependencies=[Admin], responses=answers(BustOut))
-async def bust_fill(exec_id: str, runner: RunnerDep) -> Json:
+async def bust_fill(exec_id: IdPath, runner: RunnerDep) -> Json:
     """Reverse an acknowledged fill (the broker busted it); journaled like the fill."""
     return Json(await runner.bust(exec_id))
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from app.api.answers import RiskDetail, RiskOut, answers
 from app.api.deps import ClockDep, Read, RunnerDep
 from app.api.responses import Json
+from app.api.schemas import SymbolPath
 from app.domain import iso_utc
 from app.engine.views import risk_detail_view, risk_view, total_view
 
@@ -25,5 +26,5 @@ async def get_risk(runner: RunnerDep, clock: ClockDep) -> Json:
 
 
 @router.get("/risk/{underlying}", dependencies=[Read], responses=answers(RiskDetail))
-async def get_risk_one(underlying: str, runner: RunnerDep) -> Json:
+async def get_risk_one(underlying: SymbolPath, runner: RunnerDep) -> Json:
     return Json(risk_detail_view(runner.read.risk(underlying)))

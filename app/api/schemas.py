@@ -1,19 +1,82 @@
 """Request and response schemas (pydantic v2): the trust boundary.
 
 Every model forbids unknown fields and non-finite numbers (NaN, ±Infinity, 1e400), so a bad
-body answers 422 naming the field, and nothing non-finite ever reaches the core."""
+body answers 422 naming the field, and nothing non-finite ever reaches the core. Besides:
+
+- times lie in the windows of `app.domain.timefmt`: an expiry from 1970 to before 2200, an
+  event's `ts` from 2000 to before 2200 (the core refuses one past the clock skew);
+- symbols and ids are printable: no control (C0, C1, DEL) or format (bidi) characters, so
+  none can forge a log line or hide in a view;
+- quantities (fills, positions, manual signals, a policy's order fields, lots) are at most
+  HEDGE_MAX_QUANTITY units in size. The limit is the service's setting; the request gate sets
+  it for each request in `MAX_QUANTITY` (its default is the setting's default)."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from app.domain import expiry_from, parse_ts
+from app.domain.timefmt import EARLIEST_EVENT_TS, EARLIEST_TS, LATEST_TS
+from app.settings import DEFAULT_MAX_QUANTITY
+
+MAX_QUANTITY: ContextVar[float] = ContextVar("max_quantity", default=DEFAULT_MAX_QUANTITY)
+
+
+def _reason(exc: ValueError) -> str:
+    """The reason of a domain `ValueError("field: reason")` (pydantic names the field)."""
+    named, sep, reason = str(exc).partition(": ")
+    return reason if sep else named
+
+
+def _within_max(value: float) -> float:
+    limit = MAX_QUANTITY.get()
+    if abs(value) > limit:
+        raise ValueError(f"must be at most {limit:g} units in size (HEDGE_MAX_QUANTITY)")
+    return value
+
+
+def _event_epoch(value: str) -> float:
+    try:
+        return parse_ts(value, "ts", earliest=EARLIEST_EVENT_TS)
+    except ValueError as exc:
+        raise ValueError(_reason(exc)) from None
+
+
+def _event_time(value: str) -> str:
+    _event_epoch(value)
+    return value
+
+
+def _expiry(value: str) -> str:
+    try:
+        expiry_from(value)
+    except ValueError as exc:
+        raise ValueError(_reason(exc)) from None
+    return value
+
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Vol = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
-Timestamp = Annotated[float, Field(ge=0, allow_inf_nan=False)] | str
+# quantities in units, at most HEDGE_MAX_QUANTITY in size
+Quantity = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_within_max)]
+PositiveQuantity = Annotated[float, Field(gt=0, allow_inf_nan=False),
+                             AfterValidator(_within_max)]
+NonNegativeQuantity = Annotated[float, Field(ge=0, allow_inf_nan=False),
+                                AfterValidator(_within_max)]
+# an event's time: epoch seconds, checked in Rust (the tick hot path), or an ISO string,
+# checked by the domain's parser — kept as given (a fill's payload is what the client sent)...
+_EventSeconds = Annotated[float, Field(ge=EARLIEST_EVENT_TS, lt=LATEST_TS, allow_inf_nan=False)]
+EventTime = _EventSeconds | Annotated[str, AfterValidator(_event_time)]
+# ...or, for a tick, turned into epoch seconds as it is checked (parsed once)
+TickTime = _EventSeconds | Annotated[str, AfterValidator(_event_epoch)]
+Expiry = (Annotated[float, Field(ge=EARLIEST_TS, lt=LATEST_TS, allow_inf_nan=False)]
+          | Annotated[str, AfterValidator(_expiry)])
 
 
 def check_symbol(value: str) -> str:
@@ -26,7 +89,21 @@ def check_symbol(value: str) -> str:
     return value
 
 
+def check_id(value: str) -> str:
+    """An id (exec_id, signal_id) is 1–128 printable characters: no control (C0, C1, DEL) or
+    format (bidi) characters."""
+    if not value or len(value) > 128:
+        raise ValueError("must be 1 to 128 characters")
+    if not value.isprintable():
+        raise ValueError("must be printable: no control or format characters")
+    return value
+
+
 Symbol = Annotated[str, AfterValidator(check_symbol)]
+Id = Annotated[str, AfterValidator(check_id)]
+# path parameters obey the same rules as the body's fields
+SymbolPath = Annotated[str, Path(), AfterValidator(check_symbol)]
+IdPath = Annotated[str, Path(), AfterValidator(check_id)]
 
 
 class Strict(BaseModel):
@@ -40,7 +117,7 @@ class InstrumentFields(Strict):
     type: Literal["stock", "call", "put", "future"] | None = None
     underlying: Symbol | None = None
     strike: Positive | None = None
-    expiry: Timestamp | None = None
+    expiry: Expiry | None = None
     multiplier: Positive | None = None
     style: Literal["european", "american"] | None = None
 
@@ -50,7 +127,7 @@ class HedgeIn(Strict):
     # None: the hedge instrument's own multiplier when it is a defined instrument, else 1
     multiplier: Positive | None = None
     ratio: Positive = 1.0
-    lot_size: Positive = 1.0
+    lot_size: PositiveQuantity = 1.0
 
 
 class UnderlyingIn(Strict):
@@ -67,12 +144,12 @@ class UnderlyingIn(Strict):
 
 class PositionIn(InstrumentFields):
     symbol: Symbol
-    quantity: Finite
+    quantity: Quantity
 
 
 class TickIn(Strict):
     symbol: Symbol
-    ts: Timestamp | None = None
+    ts: TickTime | None = None
     price: Positive | None = None
     bid: Positive | None = None
     ask: Positive | None = None
@@ -90,13 +167,13 @@ class TickIn(Strict):
 
 
 class FillIn(InstrumentFields):
-    exec_id: Annotated[str, Field(min_length=1, max_length=128)]
+    exec_id: Id
     symbol: Symbol
     side: Literal["buy", "sell"]
-    quantity: Positive
+    quantity: PositiveQuantity
     price: Positive
-    ts: Timestamp | None = None
-    signal_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    ts: EventTime | None = None
+    signal_id: Id | None = None
 
 
 class PolicyIn(Strict):
@@ -105,9 +182,9 @@ class PolicyIn(Strict):
     band: NonNegative = 0.0
     rebalance_to: Literal["target", "edge"] | None = None
     interval_s: Positive = 60.0
-    min_order: NonNegative = 1.0
-    max_order: Positive | None = None
-    max_position: NonNegative | None = None
+    min_order: NonNegativeQuantity = 1.0
+    max_order: PositiveQuantity | None = None
+    max_position: NonNegativeQuantity | None = None
     pending_ttl_s: Positive = 30.0
     stale_after_s: Positive | None = None
     cost_per_share: NonNegative = 0.01
@@ -123,7 +200,7 @@ class HaltIn(Strict):
 
 class ManualSignalIn(Strict):
     underlying: Symbol
-    order_qty: Finite
+    order_qty: Quantity
     instrument: Symbol | None = None
 
 
@@ -149,12 +226,12 @@ class OptionsPlanIn(Strict):
     underlying: Symbol
     candidates: Annotated[list[CandidateIn], Field(min_length=1, max_length=50)]
     targets: TargetsIn
-    max_contracts: Positive | None = None
+    max_contracts: PositiveQuantity | None = None
 
 
 class BrokerPositionIn(Strict):
     symbol: Symbol
-    quantity: Finite
+    quantity: Quantity
 
 
 class ReconcileAcceptIn(Strict):

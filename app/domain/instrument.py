@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.domain.timefmt import parse_ts
+from app.domain.timefmt import in_window, parse_ts
 
 NEW_YORK = ZoneInfo("America/New_York")
 EXPIRY_CLOSE = time(16, 0)
@@ -54,17 +54,18 @@ class Instrument:
 
 
 def expiry_from(value: str | float | int | date | datetime, field: str = "expiry") -> float:
-    """Epoch seconds of an expiry: a bare date is 16:00 New York on that date."""
+    """Epoch seconds of an expiry: a bare date is 16:00 New York on that date. Within the
+    window of `timefmt` (1970 to before 2200), or ValueError naming `field`."""
     if isinstance(value, datetime):
         return parse_ts(value, field)
     if isinstance(value, date):
-        return datetime.combine(value, EXPIRY_CLOSE, NEW_YORK).timestamp()
+        return in_window(datetime.combine(value, EXPIRY_CLOSE, NEW_YORK).timestamp(), field)
     if isinstance(value, str) and len(value.strip()) == 10:
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
             raise ValueError(f"{field}: not an ISO-8601 date: {value!r}") from None
-        return datetime.combine(day, EXPIRY_CLOSE, NEW_YORK).timestamp()
+        return in_window(datetime.combine(day, EXPIRY_CLOSE, NEW_YORK).timestamp(), field)
     return parse_ts(value, field)
 
 

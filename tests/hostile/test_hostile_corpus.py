@@ -93,6 +93,7 @@ class Hostile:
     status: frozenset[int]
     label: str
     batch: bool = False  # a list answered 200 with every item rejected
+    content_type: str = "application/json"
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.label}]"
@@ -110,6 +111,10 @@ NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"]
 NOT_POSITIVE = ["0", "-0.0", "-1", "-1e-300"]
 WRONG_TYPES = ['"abc"', "[1]", '{"v": 1}', "null"]
 HUGE = json.dumps("A" * 200_000)
+# control and format characters: a forged log line, a terminal colour, a bidi override
+CONTROL = [json.dumps("X\n2026-01-01 ERROR forged"), json.dumps("X\u001b[31m"),
+           json.dumps("X\u0085"), json.dumps("X\u007f"), json.dumps("X\u202eY")]
+TOO_MANY = ["1e15", "-1e15", "1000000001"]  # past HEDGE_MAX_QUANTITY (1e9 by default)
 
 
 def tick_items(t0: float) -> list[tuple[bytes, str, int, str]]:
@@ -144,6 +149,11 @@ def tick_items(t0: float) -> list[tuple[bytes, str, int, str]]:
         (_raw(u, ts="1e300"), "ts", 422, "ts 1e300"),
         (_raw(u, ts='"yesterday"'), "ts", 422, "ts not a timestamp"),
         (_raw(u, ts="-1"), "ts", 422, "negative ts"),
+        (_raw(u, ts="0"), "ts", 422, "ts 0"),
+        (_raw(u, ts='"1999-12-31T23:59:59Z"'), "ts", 422, "ts before 2000"),
+        (_raw(u, ts='"9999-12-31T23:00:00-12:00"'), "ts", 422, "ts past year 9999 in UTC"),
+        (_raw(u, ts='"0001-01-01T00:00:00+01:00"'), "ts", 422, "ts before year 1 in UTC"),
+        *[(_raw(u, symbol=v), "symbol", 422, f"symbol {v}") for v in CONTROL],
         (_raw(u, ts="NaN"), "ts", 422, "ts NaN"),
         (_raw(u, ts="[1]"), "ts", 422, "ts as a list"),
         (_raw(u, venue='"X"'), "venue", 422, "unknown field"),
@@ -170,6 +180,16 @@ def fill_items() -> list[tuple[bytes, str, int, str]]:
         (_raw(f, symbol=json.dumps("S" * 65)), "symbol", 422, "symbol of 65 chars"),
         (_raw(f, ts='"garbage"'), "ts", 422, "ts not a timestamp"),
         (_raw(f, ts="-1"), "ts", 422, "negative ts"),
+        (_raw(f, ts="0"), "ts", 422, "ts 0"),
+        (_raw(f, ts='"9999-12-31T23:00:00-12:00"'), "ts", 422, "ts past year 9999 in UTC"),
+        (_raw(f, symbol=f'"{CALL}"', expiry='"9999-12-31T23:00:00-12:00"'), "expiry", 422,
+         "expiry past year 9999 in UTC"),
+        (_raw(f, symbol=f'"{CALL}"', expiry="1e12"), "expiry", 422, "expiry 1e12"),
+        (_raw(f, symbol=f'"{CALL}"', expiry='"2200-01-01"'), "expiry", 422, "expiry 2200"),
+        *[(_raw(f, quantity=v), "quantity", 422, f"quantity {v}") for v in TOO_MANY[::2]],
+        *[(_raw(f, exec_id=v), "exec_id", 422, f"exec_id {v[:8]}") for v in CONTROL],
+        *[(_raw(f, signal_id=v), "signal_id", 422, f"signal_id {v[:8]}") for v in CONTROL],
+        *[(_raw(f, symbol=v), "symbol", 422, f"symbol {v[:8]}") for v in CONTROL],
         (_raw(f, ts="NaN"), "ts", 422, "ts NaN"),
         (_raw(f, signal_id='""'), "signal_id", 422, "empty signal_id"),
         (_raw(f, signal_id=json.dumps("s" * 129)), "signal_id", 422, "signal_id of 129"),
@@ -202,7 +222,9 @@ def underlying_items() -> list[tuple[bytes, str, str]]:
         out.append((_raw(b, confirm_ticks=v), "confirm_ticks", f"confirm_ticks {v}"))
     for v, f in [('{"multiplier": 0}', "multiplier"), ('{"ratio": NaN}', "ratio"),
                  ('{"lot_size": -1}', "lot_size"), ('{"instrument": ""}', "instrument"),
-                 ('"XYZ"', "hedge"), ('{"venue": 1}', "venue")]:
+                 ('"XYZ"', "hedge"), ('{"venue": 1}', "venue"),
+                 ('{"lot_size": 1e15}', "lot_size"), ('{"instrument": "X\\u001b[2J"}',
+                                                      "instrument")]:
         out.append((_raw(b, hedge=v), f, f"hedge {v}"))
     out += [
         (_raw({"spot": 100.0}), "vol", "no vol"),
@@ -224,6 +246,8 @@ def policy_items() -> list[tuple[bytes, str, str]]:
         ("risk_aversion", ["0", "-1"]), ("max_signals_per_s", ["0", "-1"]),
         ("max_notional_per_min", ["0", "Infinity"]), ("rebalance_to", ['"middle"']),
         ("reduce_only", ['"maybe"', "[]"]),
+        ("min_order", TOO_MANY[::2]), ("max_order", TOO_MANY[::2]),
+        ("max_position", TOO_MANY[::2]),
     ]:
         for v in values:
             out.append((_raw(p, **{name: v}), name, f"{name} {v}"))
@@ -271,12 +295,24 @@ def corpus(t0: float) -> list[Hostile]:
         (b'[{"symbol":"XYZ","quantity":5},{"symbol":"XYZ","quantity":NaN}]', "quantity",
          "second of two bad (all or nothing)"),
         (b"[" + _raw(pos, book='"A"') + b"]", "book", "unknown field"),
+        (b"[" + _raw(pos, expiry="1e12") + b"]", "expiry", "expiry 1e12"),
+        (b"[" + _raw(pos, expiry='"9999-12-31T23:00:00-12:00"') + b"]", "expiry",
+         "expiry past year 9999 in UTC"),
+        (b"[" + _raw(pos, expiry="-1") + b"]", "expiry", "expiry before 1970"),
+        *[(b"[" + _raw(pos, quantity=v) + b"]", "quantity", f"quantity {v}")
+          for v in TOO_MANY],
+        *[(b"[" + _raw(pos, symbol=v) + b"]", "symbol", f"symbol {v[:8]}") for v in CONTROL],
+        *[(b"[" + _raw(pos, underlying=v, type='"call"', strike="1", expiry='"2027-02-19"',
+                       symbol='"W"') + b"]", "underlying", f"underlying {v[:8]}")
+          for v in CONTROL],
+        (b'[{"symbol":"XYZ","quantity":1,"quantity":2}]', "quantity", "a key given twice"),
         (b'{"symbol":"XYZ","quantity":1}', "body", "an object, not a list"),
     ]:
         add(Hostile("PUT", "/v1/positions", raw, field, s422, label))
     for raw, field, label in [
         (b'[{"symbol":"XYZ","quantity":NaN}]', "quantity", "broker quantity NaN"),
         (b'[{"symbol":"","quantity":1}]', "symbol", "broker empty symbol"),
+        (b'[{"symbol":"XYZ","quantity":1e15}]', "quantity", "broker quantity 1e15"),
         (b'[{"symbol":"XYZ","quantity":1,"acct":"A"}]', "acct", "unknown field"),
     ]:
         add(Hostile("PUT", "/v1/positions/reconcile", raw, field, s422, label))
@@ -296,6 +332,19 @@ def corpus(t0: float) -> list[Hostile]:
                 "manual signal, empty instrument"))
     add(Hostile("POST", "/v1/hedge/signals", _raw(sig, urgent="true"), "urgent", s422,
                 "manual signal, unknown field"))
+    for v in TOO_MANY:
+        add(Hostile("POST", "/v1/hedge/signals", _raw(sig, order_qty=v), "order_qty", s422,
+                    f"manual order_qty {v}"))
+    for v in CONTROL:
+        add(Hostile("POST", "/v1/hedge/signals", _raw(sig, instrument=v), "instrument", s422,
+                    f"manual signal, instrument {v[:8]}"))
+    add(Hostile("POST", "/v1/hedge/signals", b'{"underlying":"XYZ","order_qty":10,'
+                b'"order_qty":-10}', "order_qty", s422, "manual signal, a key given twice"))
+    for content_type in ("text/plain", "application/x-www-form-urlencoded",
+                         "multipart/form-data; boundary=x", "application/json; charset=latin-1",
+                         "application/jsonx"):
+        add(Hostile("POST", "/v1/hedge/signals", _raw(sig), content_type, frozenset({415}),
+                    f"manual signal as {content_type}", content_type=content_type))
     add(Hostile("POST", "/v1/hedge/signals", b"[" + _raw(sig) + b"," + _raw(sig, order_qty="0")
                 + b"]", "order_qty", s422, "a set with one bad signal sends none"))
     add(Hostile("POST", "/v1/hedge/signals", b"[" + _raw(sig) + b"," +
@@ -307,12 +356,23 @@ def corpus(t0: float) -> list[Hostile]:
             (b'{"underlying":""}', "underlying", s422, "empty underlying"),
             (b'{"underlying":5}', "underlying", s422, "underlying a number"),
             (b'{"underlying":"XYZ","why":"x"}', "why", s422, "unknown field"),
+            (b'{"underlying":"X\\u001b[31m"}', "underlying", s422, "control characters"),
+            (b'{"underlying":"XYZ","underlying":"NOPE"}', "underlying", s422,
+             "a key given twice"),
         ]:
             add(Hostile("POST", path, raw, field, status, label))
     add(Hostile("POST", "/v1/hedge/signals/nope/cancel", None, "nope", s404,
                 "cancel of an unknown signal"))
-    add(Hostile("POST", "/v1/hedge/signals/" + "x" * 3000 + "/cancel", None, None, s404,
-                "cancel of a 3 kB id"))
+    add(Hostile("POST", "/v1/hedge/signals/" + "x" * 3000 + "/cancel", None, "signal_id",
+                s422, "cancel of a 3 kB id"))
+    for path, field in [("/v1/hedge/signals/%1B%5B31m/cancel", "signal_id"),
+                        ("/v1/hedge/signals/a%0Ab/cancel", "signal_id"),
+                        ("/v1/fills/E%0A1/bust", "exec_id"),
+                        ("/v1/fills/E%E2%80%AE1/bust", "exec_id")]:
+        add(Hostile("POST", path, None, field, s422, f"a control character in {field}"))
+    for path in ("/v1/hedge/policies/X%0AY", "/v1/hedge/policies/X%C2%85"):
+        add(Hostile("PUT", path, b'{"mode":"off"}', "underlying", s422,
+                    "a control character in the underlying"))
     add(Hostile("POST", "/v1/fills/NOPE/bust", None, "NOPE", s404, "bust of an unknown fill"))
     plan = {"underlying": "XYZ", "targets": {"gamma": 0},
             "candidates": [{"symbol": CALL, "iv": 0.2}]}
@@ -372,6 +432,15 @@ def generic(app: Any) -> list[Hostile]:
         bodies += [(NOT_UTF8, "invalid UTF-8"), (DEEP, "JSON nested 50,000 deep")]
         for raw, label in bodies:
             out.append(Hostile(method, p, raw, "body", frozenset({422}), f"generic: {label}"))
+        for raw, label in [(b'{"a":1,"a":2}', "a key given twice"),
+                           (b'[{"a":{"b":"x:y","b":"z"}}]', "a nested key given twice"),
+                           (b'{"a":"\\u003a","a":2}', "a key given twice, escaped colons")]:
+            key = "a" if b'"a":1' in raw or b'"a":"' in raw else "b"
+            out.append(Hostile(method, p, raw, key, frozenset({422}), f"generic: {label}"))
+        for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+            out.append(Hostile(method, p, b"{}", content_type, frozenset({415}),
+                               f"generic: a body as {content_type}",
+                               content_type=content_type))
     return out
 
 
@@ -388,7 +457,7 @@ def named(answer: dict[str, Any], field: str) -> bool:
 
 
 def send(desk: Desk, h: Hostile) -> Any:
-    headers = JSON if h.body is not None else {}
+    headers = {"content-type": h.content_type} if h.body is not None else {}
     return desk.client.request(h.method, h.path, content=h.body, headers=headers)
 
 
