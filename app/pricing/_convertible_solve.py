@@ -37,7 +37,14 @@ from app.pricing._convertible_grid import (
     accrued_at,
     build_grid,
 )
-from app.pricing._convertible_step import barrier_row, step
+from app.pricing._convertible_step import (
+    META_FORCED,
+    META_IMOD,
+    META_STALE,
+    barrier_row,
+    forced_from,
+    step,
+)
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
@@ -112,8 +119,9 @@ def _terminal(u, nodes, ratio, cash):
 
 
 @njit(**_JIT)
-def _table(u, nodes, al, be, ga, bound, ratio, barrier, table):
-    """Figures per node at the valuation time from the lanes (see the grid module).
+def _table(u, nodes, theta, ratio, barrier, table):
+    """Figures per node at the valuation time from the lanes (see the grid module); theta
+    is given (per node, per year).
 
     barrier > 0: the call forces conversion at S >= barrier (V = ratio S there); the node
     just below it takes its derivatives from the quadratic through its left neighbour,
@@ -125,15 +133,7 @@ def _table(u, nodes, al, be, ga, bound, ratio, barrier, table):
         table[ROW_VEGA, i] = (u[i, 1] + u[i, SOLVES + 1] - v) / H_VOL
         table[ROW_RHO, i] = (u[i, 2] + u[i, SOLVES + 2] - v) / H_RATE
         table[ROW_SPREAD, i] = (u[i, 3] + u[i, SOLVES + 3] - v) / H_SPREAD
-        if bound[i]:
-            table[ROW_THETA, i] = 0.0
-        else:
-            lv = be[i, 0] * u[i, 0] + be[i, SOLVES] * u[i, SOLVES]
-            if i > 0:
-                lv += al[i, 0] * u[i - 1, 0] + al[i, SOLVES] * u[i - 1, SOLVES]
-            if i < n:
-                lv += ga[i, 0] * u[i + 1, 0] + ga[i, SOLVES] * u[i + 1, SOLVES]
-            table[ROW_THETA, i] = -lv
+        table[ROW_THETA, i] = theta[i]
     price = table[ROW_PRICE]
     for i in range(1, n):
         x0, x1, x2 = nodes[i - 1], nodes[i], nodes[i + 1]
@@ -162,10 +162,12 @@ def _table(u, nodes, al, be, ga, bound, ratio, barrier, table):
 def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_t,
                call_from, call_to, call_px, call_level, put_t, put_px, div_t, div_amt,
                n_space, steps_per_year, min_steps, conc, s_ref_extra,
-               nodes, grid_map, table, work, fac, act, bound):
+               nodes, grid_map, table, work, vec, fac, bound):
     """Solve one bond; fills nodes, grid_map, table. Returns (bond floor, accrued now,
-    time of the next event, the forced-conversion barrier now or 0). work: float64[4, N+1, LANES]; fac: float64[6, N+1, LANES]."""
-    u, rhs, y, tmp = work[0], work[1], work[2], work[3]
+    time of the next event, the forced-conversion barrier now or 0). work: float64[4, N+1, LANES]; vec: float64[2, N+1]; fac: float64[6, N+1, LANES]."""
+    u, rhs, tmp, ahead = work[0], work[1], work[2], work[3]
+    v_before, theta = vec[0], vec[1]
+    bound_ahead = np.empty(bound.shape[0], dtype=np.bool_)
     al, be, ga, fm, finv, fup = fac[0], fac[1], fac[2], fac[3], fac[4], fac[5]
     cash_t = redemption
     has_cpn_at_T = cpn_t.shape[0] > 0 and abs(cpn_t[cpn_t.shape[0] - 1] - T) <= TIME_EPS
@@ -198,7 +200,8 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
                 u[i, k] = conv if conv > redemption else 0.0
                 u[i, k + SOLVES] = 0.0 if conv > redemption else redemption
             bound[i] = True
-        _table(u, nodes, al, be, ga, bound, ratio, 0.0, table)
+        theta[:] = 0.0
+        _table(u, nodes, theta, ratio, 0.0, table)
         for i in range(n + 1):
             table[ROW_VEGA, i] = 0.0
             table[ROW_RHO, i] = 0.0
@@ -218,14 +221,14 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
     pp = _put_at(T, put_t, put_px)
     bound[:] = False
     _constrain(u, nodes, ratio, pc + acc if pc > 0.0 else 0.0, lvl,
-               pp + acc if pp > 0.0 else 0.0, bound)
+               pp + acc if pp > 0.0 else 0.0, bound, tmp)
     if pp > 0.0:
         floor = max(floor, pp + acc)
     restart = True
-    act[:, :] = 0
     mod = np.empty((4, LANES))
-    meta = np.zeros(3, dtype=np.int64)
-    meta[1] = -1
+    meta = np.empty(3, dtype=np.int64)
+    meta[META_IMOD] = -1
+    meta[META_FORCED] = n + 1
     for lev in range(m - 1, -1, -1):
         t_hi = levels[lev + 1]
         t_lo = levels[lev]
@@ -234,7 +237,7 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
         floor *= math.exp(-(rate + spread) * (t_hi - t_lo))
         # Crank–Nicolson over dt and a fully implicit half step share I - dt/2 A.
         tdt = 0.5 * dt
-        meta[0] = 0  # new step size: refactor every row
+        meta[META_STALE] = 0  # new step size: refactor every row
         for j in range(steps):
             halves = 2 if restart and j < 2 else 1
             for h in range(halves):
@@ -244,19 +247,38 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
                     t = t_hi - (j + (h + 1.0) / halves) * dt
                 call_amt, lvl = _call_amount(t, cpn, acc0, cpn_t, call_from, call_to,
                                              call_px, call_level)
+                ib = n + 1
                 imod = -1
                 if call_amt > 0.0:
-                    imod = barrier_row(nodes, grid_map, max(call_amt / ratio, lvl), ratio,
-                                       sig, drift, disc, mod)
-                step(u, rhs, y, al, be, ga, 0.0 if halves == 2 else tdt, tdt, fm, finv, fup,
-                     act, meta, nodes, ratio, call_amt, lvl, imod, mod, bound)
+                    b_now = max(call_amt / ratio, lvl)
+                    ib = forced_from(nodes, grid_map, b_now)
+                    imod = barrier_row(nodes, b_now, ib, ratio, sig, drift, disc, mod)
+                explicit = 0.0 if halves == 2 else tdt
+                last = lev == 0 and j == steps - 1 and h == halves - 1
+                if last:  # keep V one step before the valuation time, for theta
+                    h_last = explicit + tdt
+                    for i in range(n + 1):
+                        v_before[i] = u[i, 0] + u[i, SOLVES]
+                step(u, rhs, al, be, ga, explicit, tdt, fm, finv, fup, meta, nodes, ratio,
+                     call_amt, lvl, ib, imod, mod, bound, tmp)
+                if last:
+                    # One more step past the valuation time (to -h_last, the market and the
+                    # call status held) gives theta as a centred difference in time.
+                    for i in range(n + 1):
+                        for k in range(LANES):
+                            ahead[i, k] = u[i, k]
+                    step(ahead, rhs, al, be, ga, explicit, tdt, fm, finv, fup, meta, nodes,
+                         ratio, call_amt, lvl, ib, imod, mod, bound_ahead, tmp)
+                    for i in range(n + 1):
+                        theta[i] = (v_before[i] - ahead[i, 0] - ahead[i, SOLVES]) / (
+                            2.0 * h_last)
         # The event level t_lo.
         acc = accrued_at(t_lo, cpn, acc0, cpn_t, False)
         pc, lvl = _call_at(t_lo, call_from, call_to, call_px, call_level)
         pp = _put_at(t_lo, put_t, put_px) if lev > 0 else 0.0
         call_amt = pc + acc if pc > 0.0 else 0.0
         put_amt = pp + acc if pp > 0.0 else 0.0
-        _constrain(u, nodes, ratio, call_amt, lvl, put_amt, bound)
+        _constrain(u, nodes, ratio, call_amt, lvl, put_amt, bound, tmp)
         kinds = 0
         if pp > 0.0:
             floor = max(floor, put_amt)
@@ -268,7 +290,7 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
                     amount += div_amt[d]
             if amount > 0.0:
                 _dividend_jump(u, nodes, grid_map, amount, tmp)
-                _constrain(u, nodes, ratio, call_amt, lvl, put_amt, bound)
+                _constrain(u, nodes, ratio, call_amt, lvl, put_amt, bound, tmp)
                 kinds |= _EV_DIVIDEND
             for c in range(call_from.shape[0]):
                 if abs(call_from[c] - t_lo) <= TIME_EPS or abs(call_to[c] - t_lo) <= TIME_EPS:
@@ -284,7 +306,7 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
     call_now, lvl_now = _call_amount(0.0, cpn, acc0, cpn_t, call_from, call_to, call_px,
                                      call_level)
     barrier = max(call_now / ratio, lvl_now) if call_now > 0.0 else 0.0
-    _table(u, nodes, al, be, ga, bound, ratio, barrier, table)
+    _table(u, nodes, theta, ratio, barrier, table)
     acc_now = accrued_at(0.0, cpn, acc0, cpn_t, False)
     next_event = levels[1] if m >= 1 else T
     return floor, acc_now, next_event, barrier
@@ -311,8 +333,8 @@ def solve_batch(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0,
     n_bonds = spot.shape[0]
     npts = n_space + 1
     work = np.empty((4, npts, LANES))
+    vec = np.empty((2, npts))
     fac = np.empty((6, npts, LANES))
-    act = np.zeros((npts, SOLVES), dtype=np.int8)
     bound = np.zeros(npts, dtype=np.bool_)
     for b in range(n_bonds):
         c0, c1 = cpn_off[b], cpn_off[b + 1]
@@ -325,7 +347,8 @@ def solve_batch(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0,
                          ratio[b], cpn[b], acc0[b], cpn_t[c0:c1], call_from[k0:k1],
                          call_to[k0:k1], call_px[k0:k1], call_level[k0:k1], put_t[p0:p1],
                          put_px[p0:p1], div_t, div_amt, n_space, steps_per_year, min_steps,
-                         conc, s_extra, nodes[b], maps[b], table[b], work, fac, act, bound)
+                         conc, s_extra, nodes[b], maps[b], table[b], work, vec, fac,
+                         bound)
         floor[b] = res[0]
         accrued[b] = res[1]
         next_event[b] = res[2]

@@ -104,10 +104,10 @@ class GridSpec:
         beyond, needs_resolve answers spot_outside_band.
     """
 
-    space_nodes: int = 160
-    steps_per_year: float = 50.0
-    min_steps: int = 60
-    concentration: float = 0.15
+    space_nodes: int = 100
+    steps_per_year: float = 25.0
+    min_steps: int = 25
+    concentration: float = 0.2
     reuse_band: float = 0.2
 
     def __post_init__(self) -> None:
