@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 LANES = 8  # (E, C) × (base, vol bump, rate bump, spread bump): E lanes 0-3, C lanes 4-7
@@ -72,7 +71,7 @@ def cell_of(s, grid_map, n_space):
     alpha = grid_map[MAP_ALPHA]
     c2 = grid_map[MAP_C2]
     xi = (math.asinh((s - kc) / alpha) - c2) / (grid_map[MAP_C1] - c2)
-    j = int(math.floor(xi * n_space))
+    j = math.floor(xi * n_space)
     return min(max(j, 0), n_space - 1)
 
 
@@ -95,7 +94,7 @@ def build_grid(spot, s_max_target, conc, n_space, nodes, grid_map):
     alpha = conc * spot
     c2 = -math.asinh(kc / alpha)
     c1 = math.asinh((s_max_target - kc) / alpha)
-    j = int(round(-c2 / (c1 - c2) * n_space))
+    j = round(-c2 / (c1 - c2) * n_space)
     j = min(max(j, 1), n_space - 1)
     c1 = c2 * (1.0 - n_space / j)
     for i in range(n_space + 1):

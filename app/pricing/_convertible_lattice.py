@@ -64,7 +64,7 @@ def _lattice(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_t,
     cpn_lv = np.empty(cpn_t.shape[0], dtype=np.int64)
     snapped = np.empty(cpn_t.shape[0])
     for i in range(cpn_t.shape[0]):
-        cpn_lv[i] = int(round(cpn_t[i] / dt))
+        cpn_lv[i] = round(cpn_t[i] / dt)
         snapped[i] = cpn_lv[i] * dt
     has_cpn_at_T = cpn_t.shape[0] > 0 and cpn_lv[cpn_t.shape[0] - 1] == steps
     size = 2 * steps + 3
@@ -103,16 +103,16 @@ def _lattice(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_t,
             acc = 0.0 if on_coupon else _accrued(t, cpn, acc0, snapped)
         call_amt, trig = 0.0, 0.0
         for k in range(call_from.shape[0]):
-            if int(round(call_from[k] / dt)) <= lvl <= int(round(call_to[k] / dt)):
+            if round(call_from[k] / dt) <= lvl <= round(call_to[k] / dt):
                 call_amt, trig = call_px[k] + acc, call_level[k]
         put_amt = 0.0
         for k in range(put_t.shape[0]):
-            if int(round(put_t[k] / dt)) == lvl and lvl > 0:
+            if round(put_t[k] / dt) == lvl and lvl > 0:
                 put_amt = put_px[k] + acc
         _constrain(e, c, s, nn, ratio, call_amt, trig, put_amt)
         amount = 0.0
         for k in range(div_t.shape[0]):
-            if int(round(div_t[k] / dt)) == lvl and 0 < lvl < steps:
+            if round(div_t[k] / dt) == lvl and 0 < lvl < steps:
                 amount += div_amt[k]
         if amount > 0.0:
             _jump(e, s, nn, amount, tmp)

@@ -164,7 +164,8 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
                n_space, steps_per_year, min_steps, conc, s_ref_extra,
                nodes, grid_map, table, work, vec, fac, bound):
     """Solve one bond; fills nodes, grid_map, table. Returns (bond floor, accrued now,
-    time of the next event, the forced-conversion barrier now or 0). work: float64[4, N+1, LANES]; vec: float64[2, N+1]; fac: float64[6, N+1, LANES]."""
+    time of the next event, the forced-conversion barrier now or 0).
+    work: float64[4, N+1, LANES]; vec: float64[2, N+1]; fac: float64[6, N+1, LANES]."""
     u, rhs, tmp, ahead = work[0], work[1], work[2], work[3]
     v_before, theta = vec[0], vec[1]
     bound_ahead = np.empty(bound.shape[0], dtype=np.bool_)
@@ -210,7 +211,7 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
 
     levels = _levels(T, cpn_t, put_t, call_from, call_to, div_t)
     m = levels.shape[0] - 1
-    n_total = max(min_steps, int(math.ceil(steps_per_year * T)))
+    n_total = max(min_steps, math.ceil(steps_per_year * T))
     dt_target = T / n_total
 
     # Maturity.
@@ -232,7 +233,7 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
     for lev in range(m - 1, -1, -1):
         t_hi = levels[lev + 1]
         t_lo = levels[lev]
-        steps = max(1, int(round((t_hi - t_lo) / dt_target)))
+        steps = max(1, round((t_hi - t_lo) / dt_target))
         dt = (t_hi - t_lo) / steps
         floor *= math.exp(-(rate + spread) * (t_hi - t_lo))
         # Crank–Nicolson over dt and a fully implicit half step share I - dt/2 A.

@@ -258,6 +258,19 @@ def _per_bond(value: Any, n: int, name: str, *, positive: bool = False,
     return arr
 
 
+def _float_or_per_bond(value: Any, n: int, name: str) -> float | np.ndarray:
+    """A finite float (one value for every bond) or a validated float64[n]."""
+    if np.ndim(value) == 0:
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be numeric, got {value!r}") from None
+        if not math.isfinite(x):
+            raise ValueError(f"{name} must be finite")
+        return x
+    return _per_bond(value, n, name)
+
+
 def _dividends(dividends: Sequence[Sequence[float]]) -> tuple[tuple[float, float], ...]:
     out = []
     for i, d in enumerate(dividends):
@@ -313,8 +326,8 @@ def solve(batch: ConvertibleBatch, spot: Any, vol: Any, rate: Any, div_yield: An
     return ConvertibleState(
         batch=batch, grid=grid, spot=s, vol=v, rate=r, div_yield=q, credit_spread=sp,
         dividends=divs, nodes=nodes, grid_map=grid_map, table=table, bond_floor=floor,
-        accrued=accrued, next_event=next_event, barrier=barrier, spot_low=s / band, spot_high=s * band,
-        _scratch=np.empty(7))
+        accrued=accrued, next_event=next_event, barrier=barrier, spot_low=s / band,
+        spot_high=s * band, _scratch=np.empty(7))
 
 
 def revalue_into(state: ConvertibleState, spot: float | np.ndarray,
@@ -360,19 +373,19 @@ def needs_resolve(state: ConvertibleState, spot: Any, vol: Any, rate: Any,
     1e-3 of the ratio in delta. A change of the cash dividends is the caller's to notice.
     """
     n = len(state)
-    args = [_per_bond(x, n, name) for x, name in ((spot, "spot"), (vol, "vol"), (rate, "rate"),
-                                                  (div_yield, "div_yield"),
-                                                  (t_elapsed, "t_elapsed"))]
+    spot_, vol_, rate_, q_, elapsed = (
+        _float_or_per_bond(x, n, name) for x, name in (
+            (spot, "spot"), (vol, "vol"), (rate, "rate"), (div_yield, "div_yield"),
+            (t_elapsed, "t_elapsed")))
     sp = (state.credit_spread if credit_spread is None
           else _per_bond(credit_spread, n, "credit_spread"))
     batch = state.batch
     codes = np.empty(n, dtype=np.int8)
-    staleness_kernel(args[0], args[1], args[2], args[3], sp, args[4], state.nodes,
-                     state.grid_map, state.table, batch.conversion_ratio, state.barrier,
-                     state.vol, state.rate, state.div_yield,
-                     state.credit_spread, state.spot_low, state.spot_high, state.next_event,
-                     price_tol * batch.face, delta_tol * batch.conversion_ratio,
-                     np.empty(7), codes)
+    staleness_kernel(spot_, vol_, rate_, q_, sp, elapsed, state.nodes, state.grid_map,
+                     state.table, batch.conversion_ratio, state.barrier, state.vol,
+                     state.rate, state.div_yield, state.credit_spread, state.spot_low,
+                     state.spot_high, state.next_event, price_tol * batch.face,
+                     delta_tol * batch.conversion_ratio, state._scratch, codes)
     return codes
 
 

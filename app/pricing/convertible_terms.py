@@ -29,9 +29,10 @@ Conventions (per bond of `face`):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["ConvertibleTerms"]
 
@@ -130,6 +131,19 @@ class ConvertibleTerms:
         """face / conversion_ratio: the stock price at which conversion is worth face."""
         return self.face / self.conversion_ratio
 
+    def advanced(self, years: float) -> ConvertibleTerms:
+        """The same bond `years` later: every time moved back by `years` (the coupon schedule
+        made explicit, so accrual carries on; events now in the past are ignored by the
+        pricer). For a caller that keeps times in years, e.g. a backtest."""
+        start, future = self.coupon_schedule()
+        coupons = None if self.coupon_rate == 0.0 else tuple(t - years for t in (start, *future))
+        return replace(
+            self, maturity=self.maturity - years,
+            call_schedule=tuple((a - years, b - years, *rest)
+                                for a, b, *rest in self.call_schedule),
+            put_schedule=tuple((t - years, price) for t, price in self.put_schedule),
+            coupon_times=coupons)
+
     def coupon_schedule(self) -> tuple[float, tuple[float, ...]]:
         """(accrual start of the current period, future coupon times in (0, maturity]).
 
@@ -177,7 +191,7 @@ def _calls(schedule: Sequence[Sequence[float]], maturity: float) -> tuple[tuple[
             raise ValueError(f"call_schedule[{i}] ends after maturity ({t_to} > {maturity})")
         out.append((t_from, t_to, price, trigger))
     out.sort()
-    for a, b in zip(out, out[1:], strict=False):
+    for a, b in itertools.pairwise(out):
         if b[0] < a[1] - TIME_EPS:
             raise ValueError(f"call_schedule periods overlap: [{a[0]}, {a[1]}] and "
                              f"[{b[0]}, {b[1]}]")
@@ -195,7 +209,7 @@ def _puts(schedule: Sequence[Sequence[float]], maturity: float) -> tuple[tuple[f
             raise ValueError(f"put_schedule[{i}] date is after maturity ({t} > {maturity})")
         out.append((t, price))
     out.sort()
-    for a, b in zip(out, out[1:], strict=False):
+    for a, b in itertools.pairwise(out):
         if b[0] - a[0] <= TIME_EPS:
             raise ValueError(f"put_schedule has two puts on the same date ({a[0]})")
     return tuple(out)
@@ -203,7 +217,7 @@ def _puts(schedule: Sequence[Sequence[float]], maturity: float) -> tuple[tuple[f
 
 def _coupon_times(times: Sequence[float], maturity: float) -> tuple[float, ...]:
     out = tuple(_finite(f"coupon_times[{i}]", t) for i, t in enumerate(times))
-    for a, b in zip(out, out[1:], strict=False):
+    for a, b in itertools.pairwise(out):
         if b - a <= TIME_EPS:
             raise ValueError("coupon_times must be strictly increasing")
     if out and out[-1] > maturity + TIME_EPS:
