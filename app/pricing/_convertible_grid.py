@@ -28,15 +28,19 @@ Discretization:
 - Time: Crank–Nicolson, every event (coupon, put, call period start and end, dividend) on a
   time level, equal steps between events (≈ steps_per_year, at least min_steps overall);
   Rannacher start-up (two fully implicit half steps) after maturity and after every event
-  except a plain coupon. Constraints are enforced by projection after every (half) step.
-  The maturity payoff is averaged over the cell holding its kink, so the error is smooth in
-  the grid size (Richardson extrapolation works).
-- Lanes: 4 solves run in lock-step on the same grids, each with an E and a C system (8 lanes,
-  SIMD): the base, vol + H_VOL, rate + H_RATE, spread + H_SPREAD. vega, rho and the spread
-  sensitivity are forward differences of those solutions at every node (with bumps this
-  small they are the derivatives of the discrete solution).
-- Theta at the valuation time from the PDE: ∂V/∂t = −(L E − r E + L C − (r + s) C) on the
-  grid operator, 0 where a constraint binds.
+  but a coupon outside a call period. The maturity payoff is averaged over the cell holding
+  its kink, so the error is smooth in the grid size (Richardson extrapolation works).
+- Constraints (_convertible_step.py): where a call forces conversion (S >= B = max(call
+  amount / ratio, trigger level)) the nodes are pinned inside the implicit solve, with a
+  Shortley–Weller row at B; conversion, the call for cash below B and the put are projected
+  after the step, each node's E/C split following the share of its cell where the constraint
+  binds (`_project`), so the solution is smooth in vol, rate and spread.
+- A tie — ratio × S equal to the call amount — converts: at B the holder takes stock.
+- Lanes: 4 solves run in lock-step on the same grids, each with an E and a C system (8
+  lanes): the base, vol + H_VOL, rate + H_RATE, spread + H_SPREAD; vega, rho and the spread
+  sensitivity are their differences at every node.
+- Theta: the centred difference of V over the last step before the valuation time and one
+  more step past it (market and call status held), S fixed.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from app.pricing._convertible_grid import TIE
+from app.pricing.convertible_batch import pack
 from app.pricing.convertible_terms import ConvertibleTerms
 
 __all__ = ["lattice_figures"]
@@ -178,8 +179,6 @@ def lattice_figures(terms: ConvertibleTerms, spot: float, vol: float, rate: floa
                     dividends: Sequence[Sequence[float]] = (),
                     steps: int = 2000) -> dict[str, float]:
     """{price, delta, gamma} of one bond on a trinomial tree of `steps` levels."""
-    from app.pricing.convertible import pack  # the same packing of the terms as the grid
-
     if terms.maturity <= 0.0:
         raise ValueError("maturity must be positive for the lattice")
     b = pack(terms)

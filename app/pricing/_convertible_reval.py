@@ -64,7 +64,12 @@ def _interp(s, nodes, grid_map, table, ratio, barrier, res):
         res[5] = table[ROW_RHO, n]
         res[6] = table[ROW_SPREAD, n]
         return
-    j = _locate(s, nodes, grid_map)
+    _interp_in(s, _locate(s, nodes, grid_map), nodes, table, ratio, barrier, res)
+
+
+@njit(**_JIT)
+def _interp_in(s, j, nodes, table, ratio, barrier, res):
+    """_interp in the known cell j (nodes[j] <= s < nodes[j + 1], s below the barrier)."""
     if barrier > 0.0 and j >= 1 and nodes[j] < barrier < nodes[j + 1]:
         _near_barrier(s, nodes, table, ratio, barrier, j, res)
         return
@@ -129,14 +134,6 @@ def revalue_kernel(spot, nodes, maps, table, floor, accrued, ratio, barrier, res
 
 
 @njit(**_JIT)
-def _slope(s, nodes, grid_map, row):
-    """d row / dS at s: the slope of the linear interpolant of the table row."""
-    n = nodes.shape[0] - 1
-    j = _locate(min(s, nodes[n]), nodes, grid_map)
-    return (row[j + 1] - row[j]) / (nodes[j + 1] - nodes[j])
-
-
-@njit(**_JIT)
 def staleness_kernel(spot, vol, rate, q, spread, t_elapsed, nodes, maps, table, ratio,
                      barrier, s_vol, s_rate, s_q, s_spread, band_lo, band_hi, next_event,
                      price_tol, delta_tol, res, codes):
@@ -160,16 +157,22 @@ def staleness_kernel(spot, vol, rate, q, spread, t_elapsed, nodes, maps, table, 
         if _at(q, b) != s_q[b]:
             codes[b] = MARKET_MOVED
             continue
-        _interp(s, nodes[b], maps[b], table[b], ratio[b], barrier[b], res)
-        moved = (abs(res[4] * d_vol) + abs(res[5] * d_rate) + abs(res[6] * d_spread)
-                 + abs(res[3] * te))
         nb = nodes[b]
         tb = table[b]
-        mb = maps[b]
-        turned = (abs(_slope(s, nb, mb, tb[ROW_VEGA]) * d_vol)
-                  + abs(_slope(s, nb, mb, tb[ROW_RHO]) * d_rate)
-                  + abs(_slope(s, nb, mb, tb[ROW_SPREAD]) * d_spread)
-                  + abs(_slope(s, nb, mb, tb[ROW_THETA]) * te))
+        n = nb.shape[0] - 1
+        j = _locate(min(s, nb[n]), nb, maps[b])
+        if barrier[b] > 0.0 and s >= barrier[b] * TIE:
+            codes[b] = FRESH  # forced conversion: V = ratio S whatever the market
+            continue
+        _interp_in(s, j, nb, tb, ratio[b], barrier[b], res)
+        moved = (abs(res[4] * d_vol) + abs(res[5] * d_rate) + abs(res[6] * d_spread)
+                 + abs(res[3] * te))
+        h = nb[j + 1] - nb[j]
+        # d/dS of the figures (vanna, the rate's and spread's, charm): cell slopes.
+        turned = (abs((tb[ROW_VEGA, j + 1] - tb[ROW_VEGA, j]) * d_vol)
+                  + abs((tb[ROW_RHO, j + 1] - tb[ROW_RHO, j]) * d_rate)
+                  + abs((tb[ROW_SPREAD, j + 1] - tb[ROW_SPREAD, j]) * d_spread)
+                  + abs((tb[ROW_THETA, j + 1] - tb[ROW_THETA, j]) * te)) / h
         if moved > price_tol[b] or turned > delta_tol[b]:
             codes[b] = MARKET_MOVED
         else:

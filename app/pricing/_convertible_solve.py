@@ -303,7 +303,10 @@ def solve_bond(spot, vol, rate, q, spread, T, redemption, ratio, cpn, acc0, cpn_
                             u[i, k] += cpn
                     floor += cpn
                     kinds |= _EV_COUPON
-        restart = kinds != 0
+        # Rannacher again after anything that kinks the solution; after a coupon only inside a
+        # call period (the coupon shifts the call barrier: without the restart the error is
+        # first order in time there).
+        restart = (kinds & ~_EV_COUPON) != 0 or ((kinds & _EV_COUPON) != 0 and pc > 0.0)
     call_now, lvl_now = _call_amount(0.0, cpn, acc0, cpn_t, call_from, call_to, call_px,
                                      call_level)
     barrier = max(call_now / ratio, lvl_now) if call_now > 0.0 else 0.0

@@ -11,9 +11,9 @@ cash by the overshoot. B moves with accrued interest and is rarely a node, so th
 below it takes a Shortley–Weller row with B itself as its right neighbour (value ratio × B,
 stock), fully implicit over the step (this one row only): second order in S.
 
-Conversion (the lower obstacle, smooth pasting) and the call for cash below B are projected:
-their error is first order in dt with a small constant (measured: < 0.01 % of face at the
-default grid).
+Conversion (the lower obstacle, smooth pasting), the call for cash below B and the put are
+projected: first order in dt where they bind, with a small constant (a 100-bond book at the
+default 25 steps a year is within 0.03 % of face of a converged grid, all errors included).
 
 The LU factors (Thomas) of the step matrix are kept between steps; a step redoes only the
 rows from the first one whose pattern (forced, barrier row) changed.
