@@ -173,7 +173,8 @@ def staleness_kernel(spot, vol, rate, q, spread, t_elapsed, nodes, maps, table, 
                   + abs((tb[ROW_RHO, j + 1] - tb[ROW_RHO, j]) * d_rate)
                   + abs((tb[ROW_SPREAD, j + 1] - tb[ROW_SPREAD, j]) * d_spread)
                   + abs((tb[ROW_THETA, j + 1] - tb[ROW_THETA, j]) * te)) / h
-        if moved > price_tol[b] or turned > delta_tol[b]:
-            codes[b] = MARKET_MOVED
-        else:
+        # Written so that NaN figures (a failed solve) ask for a re-solve too.
+        if moved <= price_tol[b] and turned <= delta_tol[b]:
             codes[b] = FRESH
+        else:
+            codes[b] = MARKET_MOVED
