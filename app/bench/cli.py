@@ -21,6 +21,7 @@ SECTIONS: dict[str, str] = {
     "service": "app.bench.service",
     "backtest": "app.bench.backtest",
     "surface": "app.bench.surface",
+    "convertible": "app.bench.convertible",
 }
 
 
