@@ -66,6 +66,14 @@ class Book:
             return set(users)
         return {inst.underlying}
 
+    def style_of(self, inst: Instrument) -> str:
+        """The exercise style in force: the instrument's own, else its underlying's
+        `option_style` (options only; stock and futures are european)."""
+        if inst.style is not None:
+            return inst.style
+        m = self.markets.get(inst.underlying)
+        return m.option_style if m is not None and inst.is_option else "european"
+
     def hedge_position(self, underlying: str) -> float:
         return self.hedge_alloc.get(underlying, 0.0)
 
@@ -211,7 +219,8 @@ class Book:
         m.option_tick_ts[inst.symbol] = ts
         group = self.groups.get(inst.underlying)
         if group is not None and inst.symbol in group.index:
-            group.iv[group.index[inst.symbol]] = iv
+            i = group.index[inst.symbol]
+            group.iv[i], group.iv_ts[i] = iv, ts
 
     # --- valuation ------------------------------------------------------------------------
 
@@ -229,9 +238,7 @@ class Book:
         gamma_tau = 0.0
         totals = _EMPTY
         if group is not None and group.n:
-            totals, rows, gamma_tau = group.recompute(
-                m.spot, m.as_of, m.vol, m.rate, m.div_yield, m.is_future
-            )
+            totals, rows, gamma_tau = group.recompute(m.spot, m.as_of, m)
         delta = float(totals[0]) + sum(d for _, _, d in linear)
         return UnderlyingRisk(
             underlying, m.spot, m.as_of, delta, float(totals[1]), float(totals[2]),
@@ -244,11 +251,12 @@ class Book:
         group = self.groups.get(inst.underlying)
         if group is None:
             group = self.groups[inst.underlying] = OptionGroup()
-        i = group.row(inst)
-        group.quantity[i] = quantity
         m = self.markets.get(inst.underlying)
+        i = group.row(inst, "european" if m is None else m.option_style)
+        group.quantity[i] = quantity
         if m is not None and inst.symbol in m.option_ivs:
             group.iv[i] = m.option_ivs[inst.symbol]
+            group.iv_ts[i] = m.option_tick_ts.get(inst.symbol, np.nan)
 
     def _linear(
         self, underlying: str, m: UnderlyingMarket | None

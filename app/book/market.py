@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.book.vols import SurfaceState
 from app.domain import HedgeRequest, HedgeSpec
 
 
@@ -34,3 +35,5 @@ class UnderlyingMarket:
     ask: float | None = None
     option_ivs: dict[str, float] = field(default_factory=dict)
     option_tick_ts: dict[str, float] = field(default_factory=dict)
+    option_style: str = "european"  # the style of its options that give none of their own
+    surface: SurfaceState | None = None

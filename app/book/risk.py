@@ -11,21 +11,50 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from app.domain.units import DAYS_PER_YEAR, RATE_POINT, VOL_POINT
+from app.pricing import FloatArray
+
+# raw kernel units -> desk units per option: price, delta, gamma, vega/pt, theta/day, rho/pt
+_DESK_SCALE = np.array([1.0, 1.0, 1.0, VOL_POINT, 1.0 / DAYS_PER_YEAR, RATE_POINT])[:, None]
+
 RISK_FIELDS = ("delta", "gamma", "vega", "theta", "rho", "dollar_delta", "dollar_gamma")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class OptionRows:
-    """Per-option figures of one underlying at one valuation, aligned with `symbols`.
+    """Per-option figures of one underlying at one valuation, aligned with `symbols` (N).
 
-    `unit` is (6, N): price, delta, gamma, vega, theta, rho for one option (multiplier 1) in
-    desk units; `position` is (5, N): delta, gamma, vega, theta, rho of the position."""
+    `raw` is (9, N): the pricing core's figures for one option (GREEK_NAMES order, raw units:
+    vega per 1.00 vol, theta per year, rho per 1.00); `size` quantity × multiplier; `iv` the
+    vol used and `source` where it came from (app.book.vols.SOURCES); `smile_delta` /
+    `smile_gamma` per unit with ∂σ/∂S (None: equal to the Black–Scholes ones); `american` the
+    rows priced with early exercise and `early_exercise_premium` their price minus the European
+    price per unit (None when no row is American)."""
 
     symbols: tuple[str, ...]
-    quantity: NDArray[np.float64]
-    iv: NDArray[np.float64]
-    unit: NDArray[np.float64]
-    position: NDArray[np.float64]
+    quantity: FloatArray
+    size: FloatArray
+    raw: FloatArray
+    iv: FloatArray
+    source: NDArray[np.int8]
+    expiry: FloatArray
+    american: NDArray[np.bool_]
+    early_exercise_premium: FloatArray | None = None
+    smile_delta: FloatArray | None = None
+    smile_gamma: FloatArray | None = None
+
+    @property
+    def unit(self) -> FloatArray:
+        """(6, N) price, delta, gamma, vega, theta, rho of one option in desk units."""
+        out: FloatArray = self.raw[:6] * _DESK_SCALE
+        return out
+
+    @property
+    def position(self) -> FloatArray:
+        """(5, N) delta, gamma, vega, theta, rho of each position in desk units
+        (Black–Scholes delta and gamma)."""
+        out: FloatArray = self.raw[1:6] * _DESK_SCALE[1:] * self.size
+        return out
 
 
 @dataclass(frozen=True, slots=True)

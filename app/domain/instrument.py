@@ -42,7 +42,7 @@ class Instrument:
     strike: float | None = None
     expiry: float | None = None  # epoch seconds
     multiplier: float = 1.0
-    style: str = "european"
+    style: str | None = None  # None: its underlying's option_style (european by default)
 
     @property
     def is_option(self) -> bool:
@@ -138,8 +138,8 @@ def instrument_from_fields(symbol: str, fields: dict[str, Any]) -> Instrument:
             kind = InstrumentType(str(raw_type).lower())
         except ValueError:
             raise ValueError("type: must be one of stock, call, put, future") from None
-    style = str(fields.get("style") or "european").lower()
-    if style not in ("european", "american"):
+    style = None if fields.get("style") is None else str(fields["style"]).lower()
+    if style not in (None, "european", "american"):
         raise ValueError("style: must be european or american")
 
     if kind is InstrumentType.STOCK:

@@ -48,9 +48,13 @@ class MarketView:
 
 @dataclass(frozen=True, slots=True)
 class PositionView:
+    """A position; `style` is in force: the instrument's own, else its underlying's
+    `option_style` (european for stock and futures)."""
+
     symbol: str
     quantity: float
     instrument: Instrument
+    style: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +118,9 @@ class ReadModel:
         return _market(self._core.book.market(underlying))
 
     def positions(self) -> tuple[PositionView, ...]:
-        return tuple(PositionView(sym, p.quantity, p.instrument)
-                     for sym, p in sorted(self._core.book.positions.items()))
+        book = self._core.book
+        return tuple(PositionView(sym, p.quantity, p.instrument, book.style_of(p.instrument))
+                     for sym, p in sorted(book.positions.items()))
 
     def quantity(self, symbol: str) -> float:
         return self._core.book.quantity(symbol)

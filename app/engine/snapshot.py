@@ -133,6 +133,7 @@ def restore_tick_state(core: Core, symbol: str, d: dict[str, Any]) -> bool:
             m.option_tick_ts[sym] = ts
             group = core.book.groups.get(symbol)
             if group is not None and sym in group.index:
-                group.iv[group.index[sym]] = m.option_ivs[sym]
+                i = group.index[sym]
+                group.iv[i], group.iv_ts[i] = m.option_ivs[sym], ts
             changed = True
     return changed

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.book import UnderlyingRisk
+from app.book.vols import SOURCES
 from app.domain import Instrument, iso_utc
 from app.engine.read import MarketView, PolicyView, PositionView
 
@@ -42,27 +43,39 @@ def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
         unit = (opt.unit + 0.0).tolist()  # + 0.0: never answer -0.0
         pos = (opt.position + 0.0).tolist()
         qty = (opt.quantity + 0.0).tolist()
+        size = opt.size.tolist()
         iv = opt.iv.tolist()
+        source = opt.source.tolist()
+        american = opt.american.tolist()
+        smile = unit[1] if opt.smile_delta is None else (opt.smile_delta + 0.0).tolist()
+        eep = [0.0] * len(qty) if opt.early_exercise_premium is None else (
+            opt.early_exercise_premium + 0.0).tolist()
         for i, sym in enumerate(opt.symbols):
             if qty[i] == 0:
                 continue
             rows.append({
                 "symbol": sym,
                 "quantity": qty[i],
+                "style": "american" if american[i] else "european",
                 "price": unit[0][i],
                 "iv": iv[i],
+                "vol_source": SOURCES[source[i]],
                 "delta": pos[0][i],
+                "smile_delta": smile[i] * size[i] + 0.0,
                 "gamma": pos[1][i],
                 "vega": pos[2][i],
                 "theta": pos[3][i],
                 "rho": pos[4][i],
+                "early_exercise_premium": eep[i] * size[i] + 0.0,
                 "unit": {
                     "price": unit[0][i],
                     "delta": unit[1][i],
+                    "smile_delta": smile[i],
                     "gamma": unit[2][i],
                     "vega": unit[3][i],
                     "theta": unit[4][i],
                     "rho": unit[5][i],
+                    "early_exercise_premium": eep[i],
                 },
             })
     for sym, qty_lin, delta in r.linear:
@@ -134,13 +147,14 @@ def market_view(m: MarketView) -> dict[str, Any]:
     }
 
 
-def instrument_view(i: Instrument) -> dict[str, Any]:
+def instrument_view(i: Instrument, style: str) -> dict[str, Any]:
     return {"type": i.type.value, "underlying": i.underlying, "strike": i.strike,
-            "expiry": iso_utc(i.expiry), "multiplier": i.multiplier, "style": i.style}
+            "expiry": iso_utc(i.expiry), "multiplier": i.multiplier, "style": style}
 
 
 def position_view(p: PositionView) -> dict[str, Any]:
-    """A position with its instrument (the fields flat, and again under `instrument`)."""
-    instrument = instrument_view(p.instrument)
+    """A position with its instrument (the fields flat, and again under `instrument`); the
+    style in force (its own, or its underlying's option_style)."""
+    instrument = instrument_view(p.instrument, p.style)
     return {"symbol": p.symbol, "quantity": p.quantity + 0.0, **instrument,
             "instrument": instrument}

@@ -1,0 +1,28 @@
+"""Prices one underlying's option rows into the (9, N) buffer the group hands it: the
+European kernel for every row, then early exercise for the American rows.
+
+What can be reused across ticks is kept here, per group: a tick that moves only spot (and
+event time by seconds) never redoes what does not depend on spot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.book.market import UnderlyingMarket
+from app.pricing import FloatArray, greeks_into
+
+if TYPE_CHECKING:
+    from app.book.group import OptionGroup
+
+
+class OptionPricer:
+    __slots__ = ()
+
+    def price(self, g: OptionGroup, spot: float, t: FloatArray, vol: FloatArray,
+              market: UnderlyingMarket, out: FloatArray) -> FloatArray | None:
+        """Fill `out` (9, N) with each row's figures at `spot`, years to expiry `t` and vols
+        `vol`; returns the early-exercise premium per unit (None: no American row)."""
+        n = g.n
+        greeks_into(g.is_call[:n], spot, g.strike[:n], t, vol, market.rate, market.div_yield,
+                    market.is_future, out)
+        return None
