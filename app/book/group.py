@@ -86,6 +86,27 @@ class OptionGroup:
         self.american[:n] = want
         return changed
 
+    def revalue(self, spot: float, as_of: float, market: UnderlyingMarket, *,
+                vol_shift: float = 0.0, vol_scale: float = 1.0, rate_shift: float = 0.0,
+                vols: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+        """Full revaluation of every row at `spot` and `as_of` under a shock — the same
+        pricing as `recompute` (quotes, surface and its stickiness, American rows) — without
+        touching the group's state. The vols are the ones in force at that spot (or `vols`,
+        one per row), then × `vol_scale` + `vol_shift` (floored at 1e-4); the rate moves by
+        `rate_shift`. Returns (figures (9, N) per unit in raw units, the vols used (N))."""
+        n = self.n
+        expiry = self.expiry[:n]
+        t = np.maximum(expiry - as_of, 0.0) / SECONDS_PER_YEAR
+        if vols is None:
+            vols = option_vols(self.iv[:n], self.iv_ts[:n], market.vol, market.surface,
+                               self.sticky, self.strike[:n], expiry, spot, as_of, market.rate,
+                               market.div_yield, market.is_future).vol
+        if vol_scale != 1.0 or vol_shift != 0.0:
+            vols = np.maximum(vols * vol_scale + vol_shift, 1e-4)
+        out = np.zeros((9, n))
+        self.pricer.price(self, spot, t, vols, market, out, rate_shift=rate_shift, scratch=True)
+        return out, vols
+
     def recompute(self, spot: float, as_of: float,
                   market: UnderlyingMarket) -> tuple[FloatArray, OptionRows, float]:
         """Value every row at `as_of` (epoch s) and `spot`.

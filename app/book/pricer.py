@@ -19,10 +19,13 @@ class OptionPricer:
     __slots__ = ()
 
     def price(self, g: OptionGroup, spot: float, t: FloatArray, vol: FloatArray,
-              market: UnderlyingMarket, out: FloatArray) -> FloatArray | None:
+              market: UnderlyingMarket, out: FloatArray, *, rate_shift: float = 0.0,
+              scratch: bool = False) -> FloatArray | None:
         """Fill `out` (9, N) with each row's figures at `spot`, years to expiry `t` and vols
-        `vol`; returns the early-exercise premium per unit (None: no American row)."""
+        `vol` (the rate moved by `rate_shift`); returns the early-exercise premium per unit
+        (None: no American row). `scratch`: a what-if (a scenario, an attribution step) —
+        what is cached for the live ticks is read but not replaced."""
         n = g.n
-        greeks_into(g.is_call[:n], spot, g.strike[:n], t, vol, market.rate, market.div_yield,
-                    market.is_future, out)
+        greeks_into(g.is_call[:n], spot, g.strike[:n], t, vol, market.rate + rate_shift,
+                    market.div_yield, market.is_future, out)
         return None
