@@ -39,7 +39,7 @@ import logging
 import time
 from collections import deque
 
-from app.codec import dumps, loads
+from app.codec import dumps, kept, loads
 from app.engine.feed import Feed
 from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
@@ -160,7 +160,7 @@ class Egress:
             self._to_journal.clear()
             while self.outbox:
                 batch = [self.outbox.popleft() for _ in range(min(256, len(self.outbox)))]
-                rows = [(s.seq, s.id, dumps(s.as_message())) for s in batch]
+                rows = [(s.seq, s.id, kept(dumps(s.as_message()))) for s in batch]
                 await self._journal(batch, rows)
                 for seq, _, raw in rows:
                     # readers see a signal once it is journaled, so a fill that names it can
