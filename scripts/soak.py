@@ -5,7 +5,8 @@ steady load of ticks with every signal filled.
 Starts the service (Redis at HEDGE_BENCH_REDIS_URL or HEDGE_TEST_REDIS_URL, else the local
 default), runs `scripts/loadtest.py`'s load against it — ticks at --rate over a WebSocket
 for a book of 50 underlyings × 200 options, band 1 share so nearly every tick makes a
-signal, a bot in another process filling every signal with `POST /v1/fills` — and samples
+signal, a bot in another process reading the Redis channel and filling every signal with
+`POST /v1/fills` — and samples
 the service's RSS (VmRSS) every --sample-s seconds. Prints minute → RSS, and what the
 service counted (ticks, signals, fills).
 
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import loadtest
 
     from app.bench.service_metrics import scrape, total
-    from app.bench.service_stack import rss_mb, start_service, stop_service
+    from app.bench.service_stack import cpu_seconds, rss_mb, start_service, stop_service
 
     trace_dir = Path(tempfile.mkdtemp(prefix="dynhedge-soak-"))
     prefix = None
@@ -112,18 +113,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pid = stack.pid
     assert pid is not None
     samples: list[tuple[float, float]] = [(0.0, rss_mb(pid))]
+    cpu0 = cpu_seconds(pid)
     result: dict[str, Any] = {}
     try:
         load_args = loadtest.parse_args([
-            "--url", stack.base, "--load-book", "--rate", str(args.rate),
-            "--duration", str(args.duration), "--drain-s", "30"])
-        failure: list[BaseException] = []
+            "--rate", str(args.rate), "--duration", str(args.duration), "--drain-s", "30",
+            "--underlyings", str(args.underlyings), "--options", str(args.options),
+            "--max-signals-per-s", str(args.max_signals_per_s),
+            "--fill-concurrency", str(args.fill_concurrency)])
 
         def load() -> None:
             try:
-                result.update(loadtest.run(load_args))
-            except BaseException as exc:  # reported below
-                failure.append(exc)
+                result.update(loadtest.run(load_args, given=stack))
+            except BaseException as exc:  # reported with the samples taken
+                result["failure"] = f"{type(exc).__name__}: {exc}"
 
         thread = threading.Thread(target=load, name="load", daemon=True)
         t0 = time.monotonic()
@@ -141,8 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 snapshots.append(snapshot(pid, trace_dir, 1))
             thread.join(0.5)
         samples.append((time.monotonic() - t0, rss_mb(pid)))
-        if failure:
-            raise failure[0]
+        result["service_cpu_pct"] = 100 * (cpu_seconds(pid) - cpu0) / samples[-1][0]
         if args.tracemalloc and len(snapshots) == 2:
             snapshots.append(snapshot(pid, trace_dir, 2))
             result["tracemalloc"] = growth_report(snapshots[1], snapshots[2])
@@ -167,11 +169,14 @@ def report(r: dict[str, Any], sample_s: float) -> str:
             lines.append(f"{t / 60:6.1f}   {rss:7.1f}")
     c = r.get("counted", {})
     lines.append(f"service counted {c.get('ticks', 0):,.0f} ticks, {c.get('signals', 0):,.0f} "
-                 f"signals, {c.get('fills', 0):,.0f} fills")
+                 f"signals, {c.get('fills', 0):,.0f} fills; "
+                 f"{r.get('service_cpu_pct', float('nan')):.0f} % of a core")
     if "tick_to_signal_ms" in r:
         lines.append(f"load: {r['signals_received']:,} signals received, fills "
                      f"{r['fills']}, tick→signal p99 {r['tick_to_signal_ms']['p99']:.2f} ms, "
                      f"errors {len(r['errors'])}")
+    if "failure" in r:
+        lines.append(f"the load failed: {r['failure'][:500]}")
     if "tracemalloc" in r:
         lines.append(r["tracemalloc"])
     return "\n".join(lines)
@@ -186,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=300.0, help="ticks per second (300)")
     p.add_argument("--duration", type=float, default=600.0, help="seconds of load (600)")
     p.add_argument("--sample-s", type=float, default=10.0, help="RSS sampling period (10)")
+    p.add_argument("--underlyings", type=int, default=50)
+    p.add_argument("--options", type=int, default=200, help="options per underlying (200)")
+    p.add_argument("--max-signals-per-s", type=float, default=1_000.0,
+                   help="the policies' throttle per underlying (1000: none)")
+    p.add_argument("--fill-concurrency", type=int, default=8)
     p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
                    help="trace allocations with this many frames (0: off)")
     p.add_argument("--trace-after", type=float, default=60.0,
@@ -197,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--sample-s must be in [1, 600]")
     result = run(args)
     print(report(result, args.sample_s))
-    return 0
+    return 1 if "failure" in result else 0
 
 
 if __name__ == "__main__":
