@@ -206,10 +206,15 @@ def _wait_loop_idle(stack: Stack, before: dict[str, Any], progress: Any, timeout
     return False
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, given: Stack | None = None) -> dict[str, Any]:
+    """The load, against a service of its own — or `given`, one a caller started with
+    `start_service` (used like its own: Redis channel, the test book; left running)."""
     policy = {"mode": "band", "band": args.band, "max_signals_per_s": args.max_signals_per_s}
     own = args.url is None
-    stack = start_service() if own else attach(args.url, args.api_key)
+    if given is not None:
+        stack = given
+    else:
+        stack = start_service() if own else attach(args.url, args.api_key)
     try:
         source = "redis" if own else "ws"
         cfg = {"base": stack.base, "api_key": args.api_key, "tag": uuid.uuid4().hex[:8],
@@ -262,7 +267,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         after = scrape(stack.base)
         rss_end = rss_mb(pid)
     finally:
-        if own:
+        if own and given is None:
             stop_service(stack)
 
     lat_ms = [x * 1e3 for x in record["latency_s"]]

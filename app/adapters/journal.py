@@ -13,6 +13,8 @@ Schema (versioned in `meta`):
   restores the latest and replays only the events after it.
 - `last_ticks(symbol, body)`: the last accepted tick state per underlying, checkpointed every
   HEDGE_TICK_CHECKPOINT_S and at a clean stop (ticks are not journaled one by one).
+- `meta`: the schema version, and `announced_seq`, the highest seq announced on the signal
+  channel (written a moment after the announcement, without an fsync of its own).
 """
 
 from __future__ import annotations
@@ -206,6 +208,30 @@ class SqliteJournal:
 
     async def last_event_id(self) -> int:
         return int(await self._run(self._last_event_id))
+
+    async def announced_seq(self) -> int:
+        return int(await self._run(self._announced_seq))
+
+    async def set_announced_seq(self, seq: int) -> None:
+        await self._run(self._set_announced_seq, seq)
+
+    def _announced_seq(self) -> int:
+        assert self._db is not None
+        row = self._db.execute("SELECT value FROM meta WHERE key='announced_seq'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _set_announced_seq(self, seq: int) -> None:
+        # a high-water mark, never lowered; no fsync of its own (the next fill's commit makes
+        # it durable, and a process crash loses nothing of what was committed)
+        assert self._db is not None
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('announced_seq', ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ?",
+                (str(seq), seq))
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
 
     def _replay(self) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
         assert self._db is not None

@@ -1,9 +1,12 @@
 """The in-process signal bus (HEDGE_REDIS_URL unset): subscribers in this process get every
-message through their own bounded queue; a full queue drops its subscriber, never blocks."""
+message through their own bounded queue; a full queue drops its subscriber, never blocks.
+Its record is the last seq it took; it never loses it, so it is never re-filled."""
 
 from __future__ import annotations
 
 import asyncio
+
+from app.engine.ports import Delivery
 
 
 class MemoryBus:
@@ -25,17 +28,19 @@ class MemoryBus:
     def unsubscribe(self, q: asyncio.Queue[bytes]) -> None:
         self.subscribers.discard(q)
 
-    async def publish(self, seq: int, message: bytes) -> None:
-        self._last_seq = seq
+    async def publish_many(self, items: list[tuple[int, bytes]], refill_up_to: int) -> Delivery:
+        for seq, message in items:
+            self._last_seq = seq
+            if seq > refill_up_to:
+                self._announce(message)
+        return Delivery(len(items))
+
+    def _announce(self, message: bytes) -> None:
         for q in list(self.subscribers):
             try:
                 q.put_nowait(message)
             except asyncio.QueueFull:
                 self.subscribers.discard(q)
-
-    async def publish_many(self, items: list[tuple[int, bytes]]) -> None:
-        for seq, message in items:
-            await self.publish(seq, message)
 
     async def last_seq(self) -> int | None:
         return self._last_seq

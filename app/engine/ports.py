@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a bus did with a batch of signals given in seq order: the first `held` of them
+    are in its record now (added by this call, or held already) and nothing after them was
+    added; `error` is the bus's reason for stopping before the end (None: all held)."""
+
+    held: int
+    error: str | None = None
+
+
 class SignalBus(Protocol):
-    """Where signals go out. `publish` raises on failure; the caller retries in order."""
+    """Where signals go out: a record (the stream) and an announcement (the channel)."""
 
     name: str
 
     async def start(self) -> None: ...
 
-    async def publish(self, seq: int, message: bytes) -> None: ...
-
-    async def publish_many(self, items: list[tuple[int, bytes]]) -> None: ...
+    async def publish_many(self, items: list[tuple[int, bytes]], refill_up_to: int) -> Delivery:
+        """Add `items` (seq, message) to the record, in order, stopping at the first one it
+        refuses; each one added with a seq above `refill_up_to` is also announced (seqs at
+        or below it were announced once already: a refill goes to the record only). Raises
+        when the bus cannot be reached or does not answer; the caller retries in order."""
+        ...
 
     async def last_seq(self) -> int | None:
         """The highest seq the bus's record (the stream) holds; None when it holds nothing."""
@@ -65,6 +79,12 @@ class Journal(Protocol):
     async def last_ticks(self) -> dict[str, dict[str, Any]]: ...
 
     async def max_seq(self) -> int: ...
+
+    async def announced_seq(self) -> int:
+        """The highest seq recorded as announced on the bus (0: none)."""
+        ...
+
+    async def set_announced_seq(self, seq: int) -> None: ...
 
     async def problem(self) -> str | None: ...
 

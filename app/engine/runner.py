@@ -17,14 +17,14 @@ import logging
 import time
 from typing import Any
 
-from app.codec import dumps
+from app.codec import dumps, kept
 from app.domain import Tick
 from app.engine.command_codec import Unresolved, decode, encode
 from app.engine.commands import BustFill, Command, NewFill, RecordFill
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
-from app.engine.fill_memo import FillMemo
+from app.engine.fill_memo import FillMemo, Recalled
 from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
@@ -201,7 +201,8 @@ class Runner:
         exec_id, payload = new.fill.exec_id, new.payload
         prior = self.fills.get(exec_id)
         if prior is None and exec_id not in self._inflight and not self.fills.complete:
-            prior = await self.journal.fill_lookup(exec_id)
+            looked_up = await self.journal.fill_lookup(exec_id)
+            prior = None if looked_up is None else Recalled.of(*looked_up)
         inflight = self._inflight.get(exec_id)
         if inflight is not None:  # the same exec_id is being written right now
             if inflight[0] != payload:
@@ -212,12 +213,12 @@ class Runner:
             return {**answer, "duplicate": True}
         prior = self.fills.get(exec_id) or prior
         if prior is not None:
-            if prior[0] != payload:
+            if not prior.same_fill(payload):
                 self.metrics.fills.labels("conflict").inc()
                 raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
             self.metrics.fills.labels("duplicate").inc()
             symbol = new.fill.symbol
-            answer = prior[1] or {  # an answer lost in a crash: the position now
+            answer = prior.answer or {  # an answer lost in a crash: the position now
                 "exec_id": exec_id, "overfill": False,
                 "position": {"symbol": symbol, "quantity": self.core.book.quantity(symbol)}}
             return {**answer, "duplicate": True}
@@ -396,7 +397,7 @@ class Runner:
             for u in sorted(changed):
                 r = self.read.latest_risk(u)
                 if r is not None:
-                    self.risk_feed.offer(dumps(risk_view(r)))
+                    self.risk_feed.offer(kept(dumps(risk_view(r))))
 
     async def _tick_checkpoint_loop(self) -> None:
         while True:

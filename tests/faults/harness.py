@@ -248,6 +248,12 @@ class PrivateRedis:
             c.shutdown(save=save, nosave=not save)
         self.proc.wait(10)
 
+    def kill9(self) -> None:
+        """SIGKILL: gone at once, whatever it was doing, nothing saved."""
+        assert self.proc is not None and not self.paused
+        self.proc.kill()
+        self.proc.wait(10)
+
     def wipe(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "stop it first"
         (self.dir / "dump.rdb").unlink(missing_ok=True)
