@@ -1,0 +1,371 @@
+# mypy: ignore-errors
+# (numba kernels: types are inferred by numba at compile time, not annotated)
+"""American price and nine figures from a cached exercise boundary (integral representation).
+
+For φ = +1 (call) / -1 (put), boundary B(u) (u = time to expiry), s = time from now:
+    V(S, τ) = v_E(S, τ) + ∫_0^τ g(s, S, B(τ - s)) ds
+    g = φ [q S e^{-qs} Φ(φ d+) - r K e^{-rs} Φ(φ d-)],  d± = (ln(S/B) + (r-q)s)/(σ√s) ± σ√s/2
+(Kim 1990; Andersen–Lake–Offengenden 2016). The boundary does not depend on S, so delta,
+gamma and the third derivative are the S-derivatives of g under the integral, exactly. vega,
+volga, vanna and rho also move the boundary: with λ(u) = ln(B(u)/K) and its σ- and
+r-derivatives from the boundary state, dV/dσ = ∫ (g_σ + g_B B λ_σ) ds and so on (the total
+derivatives, not the boundary-held-fixed ones). theta and charm come from the Black–Scholes
+PDE, which V satisfies in the continuation region: θ = rV - (r-q)SΔ - σ²S²Γ/2, and its
+S-derivative. With D = e^{-rs} n(d-) and M = qB - rK (identity S e^{-qs} n(d+) = B e^{-rs} n(d-)):
+    g_S  = φ q e^{-qs} Φ(φd+) + D M/(S a)          (a = σ√s)
+    g_SS = D (rK - M d-/a)/(a S²)                  g_SSS = D (-(d-/a + 2)(rK - M d-/a) - M/a²)/(a S³)
+    g_B  = -D M/(B a)    g_BB = -D (M d-/a + rK)/(a B²)    g_SB = D d- M/(S B a²)
+    g_σ  = D (qBa - M d+)/σ    g_σσ = D (d+d-(qBa - M d+) + M(d+ + d-))/σ²
+    g_σB = -M D (d+d- - 1)/(σ B a)    g_Sσ = D (-qB d- + M(d+d- - 1)/a)/(S σ)
+    g_r  = -φ K e^{-rs}(1 - rs) Φ(φd-) + D M s/a    g_q = φ S e^{-qs}(1 - qs) Φ(φd+) - D M s/a
+
+Quadrature, per option: the integrand of g_SS has a spike of fixed area at s ~ (ln(S/B)/σ)²
+that shrinks to a point as spot nears the boundary (gamma stays finite), so the first half of
+the time (s <= τ/2) is integrated in ln √s, from where the integrand is below e^{-CUTOFF²/2}
+up to √(τ/2), in pieces of at most PIECE_LOG in ln √s with PIECE_NODES Gauss–Legendre points
+each (one or two pieces for most options, up to ~10 within 1e-10 of the boundary); the
+second half (u = τ - s <= τ/2) in √u with TAIL_NODES points, which tames the square-root
+behaviour of the boundary near expiry.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from app.pricing._boundary_kernel import REGIME_EARLY, REGIME_EUROPEAN, clenshaw
+from app.pricing._kernels import SV_FLOOR, _at, _edge, _one
+from app.pricing._special import exp_, log_, norm_tail
+
+_INV_SQRT_2PI = 0.3989422804014327
+
+PIECE_NODES = 8
+PIECE_LOG = 2.5
+TAIL_NODES = 12
+#: The first-half integration starts where |d±| >= CUTOFF (integrand < 1e-17 relative).
+CUTOFF = 8.5
+#: Closer than this (in ln S/B) to the boundary, spot is taken as this far (gamma limit).
+MIN_LOG_DISTANCE = 1e-10
+MAX_NODES = 160
+
+_PIECE_X, _PIECE_W = np.polynomial.legendre.leggauss(PIECE_NODES)
+_TAIL_X, _TAIL_W = np.polynomial.legendre.leggauss(TAIL_NODES)
+
+# Columns of the state's per-panel float table.
+PF_LOG_VOL_LO, PF_LOG_VOL_HI, PF_RATE, PF_DIV, PF_T_MAX, PF_LOG_X = range(6)
+PF_COLUMNS = 6
+# Columns of the per-panel int table.
+PI_CALL, PI_BLACK76, PI_REGIME, PI_FIRST_SLOT, PI_NODES = range(5)
+PI_COLUMNS = 5
+
+_JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+
+
+@njit(inline="always", **_JIT)
+def _lagrange(xs, first, p, x, w0, w1, w2):
+    """Lagrange basis at x over the nodes xs[first:first+p] and its 1st/2nd derivatives."""
+    for k in range(p):
+        v0 = 1.0
+        v1 = 0.0
+        v2 = 0.0
+        xk = xs[first + k]
+        for m in range(p):
+            if m == k:
+                continue
+            den = 1.0 / (xk - xs[first + m])
+            f = (x - xs[first + m]) * den
+            v2 = v2 * f + 2.0 * v1 * den
+            v1 = v1 * f + v0 * den
+            v0 = v0 * f
+        w0[k] = v0
+        w1[k] = v1
+        w2[k] = v2
+
+
+@njit(inline="always", **_JIT)
+def _clenshaw4(c0, c1, c2, c3, z, n_pts, o0, o1, o2, o3, b):
+    """Four Chebyshev series at the points z[:n_pts] (recurrence over k outside, so the loop
+    over points vectorizes). b: scratch float64[8, >= n_pts]."""
+    deg = c0.shape[0] - 1
+    for i in range(n_pts):
+        for row in range(8):
+            b[row, i] = 0.0
+    for k in range(deg, 0, -1):
+        a0 = c0[k]
+        a1 = c1[k]
+        a2 = c2[k]
+        a3 = c3[k]
+        for i in range(n_pts):
+            zz = 2.0 * z[i]
+            t0 = zz * b[0, i] - b[1, i] + a0
+            t1 = zz * b[2, i] - b[3, i] + a1
+            t2 = zz * b[4, i] - b[5, i] + a2
+            t3 = zz * b[6, i] - b[7, i] + a3
+            b[1, i] = b[0, i]
+            b[0, i] = t0
+            b[3, i] = b[2, i]
+            b[2, i] = t1
+            b[5, i] = b[4, i]
+            b[4, i] = t2
+            b[7, i] = b[6, i]
+            b[6, i] = t3
+    for i in range(n_pts):
+        zi = z[i]
+        o0[i] = zi * b[0, i] - b[1, i] + c0[0]
+        o1[i] = zi * b[2, i] - b[3, i] + c1[0]
+        o2[i] = zi * b[4, i] - b[5, i] + c2[0]
+        o3[i] = zi * b[6, i] - b[7, i] + c3[0]
+
+
+@njit(inline="always", **_JIT)
+def _ncdf(x):
+    a = abs(x)
+    t = norm_tail(a, exp_(-0.5 * a * a))
+    return 1.0 - t if x > 0.0 else t
+
+
+@njit(**_JIT)
+def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, chs, chss, clr,
+             scratch):
+    """Early-exercise premium and its derivatives for one option in the continuation region.
+
+    ch, chs, chss: Chebyshev coefficients of H(σ), ∂H/∂σ, ∂²H/∂σ² at the option's vol; clr:
+    of ∂H/∂r; log_x_r = ∂ln X/∂r (put form, in the option's rate). Returns (exercise, E, E_S, E_SS, E_SSS, E_σ, E_Sσ, E_σσ, E_r), exercise = True
+    when spot is in the exercise region (the other values are then 0)."""
+    sg = 1.0 if not call else -1.0  # λ = sg (ln X - √H)
+    phi = -sg
+    z_tau = 2.0 * math.sqrt(min(tau / t_max, 1.0)) - 1.0
+    lam_tau = sg * (log_x - math.sqrt(max(clenshaw(ch, z_tau), 0.0)))
+    lsk = log_(s_ / k)
+    dist = phi * (lam_tau - lsk)  # ln(S/B(τ)) for a put, ln(B(τ)/S) for a call
+    if dist <= 0.0:
+        return True, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    s_pts = scratch[0]
+    u_pts = scratch[1]
+    w_pts = scratch[2]
+    z_pts = scratch[3]
+    # First half, in ln √s from z_lo to √(τ/2): below z_lo every |d±| > CUTOFF.
+    half = math.sqrt(0.5 * tau)
+    ls = max(dist, MIN_LOG_DISTANCE) / vol
+    beta = abs(r - q) / vol + 0.5 * vol
+    z_lo = 2.0 * ls / (CUTOFF + math.sqrt(CUTOFF * CUTOFF + 4.0 * beta * ls))
+    n_pts = 0
+    if z_lo < half:
+        span = math.log(half / z_lo)
+        pieces = int(math.ceil(span / PIECE_LOG))
+        pieces = min(pieces, (MAX_NODES - TAIL_NODES) // PIECE_NODES)
+        step = span / pieces
+        for pc in range(pieces):
+            base = math.log(z_lo) + pc * step
+            for i in range(PIECE_NODES):
+                zz = math.exp(base + 0.5 * step * (_PIECE_X[i] + 1.0))
+                s = zz * zz
+                s_pts[n_pts] = s
+                u_pts[n_pts] = tau - s
+                w_pts[n_pts] = _PIECE_W[i] * step * s  # ds = 2 s d(ln √s), times step/2
+                n_pts += 1
+    # Second half, in √u (u = τ - s).
+    for i in range(TAIL_NODES):
+        v = 0.5 * half * (_TAIL_X[i] + 1.0)
+        s_pts[n_pts] = tau - v * v
+        u_pts[n_pts] = v * v
+        w_pts[n_pts] = _TAIL_W[i] * half * v
+        n_pts += 1
+    for i in range(n_pts):
+        z_pts[i] = 2.0 * math.sqrt(u_pts[i] / t_max) - 1.0
+    h = scratch[4]
+    hs = scratch[5]
+    hss = scratch[6]
+    lr = scratch[7]
+    _clenshaw4(ch, chs, chss, clr, z_pts, n_pts, h, hs, hss, lr, scratch[8:16])
+    e0 = scratch[16]
+    e1 = scratch[17]
+    e2 = scratch[18]
+    e3 = scratch[19]
+    ev = scratch[20]
+    evs = scratch[21]
+    evv = scratch[22]
+    er = scratch[23]
+    b76 = 1.0 if black76 else 0.0
+    for i in range(n_pts):
+        s = s_pts[i]
+        w = w_pts[i]
+        hi = max(h[i], 0.0)
+        rh = math.sqrt(hi)
+        inv = 0.5 / rh if hi > 1e-24 else 0.0
+        lam = sg * (log_x - rh)
+        lam_s = -sg * hs[i] * inv
+        lam_ss = -sg * (hss[i] * inv - hs[i] * hs[i] * inv * inv * inv * 2.0)
+        bb = k * exp_(lam)
+        a = vol * math.sqrt(s)
+        dp = (lsk - lam + (r - q) * s) / a + 0.5 * a
+        dm = dp - a
+        eq = exp_(-q * s)
+        er_ = exp_(-r * s)
+        ep = exp_(-0.5 * dp * dp)
+        em = exp_(-0.5 * dm * dm)
+        tp = norm_tail(abs(dp), ep)
+        tm = norm_tail(abs(dm), em)
+        np_ = 1.0 - tp if phi * dp > 0.0 else tp  # Φ(φ d+)
+        nm_ = 1.0 - tm if phi * dm > 0.0 else tm  # Φ(φ d-)
+        dd = er_ * _INV_SQRT_2PI * em
+        mm = q * bb - r * k
+        inv_a = 1.0 / a
+        g = phi * (q * s_ * eq * np_ - r * k * er_ * nm_)
+        g_s = phi * q * eq * np_ + dd * mm * inv_a / s_
+        core = r * k - mm * dm * inv_a
+        g_ss = dd * core * inv_a / (s_ * s_)
+        g_sss = dd * inv_a / (s_ * s_ * s_) * (-(dm * inv_a + 2.0) * core - mm * inv_a * inv_a)
+        g_b = -dd * mm * inv_a / bb
+        g_bb = -dd * inv_a / (bb * bb) * (mm * dm * inv_a + r * k)
+        g_sb = dd * dm * mm * inv_a * inv_a / (s_ * bb)
+        dpm = dp * dm
+        g_v = dd * (q * bb * a - mm * dp) / vol
+        g_vv = dd * (dpm * (q * bb * a - mm * dp) + mm * (dp + dm)) / (vol * vol)
+        g_vb = -mm * dd * (dpm - 1.0) * inv_a / (vol * bb)
+        g_sv = dd * (-q * bb * dm + mm * (dpm - 1.0) * inv_a) / (s_ * vol)
+        g_r = -phi * k * er_ * (1.0 - r * s) * nm_ + dd * mm * s * inv_a
+        g_q = phi * s_ * eq * (1.0 - q * s) * np_ - dd * mm * s * inv_a
+        b_s = bb * lam_s
+        b_ss = bb * (lam_ss + lam_s * lam_s)
+        b_r = bb * sg * (log_x_r - lr[i] * inv)
+        e0[i] = w * g
+        e1[i] = w * g_s
+        e2[i] = w * g_ss
+        e3[i] = w * g_sss
+        ev[i] = w * (g_v + g_b * b_s)
+        evs[i] = w * (g_sv + g_sb * b_s)
+        evv[i] = w * (g_vv + 2.0 * g_vb * b_s + g_bb * b_s * b_s + g_b * b_ss)
+        er[i] = w * (g_r + b76 * g_q + g_b * b_r)
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
+    for i in range(n_pts):
+        t0 += e0[i]
+        t1 += e1[i]
+        t2 += e2[i]
+        t3 += e3[i]
+        t4 += ev[i]
+        t5 += evs[i]
+        t6 += evv[i]
+        t7 += er[i]
+    return False, t0, t1, t2, t3, t4, t5, t6, t7
+
+
+@njit(**_JIT)
+def american_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, panels_i,
+                    slot_log_vol, h_coef, lr_coef, slot_log_x_r, panel, out):
+    """Fill out[(9, N)] for American options; spot/rate/div scalars or float64[N].
+
+    panel: int64[N], the boundary panel of each option in the state (panels_f, panels_i,
+    slot_log_vol, h_coef, lr_coef, slot_log_x_r; see boundary.py). An option whose panel does not match
+    it (kind, model, rate, dividend yield, t > t_max, vol outside the panel, index < 0)
+    gets NaN figures: a stale state never prices silently. Returns the number of such."""
+    n_opt = strike.shape[0]
+    deg1 = h_coef.shape[1]
+    scratch = np.empty((24, MAX_NODES))
+    w0 = np.empty(16)
+    w1 = np.empty(16)
+    w2 = np.empty(16)
+    ch = np.empty(deg1)
+    chs = np.empty(deg1)
+    chss = np.empty(deg1)
+    clr = np.empty(deg1)
+    stale = 0
+    for i in range(n_opt):
+        call = is_call[i]
+        s_ = _at(spot, i)
+        r = _at(rate, i)
+        q = r if black76 else _at(div, i)
+        k = strike[i]
+        ti = t[i]
+        v = vol[i]
+        pi = panel[i]
+        ok = 0 <= pi < panels_i.shape[0]
+        if ok:
+            ok = ((panels_i[pi, PI_CALL] == 1) == call) and ((panels_i[pi, PI_BLACK76] == 1)
+                                                             == black76)
+            ok = ok and panels_f[pi, PF_RATE] == r and (black76 or panels_f[pi, PF_DIV] == q)
+        if not ok:
+            stale += 1
+            for row in range(9):
+                out[row, i] = np.nan
+            continue
+        if ti <= 0.0:
+            intrinsic = s_ - k if call else k - s_
+            itm = intrinsic > 0.0
+            out[0, i] = intrinsic if itm else 0.0
+            out[1, i] = (1.0 if call else -1.0) if itm else 0.0
+            for row in range(2, 9):
+                out[row, i] = 0.0
+            continue
+        regime = panels_i[pi, PI_REGIME]
+        t_max = panels_f[pi, PF_T_MAX]
+        lv = math.log(v) if v > 0.0 else -np.inf
+        lo = panels_f[pi, PF_LOG_VOL_LO]
+        hi = panels_f[pi, PF_LOG_VOL_HI]
+        if regime == REGIME_EARLY and not (ti <= t_max * (1.0 + 1e-12)
+                                           and lo - 1e-12 <= lv <= hi + 1e-12):
+            stale += 1
+            for row in range(9):
+                out[row, i] = np.nan
+            continue
+        if regime != REGIME_EARLY and regime != REGIME_EUROPEAN:
+            # Two boundaries (r < 0, q < r for a put): not priced here.
+            for row in range(9):
+                out[row, i] = np.nan
+            continue
+        eu = _one(call, s_, k, ti, v, r, q, black76)
+        for row in range(9):
+            out[row, i] = eu[row]
+        if regime == REGIME_EUROPEAN:
+            if v * math.sqrt(ti) < SV_FLOOR:
+                _edge(call, s_, k, ti, v, r, q, black76, out, i)
+            continue
+        first = panels_i[pi, PI_FIRST_SLOT]
+        p = panels_i[pi, PI_NODES]
+        _lagrange(slot_log_vol, first, p, lv, w0, w1, w2)
+        inv_v = 1.0 / v
+        log_x_r = 0.0
+        for m in range(p):
+            log_x_r += w0[m] * slot_log_x_r[first + m]
+        for c in range(deg1):
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for m in range(p):
+                hc = h_coef[first + m, c]
+                a0 += w0[m] * hc
+                a1 += w1[m] * hc
+                a2 += w2[m] * hc
+                a3 += w0[m] * lr_coef[first + m, c]
+            # d/dσ = (1/σ) d/d ln σ;  d²/dσ² = (d²/d(ln σ)² - d/d ln σ)/σ²
+            ch[c] = a0
+            chs[c] = a1 * inv_v
+            chss[c] = (a2 - a1) * inv_v * inv_v
+            clr[c] = a3
+        res = _premium(call, s_, k, ti, v, r, q, black76, panels_f[pi, PF_LOG_X], log_x_r,
+                       t_max, ch, chs, chss, clr, scratch)
+        if res[0]:
+            # Exercise region: worth its intrinsic value, delta ±1, nothing else moves it.
+            out[0, i] = (s_ - k) if call else (k - s_)
+            out[1, i] = 1.0 if call else -1.0
+            for row in range(2, 9):
+                out[row, i] = 0.0
+            continue
+        e, e_s, e_ss, e_sss, e_v, e_sv, e_vv, e_r = res[1:]
+        carry = 0.0 if black76 else r - q
+        half_var = 0.5 * v * v * s_ * s_
+        intrinsic = (s_ - k) if call else (k - s_)
+        out[0, i] = max(eu[0] + max(e, 0.0), intrinsic)
+        out[1, i] = eu[1] + e_s
+        out[2, i] = eu[2] + e_ss
+        out[3, i] = eu[3] + e_v
+        out[4, i] = eu[4] + r * e - carry * s_ * e_s - half_var * e_ss
+        out[5, i] = eu[5] + e_r
+        out[6, i] = eu[6] + e_sv
+        out[7, i] = eu[7] + e_vv
+        out[8, i] = (eu[8] + q * e_s - carry * s_ * e_ss - v * v * s_ * e_ss
+                     - half_var * e_sss)
+    return stale
