@@ -85,13 +85,20 @@ def _lagrange(xs, first, p, x, w0, w1, w2):
 
 
 @njit(inline="always", **_JIT)
-def _clenshaw4(c0, c1, c2, c3, z, n_pts, o0, o1, o2, o3, b):
+def _clenshaw4(c0, c1, c2, c3, z, n_pts, o0, o1, o2, o3, b0, b1, b2, b3):
     """Four Chebyshev series at the points z[:n_pts] (recurrence over k outside, so the loop
-    over points vectorizes). b: scratch float64[8, >= n_pts]."""
+    over points vectorizes). o*: the results; b*: scratch, each float64[>= n_pts]; the
+    previous term of each recurrence is kept in o* until the end."""
     deg = c0.shape[0] - 1
     for i in range(n_pts):
-        for row in range(8):
-            b[row, i] = 0.0
+        b0[i] = 0.0
+        b1[i] = 0.0
+        b2[i] = 0.0
+        b3[i] = 0.0
+        o0[i] = 0.0
+        o1[i] = 0.0
+        o2[i] = 0.0
+        o3[i] = 0.0
     for k in range(deg, 0, -1):
         a0 = c0[k]
         a1 = c1[k]
@@ -99,24 +106,24 @@ def _clenshaw4(c0, c1, c2, c3, z, n_pts, o0, o1, o2, o3, b):
         a3 = c3[k]
         for i in range(n_pts):
             zz = 2.0 * z[i]
-            t0 = zz * b[0, i] - b[1, i] + a0
-            t1 = zz * b[2, i] - b[3, i] + a1
-            t2 = zz * b[4, i] - b[5, i] + a2
-            t3 = zz * b[6, i] - b[7, i] + a3
-            b[1, i] = b[0, i]
-            b[0, i] = t0
-            b[3, i] = b[2, i]
-            b[2, i] = t1
-            b[5, i] = b[4, i]
-            b[4, i] = t2
-            b[7, i] = b[6, i]
-            b[6, i] = t3
+            t0 = zz * b0[i] - o0[i] + a0
+            t1 = zz * b1[i] - o1[i] + a1
+            t2 = zz * b2[i] - o2[i] + a2
+            t3 = zz * b3[i] - o3[i] + a3
+            o0[i] = b0[i]
+            o1[i] = b1[i]
+            o2[i] = b2[i]
+            o3[i] = b3[i]
+            b0[i] = t0
+            b1[i] = t1
+            b2[i] = t2
+            b3[i] = t3
     for i in range(n_pts):
         zi = z[i]
-        o0[i] = zi * b[0, i] - b[1, i] + c0[0]
-        o1[i] = zi * b[2, i] - b[3, i] + c1[0]
-        o2[i] = zi * b[4, i] - b[5, i] + c2[0]
-        o3[i] = zi * b[6, i] - b[7, i] + c3[0]
+        o0[i] = zi * b0[i] - o0[i] + c0[0]
+        o1[i] = zi * b1[i] - o1[i] + c1[0]
+        o2[i] = zi * b2[i] - o2[i] + c2[0]
+        o3[i] = zi * b3[i] - o3[i] + c3[0]
 
 
 @njit(inline="always", **_JIT)
@@ -142,6 +149,14 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
     dist = phi * (lam_tau - lsk)  # ln(S/B(τ)) for a put, ln(B(τ)/S) for a call
     if dist <= 0.0:
         return True, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    beta = abs(r - q) / vol + 0.5 * vol
+    # Nowhere near the boundary over the whole life (B(u) lies between B(τ) and the
+    # expiry value K X): every |d±| > CUTOFF, the premium is below e^{-CUTOFF²/2} relative.
+    far = phi * (sg * log_x - lsk)
+    if far > 0.0:
+        lf = far / vol
+        if 2.0 * lf / (CUTOFF + math.sqrt(CUTOFF * CUTOFF + 4.0 * beta * lf)) >= math.sqrt(tau):
+            return False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     s_pts = scratch[0]
     u_pts = scratch[1]
     w_pts = scratch[2]
@@ -149,7 +164,6 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
     # First half, in ln √s from z_lo to √(τ/2): below z_lo every |d±| > CUTOFF.
     half = math.sqrt(0.5 * tau)
     ls = max(dist, MIN_LOG_DISTANCE) / vol
-    beta = abs(r - q) / vol + 0.5 * vol
     z_lo = 2.0 * ls / (CUTOFF + math.sqrt(CUTOFF * CUTOFF + 4.0 * beta * ls))
     n_pts = 0
     if z_lo < half:
@@ -157,15 +171,14 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
         pieces = int(math.ceil(span / PIECE_LOG))
         pieces = min(pieces, (MAX_NODES - TAIL_NODES) // PIECE_NODES)
         step = span / pieces
+        base = 2.0 * math.log(z_lo)
         for pc in range(pieces):
-            base = math.log(z_lo) + pc * step
             for i in range(PIECE_NODES):
-                zz = math.exp(base + 0.5 * step * (_PIECE_X[i] + 1.0))
-                s = zz * zz
-                s_pts[n_pts] = s
-                u_pts[n_pts] = tau - s
-                w_pts[n_pts] = _PIECE_W[i] * step * s  # ds = 2 s d(ln √s), times step/2
-                n_pts += 1
+                s = exp_(base + (2 * pc + 1.0 + _PIECE_X[i]) * step)  # ln s = 2 ln √s
+                s_pts[n_pts + i] = s
+                u_pts[n_pts + i] = tau - s
+                w_pts[n_pts + i] = _PIECE_W[i] * step * s  # ds = 2 s d(ln √s), times step/2
+            n_pts += PIECE_NODES
     # Second half, in √u (u = τ - s).
     for i in range(TAIL_NODES):
         v = 0.5 * half * (_TAIL_X[i] + 1.0)
@@ -179,7 +192,8 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
     hs = scratch[5]
     hss = scratch[6]
     lr = scratch[7]
-    _clenshaw4(ch, chs, chss, clr, z_pts, n_pts, h, hs, hss, lr, scratch[8:16])
+    _clenshaw4(ch, chs, chss, clr, z_pts, n_pts, h, hs, hss, lr, scratch[8], scratch[9],
+               scratch[10], scratch[11])
     e0 = scratch[16]
     e1 = scratch[17]
     e2 = scratch[18]
@@ -204,8 +218,9 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
         dm = dp - a
         eq = exp_(-q * s)
         er_ = exp_(-r * s)
-        ep = exp_(-0.5 * dp * dp)
         em = exp_(-0.5 * dm * dm)
+        # S e^{-qs} n(d+) = B e^{-rs} n(d-)
+        ep = em * (bb * er_) / (s_ * eq)
         tp = norm_tail(abs(dp), ep)
         tm = norm_tail(abs(dm), em)
         np_ = 1.0 - tp if phi * dp > 0.0 else tp  # Φ(φ d+)
@@ -252,6 +267,35 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
     return False, t0, t1, t2, t3, t4, t5, t6, t7
 
 
+@njit(inline="always", **_JIT)
+def _at_vol(slot_log_vol, h_coef, lr_coef, slot_log_x_r, first, p, lv, v, w0, w1, w2, ch, chs,
+            chss, clr):
+    """Interpolate a panel's slots to ln σ = lv: the series of H, ∂H/∂σ, ∂²H/∂σ², ∂H/∂r into
+    ch, chs, chss, clr; returns ∂ln X/∂r."""
+    _lagrange(slot_log_vol, first, p, lv, w0, w1, w2)
+    inv_v = 1.0 / v
+    log_x_r = 0.0
+    for m in range(p):
+        log_x_r += w0[m] * slot_log_x_r[first + m]
+    for c in range(h_coef.shape[1]):
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for m in range(p):
+            hc = h_coef[first + m, c]
+            a0 += w0[m] * hc
+            a1 += w1[m] * hc
+            a2 += w2[m] * hc
+            a3 += w0[m] * lr_coef[first + m, c]
+        # d/dσ = (1/σ) d/d ln σ;  d²/dσ² = (d²/d(ln σ)² - d/d ln σ)/σ²
+        ch[c] = a0
+        chs[c] = a1 * inv_v
+        chss[c] = (a2 - a1) * inv_v * inv_v
+        clr[c] = a3
+    return log_x_r
+
+
 @njit(**_JIT)
 def american_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, panels_i,
                     slot_log_vol, h_coef, lr_coef, slot_log_x_r, panel, out):
@@ -272,6 +316,9 @@ def american_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f,
     chss = np.empty(deg1)
     clr = np.empty(deg1)
     stale = 0
+    last_panel = -1
+    last_vol = np.nan
+    log_x_r = 0.0
     for i in range(n_opt):
         call = is_call[i]
         s_ = _at(spot, i)
@@ -322,29 +369,13 @@ def american_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f,
             if v * math.sqrt(ti) < SV_FLOOR:
                 _edge(call, s_, k, ti, v, r, q, black76, out, i)
             continue
-        first = panels_i[pi, PI_FIRST_SLOT]
-        p = panels_i[pi, PI_NODES]
-        _lagrange(slot_log_vol, first, p, lv, w0, w1, w2)
-        inv_v = 1.0 / v
-        log_x_r = 0.0
-        for m in range(p):
-            log_x_r += w0[m] * slot_log_x_r[first + m]
-        for c in range(deg1):
-            a0 = 0.0
-            a1 = 0.0
-            a2 = 0.0
-            a3 = 0.0
-            for m in range(p):
-                hc = h_coef[first + m, c]
-                a0 += w0[m] * hc
-                a1 += w1[m] * hc
-                a2 += w2[m] * hc
-                a3 += w0[m] * lr_coef[first + m, c]
-            # d/dσ = (1/σ) d/d ln σ;  d²/dσ² = (d²/d(ln σ)² - d/d ln σ)/σ²
-            ch[c] = a0
-            chs[c] = a1 * inv_v
-            chss[c] = (a2 - a1) * inv_v * inv_v
-            clr[c] = a3
+        if pi != last_panel or v != last_vol:
+            # The boundary at this vol (a book with one vol per panel does this once).
+            last_panel = pi
+            last_vol = v
+            log_x_r = _at_vol(slot_log_vol, h_coef, lr_coef, slot_log_x_r,
+                              panels_i[pi, PI_FIRST_SLOT], panels_i[pi, PI_NODES], lv, v,
+                              w0, w1, w2, ch, chs, chss, clr)
         res = _premium(call, s_, k, ti, v, r, q, black76, panels_f[pi, PF_LOG_X], log_x_r,
                        t_max, ch, chs, chss, clr, scratch)
         if res[0]:
