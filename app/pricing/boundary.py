@@ -134,7 +134,7 @@ def _log_x(rp: float, qp: float) -> float:
 def american_boundaries(is_call: Any, vol: Any, rate: Any, div_yield: Any = 0.0,
                         black76: bool = False, t_max: Any = 1.0, *, exact: bool = False,
                         reuse: AmericanBoundaries | None = None,
-                        chebyshev_nodes: int = CHEBYSHEV_NODES
+                        chebyshev_nodes: int = CHEBYSHEV_NODES, with_rho: bool = True
                         ) -> tuple[AmericanBoundaries, np.ndarray]:
     """Solve (or reuse) the boundaries a set of options needs; returns (state, panel).
 
@@ -143,7 +143,8 @@ def american_boundaries(is_call: Any, vol: Any, rate: Any, div_yield: Any = 0.0,
     (>= its time to expiry; a book passes one horizon, e.g. its longest expiry). exact:
     "exact" panels at each distinct vol instead of octave families. reuse: an earlier state
     whose panels are kept (and not solved again) when they fit. panel: int64[N], each
-    option's panel index, to pass to `american_greeks_into` with the state.
+    option's panel index, to pass to `american_greeks_into` with the state. with_rho=False
+    skips the two rate-bumped solves per slot (rho is then 0): enough for implied vols.
     Inputs are not validated here (the book validates them at the edge).
     """
     call = np.ascontiguousarray(is_call, dtype=np.bool_).reshape(-1)
@@ -159,7 +160,7 @@ def american_boundaries(is_call: Any, vol: Any, rate: Any, div_yield: Any = 0.0,
     rows = np.stack([call.astype(np.float64), r, q, tm, vol_key], axis=1)
     uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
     keys = [(bool(u[0]), bool(black76), float(u[1]), float(u[2]), float(u[3]), bool(exact),
-             float(u[4])) for u in uniq]
+             float(u[4]), with_rho) for u in uniq]
     old = reuse.keys if reuse is not None else {}
     new_keys = [key for key in keys if key not in old]
     built = _build(new_keys, chebyshev_nodes)
@@ -184,34 +185,38 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
     panels_f = np.zeros((len(keys), PF_COLUMNS))
     panels_i = np.zeros((len(keys), PI_COLUMNS), dtype=np.int64)
     slot_lv: list[np.ndarray] = []
-    # Solves: (rp, qp, σ, t_max, cumulative) per slot, in blocks of three (centre, up, down).
+    # Solves: (rp, qp, σ, t_max, cumulative); per early slot the index of its centre solve
+    # and of its up / down rate bumps (-1 when not solved: no rho, or the bump would leave
+    # the one-boundary regime, then the centre stands in and the difference is one-sided).
     solves: list[tuple[float, float, float, float, bool]] = []
-    bumps: list[tuple[float, float]] = []  # per early slot: (h_up, h_down) actually used
-    slot_early: list[bool] = []
+    slot_solves: list[tuple[int, int, int, int]] = []  # (slot, centre, up, down)
     first = 0
-    for i, (call, black76, r, q, t_max, exact, vol_key) in enumerate(keys):
+    for i, (call, black76, r, q, t_max, exact, vol_key, with_rho) in enumerate(keys):
         nodes, lo, hi = _panel_nodes(exact, vol_key)
         rp, qp = _put_form(call, r, q)
         regime = _regime(rp, qp)
         panels_f[i] = (lo, hi, r, q, t_max, _log_x(rp, qp) if regime == REGIME_EARLY else 0.0)
         panels_i[i] = (int(call), int(black76), regime, first, len(nodes))
         slot_lv.append(nodes)
-        first += len(nodes)
-        cumulative = 2.0 * rp / math.exp(2.0 * float(np.min(nodes))) >= DENSITY_FORM_LIMIT
-        for lv in nodes:
-            slot_early.append(regime == REGIME_EARLY)
-            if regime != REGIME_EARLY:
-                continue
-            sig = math.exp(lv)
+        if regime == REGIME_EARLY:
+            cumulative = 2.0 * rp / math.exp(2.0 * float(np.min(nodes))) >= DENSITY_FORM_LIMIT
             up = _bumped(call, black76, r, q, RATE_BUMP)
             dn = _bumped(call, black76, r, q, -RATE_BUMP)
-            h_up = RATE_BUMP if _regime(*up) == REGIME_EARLY else 0.0
-            h_dn = RATE_BUMP if _regime(*dn) == REGIME_EARLY else 0.0
-            up = up if h_up else (rp, qp)
-            dn = dn if h_dn else (rp, qp)
-            solves += [(rp, qp, sig, t_max, cumulative), (*up, sig, t_max, cumulative),
-                       (*dn, sig, t_max, cumulative)]
-            bumps.append((h_up, h_dn))
+            use_up = with_rho and _regime(*up) == REGIME_EARLY
+            use_dn = with_rho and _regime(*dn) == REGIME_EARLY
+            for j, lv in enumerate(nodes):
+                sig = math.exp(lv)
+                centre = len(solves)
+                solves.append((rp, qp, sig, t_max, cumulative))
+                i_up = i_dn = -1
+                if use_up:
+                    i_up = len(solves)
+                    solves.append((*up, sig, t_max, cumulative))
+                if use_dn:
+                    i_dn = len(solves)
+                    solves.append((*dn, sig, t_max, cumulative))
+                slot_solves.append((first + j, centre, i_up, i_dn))
+        first += len(nodes)
     n_slots = first
     slot_log_x_r = np.zeros(n_slots)
     h_coef = np.zeros((n_slots, n + 1))
@@ -223,30 +228,22 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
         coef = np.empty((len(solves), n + 1))
         solve_put_boundaries(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], n, FIXED_POINT_STEPS,
                              _GL_X, _GL_W, _cos_table(n), values, coef, cum)
-        idx = np.flatnonzero(np.array(slot_early))
-        h_coef[idx] = coef[0::3]
+        log_x = np.array([_log_x(rp, qp) for rp, qp in arr[:, :2]])
+        ss = np.array(slot_solves, dtype=np.int64)
+        slot, centre, i_up, i_dn = ss[:, 0], ss[:, 1], ss[:, 2], ss[:, 3]
+        h_coef[slot] = coef[centre]
         # ∂H/∂r as a series (the r-derivative of the interpolant, linear in the coefficients)
         # and ∂ln X/∂r per slot: the kernel forms ∂ln B/∂r = ±(∂ln X/∂r - ∂H/∂r / (2√H))
         # at each point, which stays accurate where ∂ln B/∂r itself varies fast (r ≈ q).
-        h = np.array(bumps)
-        denom = np.maximum(h[:, 0] + h[:, 1], 1e-300)
-        lr_coef[idx] = (coef[1::3] - coef[2::3]) / denom[:, None]
-        log_x = np.array([_log_x(rp, qp) for rp, qp in arr[:, :2]])
-        slot_log_x_r[idx] = (log_x[1::3] - log_x[2::3]) / denom
+        up_i = np.where(i_up >= 0, i_up, centre)
+        dn_i = np.where(i_dn >= 0, i_dn, centre)
+        denom = RATE_BUMP * ((i_up >= 0).astype(float) + (i_dn >= 0))
+        ok = denom > 0.0
+        lr_coef[slot[ok]] = (coef[up_i[ok]] - coef[dn_i[ok]]) / denom[ok, None]
+        slot_log_x_r[slot[ok]] = (log_x[up_i[ok]] - log_x[dn_i[ok]]) / denom[ok]
     return {"panels_f": panels_f, "panels_i": panels_i,
             "slot_log_vol": np.concatenate(slot_lv) if slot_lv else np.zeros(0),
             "h_coef": h_coef, "lr_coef": lr_coef, "slot_log_x_r": slot_log_x_r}
-
-
-def _coefficients(values: np.ndarray, n: int) -> np.ndarray:
-    """Chebyshev coefficients of rows of values at the Lobatto nodes cos(jπ/n)."""
-    w = values.copy()
-    w[:, 0] *= 0.5
-    w[:, n] *= 0.5
-    coef: np.ndarray = (2.0 / n) * (w @ _cos_table(n).T)
-    coef[:, 0] *= 0.5
-    coef[:, n] *= 0.5
-    return coef
 
 
 def _merge(old: AmericanBoundaries | None, keys: list[tuple[Any, ...]],
