@@ -41,7 +41,7 @@ from app.pricing._special import exp_, log_, norm_tail
 
 _INV_SQRT_2PI = 0.3989422804014327
 
-PIECE_NODES = 8
+PIECE_NODES = 10
 PIECE_LOG = 2.5
 TAIL_NODES = 12
 #: The first-half integration starts where |d±| >= CUTOFF (integrand < 1e-17 relative).

@@ -32,6 +32,7 @@ import numpy as np
 
 from app.pricing._american_kernel import american_kernel
 from app.pricing.boundary import AmericanBoundaries, american_boundaries
+from app.pricing.dividends import figures_with_dividends
 
 __all__ = ["MIN_VOL", "american_figures", "american_greeks_into", "price_american",
            "zero_vol_american"]
@@ -77,8 +78,8 @@ def american_figures(is_call: np.ndarray, spot: np.ndarray, strike: np.ndarray,
                      black76: bool, out: np.ndarray) -> None:
     """All nine figures of American options with arbitrary per-option inputs (validated
     float64[N] arrays, out float64[9, N]): exact boundaries per distinct (call/put, σ, r, q),
-    horizon = the longest t among the options sharing it. Two-boundary cases are left to
-    the caller (NaN here)."""
+    horizon = the longest t among the options sharing it; the two-boundary cases (negative
+    rates) on the finite-difference grid."""
     q = rate if black76 else div_yield
     live = (t > 0.0) & (vol >= MIN_VOL)
     zero = (t > 0.0) & ~live
@@ -103,6 +104,15 @@ def american_figures(is_call: np.ndarray, spot: np.ndarray, strike: np.ndarray,
     american_kernel(c, s, k, tt, vv, r, qq, black76, state.panels_f, state.panels_i,
                     state.slot_log_vol, state.h_coef, state.lr_coef, state.slot_log_x_r,
                     panel, sub)
+    # Two exercise boundaries (negative rates): the finite-difference grid, no dividends.
+    double = np.flatnonzero(np.isnan(sub[0]))
+    if double.size:
+        none = np.zeros(0)
+        grid = np.empty((9, double.size))
+        figures_with_dividends(c[double], s[double], k[double], tt[double], vv[double],
+                               r[double], qq[double], np.ones(double.size, dtype=np.bool_),
+                               none, none, grid)
+        sub[:, double] = grid
     out[:, idx] = sub
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from app.pricing._kernels import SV_FLOOR, greeks_kernel
 from app.pricing.american import price_american
+from app.pricing.dividends import dividend_schedule, figures_with_dividends
 
 GREEK_NAMES = ("price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga", "charm")
 MODELS = ("bsm", "black76")
@@ -135,19 +136,27 @@ def flat(a: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 def greeks(kind: Any, spot: Any, strike: Any, t: Any, vol: Any, rate: Any,
-           div_yield: Any = 0.0, model: str = "bsm", style: Any = "european"
-           ) -> dict[str, np.ndarray]:
+           div_yield: Any = 0.0, model: str = "bsm", style: Any = "european",
+           dividends: Any = None) -> dict[str, np.ndarray]:
     """Price and eight Greeks of European or American options, vectorized (broadcasting).
 
     kind: "call"/"put", bool is_call, or an array of either; spot: spot price (BSM) or
     futures price (model="black76", div_yield then ignored); strike; t: years to expiry;
     vol: annual volatility (0.2 = 20 %); rate, div_yield: continuous annual rates; style:
-    "european", "american", or an array of them (one call prices a mixed book).
+    "european", "american", or an array of them (one call prices a mixed book); dividends:
+    cash dividends of the underlying, [(ex_time_years, amount), ...] or (times, amounts)
+    arrays, priced in the spot model on a finite-difference grid (app.pricing.dividends),
+    European and American alike (model "bsm" only).
     Returns {name: float64 array of the broadcast shape} for name in GREEK_NAMES (units in
     the module docstring). Raises ValueError naming the first invalid argument.
     """
     black76 = black76_flag(model)
     american = is_american_array(style)
+    schedule = None
+    if dividends is not None:
+        schedule = dividend_schedule(dividends)
+        if black76 and schedule[0].size:
+            raise ValueError("dividends: cash dividends apply to stocks (model='bsm')")
     call = is_call_array(kind)
     s = as_float_array(spot, "spot")
     k = as_float_array(strike, "strike")
@@ -171,7 +180,13 @@ def greeks(kind: Any, spot: Any, strike: Any, t: Any, vol: Any, rate: Any,
                          out.reshape(9, -1))
     if code:
         raise ValueError(_BAD_MESSAGES[code])
-    if american.any():
+    if schedule is not None and schedule[0].size:
+        figures_with_dividends(flat(call, shape, np.dtype(np.bool_)), flat(s, shape, _F64),
+                               flat(k, shape, _F64), flat(tt, shape, _F64),
+                               np.maximum(flat(v, shape, _F64), 1e-4), flat(r, shape, _F64),
+                               flat(q, shape, _F64), flat(american, shape, np.dtype(np.bool_)),
+                               schedule[0], schedule[1], out.reshape(9, -1))
+    elif american.any():
         price_american(flat(american, shape, np.dtype(np.bool_)), flat(call, shape,
                        np.dtype(np.bool_)), flat(s, shape, _F64), flat(k, shape, _F64),
                        flat(tt, shape, _F64), flat(v, shape, _F64), flat(r, shape, _F64),

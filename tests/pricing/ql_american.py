@@ -1,0 +1,119 @@
+"""QuantLib as the oracle for American options (a test dependency, never a runtime one).
+
+`reference_figures(book)` prices every option of a book with QdFpAmericanEngine and its
+high-precision scheme, and its Greeks by central differences of that engine: delta and gamma
+from spot ± h_S (h_S = 0.03 S σ√t, small against the option's own scale so the truncation
+error is ~1e-4 relative, large enough that the engine's ~1e-10 noise stays below 1e-4 of
+gamma), vega from σ ± 1e-3, rho from r ± 2e-4 (Black-76: the carry moves with it; one-sided
+second-order difference when r < 2e-4, to stay off negative rates), theta from the maturity
+± 1 day (QuantLib times are whole days; only meaningful for t >= 60 days). About 100 high
+precision prices a second here: the 2,000-option book takes minutes, so the figures are kept
+in pytest's cache keyed on what defines them (QuantLib version, the book, the bumps), one
+entry per family of bumped prices — run with --cache-clear to recompute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import QuantLib as ql
+
+TODAY = ql.Date(3, 6, 2024)
+DAY_COUNT = ql.Actual365Fixed()
+COLUMNS = ("price", "delta", "gamma", "vega", "rho", "theta")
+
+
+def american_price(call: bool, spot: float, strike: float, rate: float, div: float, vol: float,
+                   days: int) -> float:
+    """QdFpAmericanEngine (high precision) price; t = days / 365."""
+    ql.Settings.instance().evaluationDate = TODAY
+    process = ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(ql.SimpleQuote(spot)),
+        ql.YieldTermStructureHandle(ql.FlatForward(TODAY, div, DAY_COUNT)),
+        ql.YieldTermStructureHandle(ql.FlatForward(TODAY, rate, DAY_COUNT)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(TODAY, ql.NullCalendar(), vol,
+                                                           DAY_COUNT)))
+    option = ql.VanillaOption(
+        ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, strike),
+        ql.AmericanExercise(TODAY, TODAY + int(days)))
+    option.setPricingEngine(ql.QdFpAmericanEngine(process,
+                                                  ql.QdFpAmericanEngine.highPrecisionScheme()))
+    return float(option.NPV())
+
+
+def _price_rows(book: dict[str, np.ndarray], black76: bool, family: str) -> list[list[float]]:
+    """QuantLib prices for one family of bumps, one row per option."""
+    rows = []
+    for c, s, k, r, q, v, d in zip(book["is_call"], book["spot"], book["strike"], book["rate"],
+                                   book["div_yield"], book["vol"], book["days"], strict=True):
+        c, s, k, r, q, v, d = bool(c), float(s), float(k), float(r), float(q), float(v), int(d)
+
+        def price(s_: float = s, r_: float = r, v_: float = v, d_: int = d,
+                  c=c, k=k, q=q) -> float:
+            return american_price(c, s_, k, r_, r_ if black76 else q, v_, d_)
+
+        hs = SPOT_BUMP * s * v * np.sqrt(d / 365.0)
+        if family == "price":
+            rows.append([price()])
+        elif family == "spot":
+            rows.append([price(s_=s + hs), price(s_=s - hs), price(s_=s + hs / 2),
+                         price(s_=s - hs / 2)])
+        elif family == "vol":
+            rows.append([price(v_=v + VOL_BUMP), price(v_=v - VOL_BUMP)])
+        elif family == "rate":
+            # Forward differences (second order) near r = 0: no negative rates.
+            rows.append([price(r_=r + RATE_BUMP), price(r_=r - RATE_BUMP)] if r >= RATE_BUMP
+                        else [price(r_=r + RATE_BUMP), price(r_=r + 2 * RATE_BUMP)])
+        else:  # time: maturity ± 1 day, only for t >= 60 days
+            rows.append([price(d_=d - 1), price(d_=d + 1)] if d >= 60 else [np.nan, np.nan])
+    return rows
+
+
+SPOT_BUMP = 0.03
+VOL_BUMP = 1e-3
+RATE_BUMP = 2e-4
+
+
+def _key(book: dict[str, np.ndarray], black76: bool, family: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"{ql.__version__}|{black76}|{family}|{SPOT_BUMP}|{VOL_BUMP}|{RATE_BUMP}".encode())
+    for name in sorted(book):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(book[name]).tobytes())
+    return "dynhedge/quantlib-american/" + h.hexdigest()[:32]
+
+
+def _family(book: dict[str, np.ndarray], black76: bool, family: str, cache) -> np.ndarray:
+    key = _key(book, black76, family)
+    stored = cache.get(key, None) if cache is not None else None
+    if stored is None:
+        rows = np.array(_price_rows(book, black76, family), dtype=float)
+        if cache is not None:
+            cache.set(key, json.dumps(np.where(np.isfinite(rows), rows, None).tolist()))
+        return rows
+    return np.array(json.loads(stored), dtype=float)
+
+
+def reference_figures(book: dict[str, np.ndarray], black76: bool, cache) -> np.ndarray:
+    """float64[6, N]: COLUMNS of QuantLib's figures for the book (each family of bumped
+    prices cached on its own)."""
+    p0 = _family(book, black76, "price", cache)[:, 0]
+    sp = _family(book, black76, "spot", cache)
+    vo = _family(book, black76, "vol", cache)
+    ra = _family(book, black76, "rate", cache)
+    ti = _family(book, black76, "time", cache)
+    s, v, t, r = book["spot"], book["vol"], book["days"] / 365.0, book["rate"]
+    hs = SPOT_BUMP * s * v * np.sqrt(t)
+    # delta: Richardson of the h and h/2 central differences (error O(h^4)); gamma: h.
+    d_h = (sp[:, 0] - sp[:, 1]) / (2 * hs)
+    d_h2 = (sp[:, 2] - sp[:, 3]) / hs
+    delta = (4 * d_h2 - d_h) / 3
+    gamma = (sp[:, 0] - 2 * p0 + sp[:, 1]) / (hs * hs)
+    vega = (vo[:, 0] - vo[:, 1]) / (2 * VOL_BUMP)
+    central = r >= RATE_BUMP
+    rho = np.where(central, (ra[:, 0] - ra[:, 1]) / (2 * RATE_BUMP),
+                   (-3 * p0 + 4 * ra[:, 0] - ra[:, 1]) / (2 * RATE_BUMP))
+    theta = (ti[:, 0] - ti[:, 1]) / (2 / 365.0)
+    return np.array([p0, delta, gamma, vega, rho, theta])
