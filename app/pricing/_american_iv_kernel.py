@@ -166,7 +166,7 @@ def american_iv_kernel(is_call, price, spot, strike, t, rate, div, black76, star
                 code = R_ABOVE
                 break
             nxt = min(nxt, 2.0 * SIGMA_MAX)
-            if abs(nxt - sig) <= STEP_TOL * sig or (hi - lo) <= STEP_TOL * hi:
+            if abs(nxt - sig) <= STEP_TOL * sig or (hi < np.inf and hi - lo <= STEP_TOL * hi):
                 sig = nxt
                 code = R_OK
                 break

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.pricing._american_iv_kernel import R_NEEDS_PANEL, american_iv_kernel
+from app.pricing._iv_kernel import implied_vol_kernel
 from app.pricing.boundary import AmericanBoundaries, american_boundaries, family_octave
 
 __all__ = ["R_NEEDS_PANEL", "american_implied_vol_into", "american_implied_vols",
@@ -36,11 +37,15 @@ def american_implied_vol_into(is_call: np.ndarray, price: np.ndarray,
                               reason: np.ndarray, start: np.ndarray | None = None) -> int:
     """Hot-path American implied vol: fills out (float64[N]) and reason (int8[N], REASONS
     codes); argument forms as `implied_vol_into`. start: float64[N] first guesses (e.g. the
-    previous vols; NaN or None: 0.3). Returns how many quotes need a vol octave the state
+    previous vols; NaN: 0.3); None: the European implied vols of the prices (an upper bound
+    of the American ones, ~10x cheaper to find). Returns how many quotes need a vol octave the state
     lacks (their reason is R_NEEDS_PANEL = 5 and out holds the vol asked for): extend the
     state with `american_boundaries(..., vol=out[those], reuse=state)` and solve them again."""
-    n = price.shape[0]
-    first = np.full(n, np.nan) if start is None else start
+    first = start
+    if first is None:
+        first = np.empty(price.shape[0])
+        implied_vol_kernel(is_call, price, spot, strike, t, rate, div_yield, black76, first,
+                           reason)
     american_iv_kernel(is_call, price, spot, strike, t, rate, div_yield, black76, first,
                        state.panels_f, state.panels_i, state.slot_log_vol, state.h_coef,
                        state.lr_coef, state.slot_log_x_r, out, reason)
