@@ -20,6 +20,7 @@ SECTIONS: dict[str, str] = {
     "pricing": "app.bench.pricing",
     "service": "app.bench.service",
     "backtest": "app.bench.backtest",
+    "american": "app.bench.american",
 }
 
 

@@ -39,6 +39,8 @@ __all__ = ["MIN_VOL", "american_figures", "american_greeks_into", "price_america
 
 #: Below this vol the boundary solver is not used: the σ → 0 limit (error < ~0.4 σ√t S).
 MIN_VOL = 1e-4
+#: More distinct vols than this for one (call/put, r, q): vol-octave panels, not exact ones.
+FAMILY_THRESHOLD = 24
 
 
 def american_greeks_into(is_call: np.ndarray, spot: float | np.ndarray, strike: np.ndarray,
@@ -77,9 +79,10 @@ def american_figures(is_call: np.ndarray, spot: np.ndarray, strike: np.ndarray,
                      t: np.ndarray, vol: np.ndarray, rate: np.ndarray, div_yield: np.ndarray,
                      black76: bool, out: np.ndarray) -> None:
     """All nine figures of American options with arbitrary per-option inputs (validated
-    float64[N] arrays, out float64[9, N]): exact boundaries per distinct (call/put, σ, r, q),
-    horizon = the longest t among the options sharing it; the two-boundary cases (negative
-    rates) on the finite-difference grid."""
+    float64[N] arrays, out float64[9, N]): boundaries per (call/put, r, q) — exact ones at
+    each distinct vol (horizon: the longest t at that vol), or, past FAMILY_THRESHOLD
+    distinct vols, octave panels interpolated in vol (horizon: the group's longest t); the
+    two-boundary cases (negative rates) on the finite-difference grid."""
     q = rate if black76 else div_yield
     live = (t > 0.0) & (vol >= MIN_VOL)
     zero = (t > 0.0) & ~live
@@ -91,19 +94,35 @@ def american_figures(is_call: np.ndarray, spot: np.ndarray, strike: np.ndarray,
         return
     c, s, k, tt, v = is_call[idx], spot[idx], strike[idx], t[idx], vol[idx]
     r, qq = rate[idx], q[idx]
-    # One horizon per (call/put, σ, r, q): the longest maturity among its options.
-    rows = np.stack([c.astype(np.float64), v, r, qq], axis=1)
-    _, inverse = np.unique(rows, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    horizon = np.zeros(inverse.max() + 1)
-    np.maximum.at(horizon, inverse, np.maximum(tt, 1e-12))
     vv = np.where(tt > 0.0, v, np.maximum(v, MIN_VOL))  # expired: any panel will do
-    state, panel = american_boundaries(c, vv, r, qq, black76, horizon[inverse], exact=True,
-                                       chebyshev_nodes=24)
     sub = np.empty((9, idx.size))
-    american_kernel(c, s, k, tt, vv, r, qq, black76, state.panels_f, state.panels_i,
-                    state.slot_log_vol, state.h_coef, state.lr_coef, state.slot_log_x_r,
-                    panel, sub)
+    # Per (call/put, r, q): few distinct vols -> exact panels (5 solves each, horizon the
+    # longest t at that vol); many -> vol octaves (24 solves each, any vol inside).
+    rq = np.stack([c.astype(np.float64), r, qq], axis=1)
+    _, group = np.unique(rq, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    distinct = np.zeros(group.max() + 1, dtype=np.int64)
+    for g in np.unique(group):
+        distinct[g] = np.unique(vv[group == g]).size
+    family = distinct[group] > FAMILY_THRESHOLD
+    for use_family in (False, True):
+        sel = np.flatnonzero(family == use_family)
+        if sel.size == 0:
+            continue
+        key = np.stack([c[sel].astype(np.float64), r[sel], qq[sel]]
+                       + ([] if use_family else [vv[sel]]), axis=1)
+        _, inverse = np.unique(key, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        horizon = np.zeros(inverse.max() + 1)
+        np.maximum.at(horizon, inverse, np.maximum(tt[sel], 1e-12))
+        state, panel = american_boundaries(c[sel], vv[sel], r[sel], qq[sel], black76,
+                                           horizon[inverse], exact=not use_family,
+                                           chebyshev_nodes=32 if use_family else 24)
+        part = np.empty((9, sel.size))
+        american_kernel(c[sel], s[sel], k[sel], tt[sel], vv[sel], r[sel], qq[sel], black76,
+                        state.panels_f, state.panels_i, state.slot_log_vol, state.h_coef,
+                        state.lr_coef, state.slot_log_x_r, panel, part)
+        sub[:, sel] = part
     # Two exercise boundaries (negative rates): the finite-difference grid, no dividends.
     double = np.flatnonzero(np.isnan(sub[0]))
     if double.size:
