@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from app.pricing._american_kernel import (
+    MAX_NODES,
     PF_DIV,
     PF_LOG_VOL_HI,
     PF_LOG_VOL_LO,
@@ -82,20 +83,21 @@ def zero_vol_value(call, s, k, t, r, q):
 
 @njit(**_JIT)
 def american_iv_kernel(is_call, price, spot, strike, t, rate, div, black76, start, panels_f,
-                       panels_i, slot_log_vol, h_coef, lr_coef, slot_log_x_r, out, reason):
+                       panels_i, slot_log_vol, h_coef, hb_coef, slot_bump, out, reason):
     """Fill out[N] (vol) and reason[N] (int8: REASONS index, or R_NEEDS_PANEL with out = the
     vol needing a panel). start: float64[N] starting vols (NaN: 0.3). Inputs validated by
     the caller; spot/rate/div scalars or float64[N] as in greeks_kernel."""
     n = price.shape[0]
     deg1 = h_coef.shape[1]
-    scratch = np.empty((24, 160))
+    scratch = np.empty((15, MAX_NODES))
     w0 = np.empty(16)
     w1 = np.empty(16)
     w2 = np.empty(16)
     ch = np.empty(deg1)
     chs = np.empty(deg1)
     chss = np.empty(deg1)
-    clr = np.empty(deg1)
+    cup = np.empty(deg1)
+    cdn = np.empty(deg1)
     for i in range(n):
         call = is_call[i]
         s_ = _at(spot, i)
@@ -139,11 +141,12 @@ def american_iv_kernel(is_call, price, spot, strike, t, rate, div, black76, star
             value = eu[0]
             vega = eu[3]
             if panels_i[pi, PI_REGIME] == REGIME_EARLY:
-                _at_vol(slot_log_vol, h_coef, lr_coef, slot_log_x_r,
-                        panels_i[pi, PI_FIRST_SLOT], panels_i[pi, PI_NODES], lv, sig, w0, w1,
-                        w2, ch, chs, chss, clr)
+                bump = _at_vol(slot_log_vol, h_coef, hb_coef, slot_bump,
+                               panels_i[pi, PI_FIRST_SLOT], panels_i[pi, PI_NODES], lv, sig,
+                               w0, w1, w2, ch, chs, chss, cup, cdn)
                 res = _premium(call, s_, k, ti, sig, r, q, black76, panels_f[pi, PF_LOG_X],
-                               0.0, panels_f[pi, PF_T_MAX], ch, chs, chss, clr, scratch)
+                               bump, panels_f[pi, PF_T_MAX], ch, chs, chss, cup, cdn,
+                               scratch)
                 if res[0]:
                     value = (s_ - k) if call else (k - s_)
                     vega = 0.0

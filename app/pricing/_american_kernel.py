@@ -48,7 +48,8 @@ TAIL_NODES = 12
 CUTOFF = 8.5
 #: Closer than this (in ln S/B) to the boundary, spot is taken as this far (gamma limit).
 MIN_LOG_DISTANCE = 1e-10
-MAX_NODES = 160
+MAX_PIECES = 16
+MAX_NODES = MAX_PIECES * PIECE_NODES + TAIL_NODES
 
 _PIECE_X, _PIECE_W = np.polynomial.legendre.leggauss(PIECE_NODES)
 _TAIL_X, _TAIL_W = np.polynomial.legendre.leggauss(TAIL_NODES)
@@ -85,45 +86,29 @@ def _lagrange(xs, first, p, x, w0, w1, w2):
 
 
 @njit(inline="always", **_JIT)
-def _clenshaw4(c0, c1, c2, c3, z, n_pts, o0, o1, o2, o3, b0, b1, b2, b3):
-    """Four Chebyshev series at the points z[:n_pts] (recurrence over k outside, so the loop
-    over points vectorizes). o*: the results; b*: scratch, each float64[>= n_pts]; the
-    previous term of each recurrence is kept in o* until the end."""
-    deg = c0.shape[0] - 1
-    for i in range(n_pts):
-        b0[i] = 0.0
-        b1[i] = 0.0
-        b2[i] = 0.0
-        b3[i] = 0.0
-        o0[i] = 0.0
-        o1[i] = 0.0
-        o2[i] = 0.0
-        o3[i] = 0.0
-    for k in range(deg, 0, -1):
-        a0 = c0[k]
-        a1 = c1[k]
-        a2 = c2[k]
-        a3 = c3[k]
-        for i in range(n_pts):
-            zz = 2.0 * z[i]
-            t0 = zz * b0[i] - o0[i] + a0
-            t1 = zz * b1[i] - o1[i] + a1
-            t2 = zz * b2[i] - o2[i] + a2
-            t3 = zz * b3[i] - o3[i] + a3
-            o0[i] = b0[i]
-            o1[i] = b1[i]
-            o2[i] = b2[i]
-            o3[i] = b3[i]
-            b0[i] = t0
-            b1[i] = t1
-            b2[i] = t2
-            b3[i] = t3
-    for i in range(n_pts):
-        zi = z[i]
-        o0[i] = zi * b0[i] - o0[i] + c0[0]
-        o1[i] = zi * b1[i] - o1[i] + c1[0]
-        o2[i] = zi * b2[i] - o2[i] + c2[0]
-        o3[i] = zi * b3[i] - o3[i] + c3[0]
+def _series5(c0, c1, c2, c3, c4, z):
+    """Five Chebyshev series of the same degree at one point: five independent Clenshaw
+    recurrences interleaved in registers (no memory traffic, the CPU overlaps the chains)."""
+    z2 = 2.0 * z
+    a1 = a2 = b1 = b2 = e1 = e2 = d1 = d2 = f1 = f2 = 0.0
+    for k in range(c0.shape[0] - 1, 0, -1):
+        t = z2 * a1 - a2 + c0[k]
+        a2 = a1
+        a1 = t
+        t = z2 * b1 - b2 + c1[k]
+        b2 = b1
+        b1 = t
+        t = z2 * e1 - e2 + c2[k]
+        e2 = e1
+        e1 = t
+        t = z2 * d1 - d2 + c3[k]
+        d2 = d1
+        d1 = t
+        t = z2 * f1 - f2 + c4[k]
+        f2 = f1
+        f1 = t
+    return (z * a1 - a2 + c0[0], z * b1 - b2 + c1[0], z * e1 - e2 + c2[0],
+            z * d1 - d2 + c3[0], z * f1 - f2 + c4[0])
 
 
 @njit(inline="always", **_JIT)
@@ -133,14 +118,76 @@ def _ncdf(x):
     return 1.0 - t if x > 0.0 else t
 
 
-@njit(**_JIT)
-def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, chs, chss, clr,
-             scratch):
-    """Early-exercise premium and its derivatives for one option in the continuation region.
+@njit(inline="always", **_JIT)
+def _node(s, w, h, hs, hss, hu, hd, s_, k, vol, r, q, b76, phi, sg, lsk, log_x, bump):
+    """Weighted contributions of one quadrature node (s from now; h, hs, hss: H and its σ,
+    σσ derivatives at u = τ - s; hu, hd: H of the rate-bumped boundaries there; bump: (ln X
+    up, ln X down, 1/(h_up + h_down))) to the premium and its derivatives: (E, E_S, E_SS,
+    E_SSS, E_σ, E_Sσ, E_σσ, E_r) terms. Branch-free (selects), so loops over it vectorize."""
+    hi = max(h, 0.0)
+    rh = math.sqrt(hi)
+    inv = 0.5 / rh if hi > 1e-24 else 0.0
+    lam = sg * (log_x - rh)
+    lam_s = -sg * hs * inv
+    lam_ss = -sg * (hss * inv - hs * hs * inv * inv * inv * 2.0)
+    bb = k * exp_(lam)
+    inv_b = 1.0 / bb
+    a = vol * math.sqrt(s)
+    inv_a = 1.0 / a
+    inv_s = 1.0 / s_
+    inv_v = 1.0 / vol
+    dp = (lsk - lam + (r - q) * s) * inv_a + 0.5 * a
+    dm = dp - a
+    eq = exp_(-q * s)
+    er_ = exp_(-r * s)
+    em = exp_(-0.5 * dm * dm)
+    ep = em * (bb * er_) * inv_s / eq  # S e^{-qs} n(d+) = B e^{-rs} n(d-)
+    tp = norm_tail(abs(dp), ep)
+    tm = norm_tail(abs(dm), em)
+    np_ = 1.0 - tp if phi * dp > 0.0 else tp  # Φ(φ d+)
+    nm_ = 1.0 - tm if phi * dm > 0.0 else tm  # Φ(φ d-)
+    dd = er_ * _INV_SQRT_2PI * em
+    mm = q * bb - r * k
+    dpm = dp * dm
+    qba = q * bb * a - mm * dp
+    g = phi * (q * s_ * eq * np_ - r * k * er_ * nm_)
+    g_s = phi * q * eq * np_ + dd * mm * inv_a * inv_s
+    core = r * k - mm * dm * inv_a
+    g_ss = dd * core * inv_a * inv_s * inv_s
+    g_sss = dd * inv_a * inv_s * inv_s * inv_s * (-(dm * inv_a + 2.0) * core
+                                                   - mm * inv_a * inv_a)
+    g_b = -dd * mm * inv_a * inv_b
+    g_bb = -dd * inv_a * inv_b * inv_b * (mm * dm * inv_a + r * k)
+    g_sb = dd * dm * mm * inv_a * inv_a * inv_s * inv_b
+    g_v = dd * qba * inv_v
+    g_vv = dd * (dpm * qba + mm * (dp + dm)) * inv_v * inv_v
+    g_vb = -mm * dd * (dpm - 1.0) * inv_a * inv_v * inv_b
+    g_sv = dd * (-q * bb * dm + mm * (dpm - 1.0) * inv_a) * inv_s * inv_v
+    g_r = -phi * k * er_ * (1.0 - r * s) * nm_ + dd * mm * s * inv_a
+    g_q = phi * s_ * eq * (1.0 - q * s) * np_ - dd * mm * s * inv_a
+    b_s = bb * lam_s
+    b_ss = bb * (lam_ss + lam_s * lam_s)
+    # ∂λ/∂r: the difference of the bumped boundaries at this very point (not a series of
+    # its own, which would smear the fast change near expiry when r ≈ q).
+    lam_up = bump[0] - math.sqrt(max(hu, 0.0))
+    lam_dn = bump[1] - math.sqrt(max(hd, 0.0))
+    b_r = bb * sg * (lam_up - lam_dn) * bump[2]
+    return (w * g, w * g_s, w * g_ss, w * g_sss, w * (g_v + g_b * b_s),
+            w * (g_sv + g_sb * b_s),
+            w * (g_vv + 2.0 * g_vb * b_s + g_bb * b_s * b_s + g_b * b_ss),
+            w * (g_r + b76 * g_q + g_b * b_r))
 
-    ch, chs, chss: Chebyshev coefficients of H(σ), ∂H/∂σ, ∂²H/∂σ² at the option's vol; clr:
-    of ∂H/∂r; log_x_r = ∂ln X/∂r (put form, in the option's rate). Returns (exercise, E, E_S, E_SS, E_SSS, E_σ, E_Sσ, E_σσ, E_r), exercise = True
-    when spot is in the exercise region (the other values are then 0)."""
+
+@njit(**_JIT)
+def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, chss, cup, cdn,
+             scratch):
+    """Early-exercise premium and its derivatives for one option.
+
+    ch, chs, chss: Chebyshev coefficients of H(σ), ∂H/∂σ, ∂²H/∂σ² at the option's vol; cup,
+    cdn: of H for the rate-bumped boundaries; bump = (ln X up, ln X down, 1/(h_up + h_down))
+    (put form, in the option's own rate; 1/(...) = 0 without rho). Returns (exercise, E,
+    E_S, E_SS, E_SSS, E_σ, E_Sσ, E_σσ, E_r), exercise = True when spot is in the exercise
+    region (the other values are then 0). scratch: float64[15, >= MAX_NODES]."""
     sg = 1.0 if not call else -1.0  # λ = sg (ln X - √H)
     phi = -sg
     z_tau = 2.0 * math.sqrt(min(tau / t_max, 1.0)) - 1.0
@@ -157,10 +204,9 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
         lf = far / vol
         if 2.0 * lf / (CUTOFF + math.sqrt(CUTOFF * CUTOFF + 4.0 * beta * lf)) >= math.sqrt(tau):
             return False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    b76 = 1.0 if black76 else 0.0
     s_pts = scratch[0]
-    u_pts = scratch[1]
-    w_pts = scratch[2]
-    z_pts = scratch[3]
+    w_pts = scratch[1]
     # First half, in ln √s from z_lo to √(τ/2): below z_lo every |d±| > CUTOFF.
     half = math.sqrt(0.5 * tau)
     ls = max(dist, MIN_LOG_DISTANCE) / vol
@@ -168,157 +214,112 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, log_x_r, t_max, ch, ch
     n_pts = 0
     if z_lo < half:
         span = math.log(half / z_lo)
-        pieces = int(math.ceil(span / PIECE_LOG))
-        pieces = min(pieces, (MAX_NODES - TAIL_NODES) // PIECE_NODES)
+        pieces = min(int(math.ceil(span / PIECE_LOG)), MAX_PIECES)
         step = span / pieces
         base = 2.0 * math.log(z_lo)
         for pc in range(pieces):
             for i in range(PIECE_NODES):
                 s = exp_(base + (2 * pc + 1.0 + _PIECE_X[i]) * step)  # ln s = 2 ln √s
                 s_pts[n_pts + i] = s
-                u_pts[n_pts + i] = tau - s
-                w_pts[n_pts + i] = _PIECE_W[i] * step * s  # ds = 2 s d(ln √s), times step/2
+                w_pts[n_pts + i] = _PIECE_W[i] * step * s  # ds = 2 s d(ln √s), × step/2
             n_pts += PIECE_NODES
     # Second half, in √u (u = τ - s).
     for i in range(TAIL_NODES):
         v = 0.5 * half * (_TAIL_X[i] + 1.0)
-        s_pts[n_pts] = tau - v * v
-        u_pts[n_pts] = v * v
-        w_pts[n_pts] = _TAIL_W[i] * half * v
-        n_pts += 1
+        s_pts[n_pts + i] = tau - v * v
+        w_pts[n_pts + i] = _TAIL_W[i] * half * v
+    n_pts += TAIL_NODES
+    # The boundary at every node (four interleaved Clenshaw recurrences per node) ...
+    h = scratch[2]
+    hs = scratch[3]
+    hss = scratch[4]
+    hu = scratch[5]
+    hd = scratch[14]
     for i in range(n_pts):
-        z_pts[i] = 2.0 * math.sqrt(u_pts[i] / t_max) - 1.0
-    h = scratch[4]
-    hs = scratch[5]
-    hss = scratch[6]
-    lr = scratch[7]
-    _clenshaw4(ch, chs, chss, clr, z_pts, n_pts, h, hs, hss, lr, scratch[8], scratch[9],
-               scratch[10], scratch[11])
-    e0 = scratch[16]
-    e1 = scratch[17]
-    e2 = scratch[18]
-    e3 = scratch[19]
-    ev = scratch[20]
-    evs = scratch[21]
-    evv = scratch[22]
-    er = scratch[23]
-    b76 = 1.0 if black76 else 0.0
+        u = max(tau - s_pts[i], 0.0)
+        h[i], hs[i], hss[i], hu[i], hd[i] = _series5(ch, chs, chss, cup, cdn,
+                                                     2.0 * math.sqrt(u / t_max) - 1.0)
+    # ... then the integrand at every node in one branch-free loop (vectorizes).
     for i in range(n_pts):
-        s = s_pts[i]
-        w = w_pts[i]
-        hi = max(h[i], 0.0)
-        rh = math.sqrt(hi)
-        inv = 0.5 / rh if hi > 1e-24 else 0.0
-        lam = sg * (log_x - rh)
-        lam_s = -sg * hs[i] * inv
-        lam_ss = -sg * (hss[i] * inv - hs[i] * hs[i] * inv * inv * inv * 2.0)
-        bb = k * exp_(lam)
-        a = vol * math.sqrt(s)
-        dp = (lsk - lam + (r - q) * s) / a + 0.5 * a
-        dm = dp - a
-        eq = exp_(-q * s)
-        er_ = exp_(-r * s)
-        em = exp_(-0.5 * dm * dm)
-        # S e^{-qs} n(d+) = B e^{-rs} n(d-)
-        ep = em * (bb * er_) / (s_ * eq)
-        tp = norm_tail(abs(dp), ep)
-        tm = norm_tail(abs(dm), em)
-        np_ = 1.0 - tp if phi * dp > 0.0 else tp  # Φ(φ d+)
-        nm_ = 1.0 - tm if phi * dm > 0.0 else tm  # Φ(φ d-)
-        dd = er_ * _INV_SQRT_2PI * em
-        mm = q * bb - r * k
-        inv_a = 1.0 / a
-        g = phi * (q * s_ * eq * np_ - r * k * er_ * nm_)
-        g_s = phi * q * eq * np_ + dd * mm * inv_a / s_
-        core = r * k - mm * dm * inv_a
-        g_ss = dd * core * inv_a / (s_ * s_)
-        g_sss = dd * inv_a / (s_ * s_ * s_) * (-(dm * inv_a + 2.0) * core - mm * inv_a * inv_a)
-        g_b = -dd * mm * inv_a / bb
-        g_bb = -dd * inv_a / (bb * bb) * (mm * dm * inv_a + r * k)
-        g_sb = dd * dm * mm * inv_a * inv_a / (s_ * bb)
-        dpm = dp * dm
-        g_v = dd * (q * bb * a - mm * dp) / vol
-        g_vv = dd * (dpm * (q * bb * a - mm * dp) + mm * (dp + dm)) / (vol * vol)
-        g_vb = -mm * dd * (dpm - 1.0) * inv_a / (vol * bb)
-        g_sv = dd * (-q * bb * dm + mm * (dpm - 1.0) * inv_a) / (s_ * vol)
-        g_r = -phi * k * er_ * (1.0 - r * s) * nm_ + dd * mm * s * inv_a
-        g_q = phi * s_ * eq * (1.0 - q * s) * np_ - dd * mm * s * inv_a
-        b_s = bb * lam_s
-        b_ss = bb * (lam_ss + lam_s * lam_s)
-        b_r = bb * sg * (log_x_r - lr[i] * inv)
-        e0[i] = w * g
-        e1[i] = w * g_s
-        e2[i] = w * g_ss
-        e3[i] = w * g_sss
-        ev[i] = w * (g_v + g_b * b_s)
-        evs[i] = w * (g_sv + g_sb * b_s)
-        evv[i] = w * (g_vv + 2.0 * g_vb * b_s + g_bb * b_s * b_s + g_b * b_ss)
-        er[i] = w * (g_r + b76 * g_q + g_b * b_r)
+        c = _node(s_pts[i], w_pts[i], h[i], hs[i], hss[i], hu[i], hd[i], s_, k, vol, r, q, b76,
+                  phi, sg, lsk, log_x, bump)
+        scratch[6, i] = c[0]
+        scratch[7, i] = c[1]
+        scratch[8, i] = c[2]
+        scratch[9, i] = c[3]
+        scratch[10, i] = c[4]
+        scratch[11, i] = c[5]
+        scratch[12, i] = c[6]
+        scratch[13, i] = c[7]
     t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
     for i in range(n_pts):
-        t0 += e0[i]
-        t1 += e1[i]
-        t2 += e2[i]
-        t3 += e3[i]
-        t4 += ev[i]
-        t5 += evs[i]
-        t6 += evv[i]
-        t7 += er[i]
+        t0 += scratch[6, i]
+        t1 += scratch[7, i]
+        t2 += scratch[8, i]
+        t3 += scratch[9, i]
+        t4 += scratch[10, i]
+        t5 += scratch[11, i]
+        t6 += scratch[12, i]
+        t7 += scratch[13, i]
     return False, t0, t1, t2, t3, t4, t5, t6, t7
 
 
 @njit(inline="always", **_JIT)
-def _at_vol(slot_log_vol, h_coef, lr_coef, slot_log_x_r, first, p, lv, v, w0, w1, w2, ch, chs,
-            chss, clr):
-    """Interpolate a panel's slots to ln σ = lv: the series of H, ∂H/∂σ, ∂²H/∂σ², ∂H/∂r into
-    ch, chs, chss, clr; returns ∂ln X/∂r."""
+def _at_vol(slot_log_vol, h_coef, hb_coef, slot_bump, first, p, lv, v, w0, w1, w2, ch, chs,
+            chss, cup, cdn):
+    """Interpolate a panel's slots to ln σ = lv: the series of H, ∂H/∂σ, ∂²H/∂σ² and of the
+    rate-bumped H's into ch, chs, chss, cup, cdn; returns the slot's bump triple."""
     _lagrange(slot_log_vol, first, p, lv, w0, w1, w2)
     inv_v = 1.0 / v
-    log_x_r = 0.0
+    deg1 = h_coef.shape[1]
+    for c in range(deg1):
+        ch[c] = 0.0
+        chs[c] = 0.0
+        chss[c] = 0.0
+        cup[c] = 0.0
+        cdn[c] = 0.0
+    # d/dσ = (1/σ) d/d ln σ;  d²/dσ² = (d²/d(ln σ)² - d/d ln σ)/σ²  (rows are contiguous:
+    # the loop over coefficients vectorizes)
     for m in range(p):
-        log_x_r += w0[m] * slot_log_x_r[first + m]
-    for c in range(h_coef.shape[1]):
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for m in range(p):
-            hc = h_coef[first + m, c]
-            a0 += w0[m] * hc
-            a1 += w1[m] * hc
-            a2 += w2[m] * hc
-            a3 += w0[m] * lr_coef[first + m, c]
-        # d/dσ = (1/σ) d/d ln σ;  d²/dσ² = (d²/d(ln σ)² - d/d ln σ)/σ²
-        ch[c] = a0
-        chs[c] = a1 * inv_v
-        chss[c] = (a2 - a1) * inv_v * inv_v
-        clr[c] = a3
-    return log_x_r
+        a0 = w0[m]
+        a1 = w1[m] * inv_v
+        a2 = (w2[m] - w1[m]) * inv_v * inv_v
+        row = first + m
+        for c in range(deg1):
+            hc = h_coef[row, c]
+            ch[c] += a0 * hc
+            chs[c] += a1 * hc
+            chss[c] += a2 * hc
+            cup[c] += a0 * hb_coef[row, 0, c]
+            cdn[c] += a0 * hb_coef[row, 1, c]
+    # The bumps' ln X and step are the same for every slot of a panel.
+    return slot_bump[first, 0], slot_bump[first, 1], slot_bump[first, 2]
 
 
 @njit(**_JIT)
 def american_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, panels_i,
-                    slot_log_vol, h_coef, lr_coef, slot_log_x_r, panel, out):
+                    slot_log_vol, h_coef, hb_coef, slot_bump, panel, out):
     """Fill out[(9, N)] for American options; spot/rate/div scalars or float64[N].
 
     panel: int64[N], the boundary panel of each option in the state (panels_f, panels_i,
-    slot_log_vol, h_coef, lr_coef, slot_log_x_r; see boundary.py). An option whose panel does not match
+    slot_log_vol, h_coef, hb_coef, slot_bump; see boundary.py). An option whose panel does not match
     it (kind, model, rate, dividend yield, t > t_max, vol outside the panel, index < 0)
     gets NaN figures: a stale state never prices silently. Returns the number of such."""
     n_opt = strike.shape[0]
     deg1 = h_coef.shape[1]
-    scratch = np.empty((24, MAX_NODES))
     w0 = np.empty(16)
     w1 = np.empty(16)
     w2 = np.empty(16)
     ch = np.empty(deg1)
     chs = np.empty(deg1)
     chss = np.empty(deg1)
-    clr = np.empty(deg1)
+    cup = np.empty(deg1)
+    cdn = np.empty(deg1)
+    scratch = np.empty((15, MAX_NODES))
     stale = 0
     last_panel = -1
     last_vol = np.nan
-    log_x_r = 0.0
+    bump = (0.0, 0.0, 0.0)
     for i in range(n_opt):
         call = is_call[i]
         s_ = _at(spot, i)
@@ -373,11 +374,11 @@ def american_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f,
             # The boundary at this vol (a book with one vol per panel does this once).
             last_panel = pi
             last_vol = v
-            log_x_r = _at_vol(slot_log_vol, h_coef, lr_coef, slot_log_x_r,
-                              panels_i[pi, PI_FIRST_SLOT], panels_i[pi, PI_NODES], lv, v,
-                              w0, w1, w2, ch, chs, chss, clr)
-        res = _premium(call, s_, k, ti, v, r, q, black76, panels_f[pi, PF_LOG_X], log_x_r,
-                       t_max, ch, chs, chss, clr, scratch)
+            bump = _at_vol(slot_log_vol, h_coef, hb_coef, slot_bump,
+                           panels_i[pi, PI_FIRST_SLOT], panels_i[pi, PI_NODES], lv, v, w0, w1,
+                           w2, ch, chs, chss, cup, cdn)
+        res = _premium(call, s_, k, ti, v, r, q, black76, panels_f[pi, PF_LOG_X], bump,
+                       t_max, ch, chs, chss, cup, cdn, scratch)
         if res[0]:
             # Exercise region: worth its intrinsic value, delta ±1, nothing else moves it.
             out[0, i] = (s_ - k) if call else (k - s_)

@@ -53,7 +53,7 @@ def put_regime(rp, qp):
 @njit(inline="always", **_JIT)
 def boundary_at_expiry(rp, qp):
     """X = b(0+) for the put form, strike 1 (REGIME_EARLY only)."""
-    return min(1.0, rp / qp) if qp > 0.0 else 1.0
+    return rp / qp if qp > rp else 1.0
 
 
 @njit(**_JIT)

@@ -60,7 +60,7 @@ def american_greeks_into(is_call: np.ndarray, spot: float | np.ndarray, strike: 
     """
     stale: int = american_kernel(is_call, spot, strike, t, vol, rate, div_yield, black76,
                                  state.panels_f, state.panels_i, state.slot_log_vol,
-                                 state.h_coef, state.lr_coef, state.slot_log_x_r, panel, out)
+                                 state.h_coef, state.hb_coef, state.slot_bump, panel, out)
     return stale
 
 
@@ -121,7 +121,7 @@ def american_figures(is_call: np.ndarray, spot: np.ndarray, strike: np.ndarray,
         part = np.empty((9, sel.size))
         american_kernel(c[sel], s[sel], k[sel], tt[sel], vv[sel], r[sel], qq[sel], black76,
                         state.panels_f, state.panels_i, state.slot_log_vol, state.h_coef,
-                        state.lr_coef, state.slot_log_x_r, panel, part)
+                        state.hb_coef, state.slot_bump, panel, part)
         sub[:, sel] = part
     # Two exercise boundaries (negative rates): the finite-difference grid, no dividends.
     double = np.flatnonzero(np.isnan(sub[0]))

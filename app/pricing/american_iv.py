@@ -48,7 +48,7 @@ def american_implied_vol_into(is_call: np.ndarray, price: np.ndarray,
                            reason)
     american_iv_kernel(is_call, price, spot, strike, t, rate, div_yield, black76, first,
                        state.panels_f, state.panels_i, state.slot_log_vol, state.h_coef,
-                       state.lr_coef, state.slot_log_x_r, out, reason)
+                       state.hb_coef, state.slot_bump, out, reason)
     return int(np.count_nonzero(reason == R_NEEDS_PANEL))
 
 
@@ -89,8 +89,8 @@ def american_implied_vols(is_call: np.ndarray, price: np.ndarray, spot: np.ndarr
         sub_reason = np.empty(todo.size, dtype=np.int8)
         american_iv_kernel(is_call[todo], price[todo], spot[todo], strike[todo], t[todo],
                            rate[todo], q[todo], black76, first[todo], state.panels_f,
-                           state.panels_i, state.slot_log_vol, state.h_coef, state.lr_coef,
-                           state.slot_log_x_r, sub_out, sub_reason)
+                           state.panels_i, state.slot_log_vol, state.h_coef, state.hb_coef,
+                           state.slot_bump, sub_out, sub_reason)
         out[todo] = sub_out
         reason[todo] = sub_reason
         pending = sub_reason == R_NEEDS_PANEL

@@ -87,9 +87,11 @@ class AmericanBoundaries:
     panels_f: float64[P, 6]  (ln σ_lo, ln σ_hi, rate, div_yield, t_max, ln X of the put form)
     panels_i: int64[P, 5]    (is_call, black76, regime, first slot, number of vol nodes)
     slot_log_vol: float64[S] ln σ of each slot (the vol nodes of the panels, contiguous)
-    h_coef, lr_coef: float64[S, n+1]  Chebyshev coefficients of H and of ∂H/∂r (put form;
-                     the derivative in the option's own rate, Black-76: rate and carry)
-    slot_log_x_r: float64[S]  ∂ln X/∂r of the put form per slot
+    h_coef: float64[S, n+1]  Chebyshev coefficients of H (put form)
+    hb_coef: float64[S, 2, n+1]  of H at the option's rate + h_up and - h_down (Black-76:
+                     rate and carry move together; put form)
+    slot_bump: float64[S, 3]  (ln X up, ln X down, 1/(h_up + h_down)); 0 for 1/(...) when the
+                     panel has no rho
     keys: panel key -> panel index (for `reuse` and `panel_of`).
     """
 
@@ -97,8 +99,8 @@ class AmericanBoundaries:
     panels_i: np.ndarray
     slot_log_vol: np.ndarray
     h_coef: np.ndarray
-    lr_coef: np.ndarray
-    slot_log_x_r: np.ndarray
+    hb_coef: np.ndarray
+    slot_bump: np.ndarray
     keys: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
     @property
@@ -128,7 +130,7 @@ def _bumped(call: bool, black76: bool, r: float, q: float, h: float) -> tuple[fl
 
 
 def _log_x(rp: float, qp: float) -> float:
-    return math.log(min(1.0, rp / qp)) if qp > 0.0 else 0.0
+    return math.log(rp / qp) if qp > rp else 0.0  # X = min(1, r/q), r > 0 here
 
 
 def american_boundaries(is_call: Any, vol: Any, rate: Any, div_yield: Any = 0.0,
@@ -218,9 +220,9 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
                 slot_solves.append((first + j, centre, i_up, i_dn))
         first += len(nodes)
     n_slots = first
-    slot_log_x_r = np.zeros(n_slots)
+    slot_bump = np.zeros((n_slots, 3))
     h_coef = np.zeros((n_slots, n + 1))
-    lr_coef = np.zeros((n_slots, n + 1))
+    hb_coef = np.zeros((n_slots, 2, n + 1))
     if solves:
         arr = np.array([s[:4] for s in solves])
         cum = np.array([s[4] for s in solves], dtype=np.bool_)
@@ -232,25 +234,26 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
         ss = np.array(slot_solves, dtype=np.int64)
         slot, centre, i_up, i_dn = ss[:, 0], ss[:, 1], ss[:, 2], ss[:, 3]
         h_coef[slot] = coef[centre]
-        # ∂H/∂r as a series (the r-derivative of the interpolant, linear in the coefficients)
-        # and ∂ln X/∂r per slot: the kernel forms ∂ln B/∂r = ±(∂ln X/∂r - ∂H/∂r / (2√H))
-        # at each point, which stays accurate where ∂ln B/∂r itself varies fast (r ≈ q).
+        # The rate-bumped boundaries themselves (the kernel differences ln B at each point);
+        # a bump that would leave the one-boundary regime is replaced by the centre.
         up_i = np.where(i_up >= 0, i_up, centre)
         dn_i = np.where(i_dn >= 0, i_dn, centre)
         denom = RATE_BUMP * ((i_up >= 0).astype(float) + (i_dn >= 0))
-        ok = denom > 0.0
-        lr_coef[slot[ok]] = (coef[up_i[ok]] - coef[dn_i[ok]]) / denom[ok, None]
-        slot_log_x_r[slot[ok]] = (log_x[up_i[ok]] - log_x[dn_i[ok]]) / denom[ok]
+        hb_coef[slot, 0] = coef[up_i]
+        hb_coef[slot, 1] = coef[dn_i]
+        slot_bump[slot, 0] = log_x[up_i]
+        slot_bump[slot, 1] = log_x[dn_i]
+        slot_bump[slot, 2] = np.where(denom > 0.0, 1.0 / np.maximum(denom, 1e-300), 0.0)
     return {"panels_f": panels_f, "panels_i": panels_i,
             "slot_log_vol": np.concatenate(slot_lv) if slot_lv else np.zeros(0),
-            "h_coef": h_coef, "lr_coef": lr_coef, "slot_log_x_r": slot_log_x_r}
+            "h_coef": h_coef, "hb_coef": hb_coef, "slot_bump": slot_bump}
 
 
 def _merge(old: AmericanBoundaries | None, keys: list[tuple[Any, ...]],
            built: dict[str, np.ndarray], n: int) -> AmericanBoundaries:
     if old is None or len(old) == 0:
         return AmericanBoundaries(built["panels_f"], built["panels_i"], built["slot_log_vol"],
-                                  built["h_coef"], built["lr_coef"], built["slot_log_x_r"],
+                                  built["h_coef"], built["hb_coef"], built["slot_bump"],
                                   {key: i for i, key in enumerate(keys)})
     if not keys:
         return old
@@ -265,7 +268,7 @@ def _merge(old: AmericanBoundaries | None, keys: list[tuple[Any, ...]],
         np.concatenate([old.panels_i, pi]),
         np.concatenate([old.slot_log_vol, built["slot_log_vol"]]),
         np.concatenate([old.h_coef, built["h_coef"]]),
-        np.concatenate([old.lr_coef, built["lr_coef"]]),
-        np.concatenate([old.slot_log_x_r, built["slot_log_x_r"]]),
+        np.concatenate([old.hb_coef, built["hb_coef"]]),
+        np.concatenate([old.slot_bump, built["slot_bump"]]),
         merged)
 

@@ -51,7 +51,7 @@ def _warm_american(is_call: np.ndarray, strike: np.ndarray, t: np.ndarray,
         state, panel = american_boundaries(is_call, vol, 0.05, 0.02, black76, 1.0, exact=True,
                                            chebyshev_nodes=8)
         arrays = (state.panels_f, state.panels_i, state.slot_log_vol, state.h_coef,
-                  state.lr_coef, state.slot_log_x_r)
+                  state.hb_coef, state.slot_bump)
         # The hot path passes one market as floats, the one-call API per-option arrays.
         for spot, r, q in ((100.0, 0.05, 0.02),
                            (np.full(n, 100.0), np.full(n, 0.05), np.full(n, 0.02))):

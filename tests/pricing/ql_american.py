@@ -1,15 +1,17 @@
 """QuantLib as the oracle for American options (a test dependency, never a runtime one).
 
 `reference_figures(book)` prices every option of a book with QdFpAmericanEngine and its
-high-precision scheme, and its Greeks by central differences of that engine: delta and gamma
-from spot ± h_S (h_S = 0.03 S σ√t, small against the option's own scale so the truncation
-error is ~1e-4 relative, large enough that the engine's ~1e-10 noise stays below 1e-4 of
-gamma), vega from σ ± 1e-3, rho from r ± 2e-4 (Black-76: the carry moves with it; one-sided
-second-order difference when r < 2e-4, to stay off negative rates), theta from the maturity
-± 1 day (QuantLib times are whole days; only meaningful for t >= 60 days). About 100 high
-precision prices a second here: the 2,000-option book takes minutes, so the figures are kept
-in pytest's cache keyed on what defines them (QuantLib version, the book, the bumps), one
-entry per family of bumped prices — run with --cache-clear to recompute.
+high-precision scheme, and its Greeks by differences of that engine: delta and gamma from
+spot ± h and ± h/2 (h = 0.03 S σ√t: small against the option's own scale, large enough that
+the engine's ~1e-10 noise stays near 1e-4 of gamma), each the Richardson extrapolation of
+its two central differences (the O(h²) error alone would be ~6e-5 in delta, ~1e-3 of gamma
+for out-of-the-money options); vega from σ(1 ± 3e-3) (an absolute bump is too coarse for a
+5 % vol); rho from r ± 2e-4 and ± 4e-4, Richardson again (Black-76: the carry moves with
+it; a one-sided second-order difference when r < 2e-4, to stay off negative rates); theta from the maturity ± 1 day
+(QuantLib times are whole days; only used for t >= 60 days). About 100 high-precision prices
+a second here: the 2,000-option book takes half an hour, so the prices are kept in pytest's
+cache keyed on what defines them (QuantLib version, the book, the bump), one entry per
+family of bumped prices — run with --cache-clear to recompute.
 """
 
 from __future__ import annotations
@@ -61,24 +63,29 @@ def _price_rows(book: dict[str, np.ndarray], black76: bool, family: str) -> list
             rows.append([price(s_=s + hs), price(s_=s - hs), price(s_=s + hs / 2),
                          price(s_=s - hs / 2)])
         elif family == "vol":
-            rows.append([price(v_=v + VOL_BUMP), price(v_=v - VOL_BUMP)])
+            rows.append([price(v_=v * (1 + VOL_BUMP)), price(v_=v * (1 - VOL_BUMP))])
         elif family == "rate":
             # Forward differences (second order) near r = 0: no negative rates.
             rows.append([price(r_=r + RATE_BUMP), price(r_=r - RATE_BUMP)] if r >= RATE_BUMP
                         else [price(r_=r + RATE_BUMP), price(r_=r + 2 * RATE_BUMP)])
+        elif family == "rate2":
+            rows.append([price(r_=r + 2 * RATE_BUMP), price(r_=r - 2 * RATE_BUMP)]
+                        if r >= 2 * RATE_BUMP else [np.nan, np.nan])
         else:  # time: maturity ± 1 day, only for t >= 60 days
             rows.append([price(d_=d - 1), price(d_=d + 1)] if d >= 60 else [np.nan, np.nan])
     return rows
 
 
-SPOT_BUMP = 0.03
-VOL_BUMP = 1e-3
+SPOT_BUMP = 0.03  # × S σ√t
+VOL_BUMP = 3e-3  # × σ
 RATE_BUMP = 2e-4
 
 
 def _key(book: dict[str, np.ndarray], black76: bool, family: str) -> str:
     h = hashlib.sha256()
-    h.update(f"{ql.__version__}|{black76}|{family}|{SPOT_BUMP}|{VOL_BUMP}|{RATE_BUMP}".encode())
+    bump = {"spot": SPOT_BUMP, "vol": VOL_BUMP, "rate": RATE_BUMP,
+            "rate2": RATE_BUMP}.get(family, "")
+    h.update(f"{ql.__version__}|{black76}|{family}|{bump}".encode())
     for name in sorted(book):
         h.update(name.encode())
         h.update(np.ascontiguousarray(book[name]).tobytes())
@@ -103,17 +110,25 @@ def reference_figures(book: dict[str, np.ndarray], black76: bool, cache) -> np.n
     sp = _family(book, black76, "spot", cache)
     vo = _family(book, black76, "vol", cache)
     ra = _family(book, black76, "rate", cache)
+    ra2 = _family(book, black76, "rate2", cache)
     ti = _family(book, black76, "time", cache)
     s, v, t, r = book["spot"], book["vol"], book["days"] / 365.0, book["rate"]
     hs = SPOT_BUMP * s * v * np.sqrt(t)
-    # delta: Richardson of the h and h/2 central differences (error O(h^4)); gamma: h.
+    # Richardson of the h and h/2 central differences (error O(h^4)).
     d_h = (sp[:, 0] - sp[:, 1]) / (2 * hs)
     d_h2 = (sp[:, 2] - sp[:, 3]) / hs
     delta = (4 * d_h2 - d_h) / 3
-    gamma = (sp[:, 0] - 2 * p0 + sp[:, 1]) / (hs * hs)
-    vega = (vo[:, 0] - vo[:, 1]) / (2 * VOL_BUMP)
-    central = r >= RATE_BUMP
-    rho = np.where(central, (ra[:, 0] - ra[:, 1]) / (2 * RATE_BUMP),
-                   (-3 * p0 + 4 * ra[:, 0] - ra[:, 1]) / (2 * RATE_BUMP))
+    g_h = (sp[:, 0] - 2 * p0 + sp[:, 1]) / (hs * hs)
+    g_h2 = (sp[:, 2] - 2 * p0 + sp[:, 3]) / (hs * hs / 4)
+    gamma = (4 * g_h2 - g_h) / 3
+    vega = (vo[:, 0] - vo[:, 1]) / (2 * VOL_BUMP * v)
+    # Richardson of the h and 2h central differences: the price curves strongly in r where
+    # the boundary at expiry K min(1, r/q) moves with it (r < q), the h difference alone
+    # is off by ~1e-3 there. Near r = 0, one-sided second-order differences.
+    d_1 = (ra[:, 0] - ra[:, 1]) / (2 * RATE_BUMP)
+    d_2 = (ra2[:, 0] - ra2[:, 1]) / (4 * RATE_BUMP)
+    rho = np.where(r >= 2 * RATE_BUMP, (4 * d_1 - d_2) / 3,
+                   np.where(r >= RATE_BUMP, d_1,
+                            (-3 * p0 + 4 * ra[:, 0] - ra[:, 1]) / (2 * RATE_BUMP)))
     theta = (ti[:, 0] - ti[:, 1]) / (2 / 365.0)
     return np.array([p0, delta, gamma, vega, rho, theta])
