@@ -83,6 +83,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         american_boundaries,
         american_greeks_into,
         american_implied_vol_into,
+        american_nodes_greeks_into,
+        american_prepare,
         american_vol_range,
         dividend_grid_greeks_into,
         dividend_grids,
@@ -109,9 +111,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
                              quick)
         hot = best_seconds(partial(american_greeks_into, c, 100.0, k, t, vol, RATE, DIV, False,
                                    state, panel, out), quick)
-        rows.append(_row(f"american_greeks_into, {case} vol: spot-only tick (boundaries "
-                         "cached)", n, hot, ref, boundary_solve_seconds=build,
-                         panels=len(state)))
+        rows.append(_row(f"american_greeks_into, {case} vol: tick on cached boundaries", n,
+                         hot, ref, boundary_solve_seconds=build, panels=len(state)))
+        nodes = american_prepare(c, 100.0, k, t, vol, RATE, DIV, False, state, panel)
+        prep = best_seconds(partial(american_prepare, c, 100.0, k, t, vol, RATE, DIV, False,
+                                    state, panel), quick)
+        tick = best_seconds(partial(american_nodes_greeks_into, nodes, 100.5, 1e-7, out), quick)
+        stale = american_nodes_greeks_into(nodes, 100.5, 1e-7, out)
+        rows.append(_row(f"american_nodes_greeks_into, {case} vol: spot-only tick (prepared "
+                         "nodes)", n, tick, ref, prepare_seconds=prep, stale=stale))
     # Every option its own (σ, r, q): one boundary solve set per option.
     m = 200 if quick else 2_000
     rng = np.random.default_rng(3)

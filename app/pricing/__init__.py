@@ -12,13 +12,21 @@ Arrays in, arrays out; nothing here imports the rest of `app`.
   BELOW_INTRINSIC, ...
 - American hot path with cached exercise boundaries: `american_boundaries(...)` -> (state,
   panel), `american_greeks_into(..., state, panel, out)`, `american_implied_vol_into(...)`,
-  `american_vol_range(...)` (what to cache and when to rebuild: `app.pricing.boundary`).
+  `american_vol_range(...)` (what to cache and when to rebuild: `app.pricing.boundary`);
+  for spot/clock ticks, the boundary at each option's nodes: `american_prepare(...)` ->
+  AmericanNodes, `american_nodes_greeks_into(nodes, spot, elapsed, out)`.
 - Cash dividends, grids reused across ticks: `dividend_grids(...)` -> DividendGrid,
   `dividend_grid_greeks_into(grid, spot, elapsed, out)`.
 - `warm_up()`: compile/load every kernel at start-up, never on the first tick.
 """
 
-from app.pricing.american import MIN_VOL, american_greeks_into
+from app.pricing.american import (
+    MIN_VOL,
+    AmericanNodes,
+    american_greeks_into,
+    american_nodes_greeks_into,
+    american_prepare,
+)
 from app.pricing.american_iv import american_implied_vol_into, american_vol_range
 from app.pricing.boundary import AmericanBoundaries, american_boundaries
 from app.pricing.dividends import (
@@ -53,10 +61,13 @@ __all__ = [
     "STYLES",
     "SV_FLOOR",
     "AmericanBoundaries",
+    "AmericanNodes",
     "DividendGrid",
     "american_boundaries",
     "american_greeks_into",
     "american_implied_vol_into",
+    "american_nodes_greeks_into",
+    "american_prepare",
     "american_vol_range",
     "dividend_grid_greeks_into",
     "dividend_grids",

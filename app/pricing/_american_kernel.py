@@ -119,11 +119,10 @@ def _ncdf(x):
 
 
 @njit(inline="always", **_JIT)
-def _node(s, w, h, hs, hss, hu, hd, s_, k, vol, r, q, b76, phi, sg, lsk, log_x, bump):
-    """Weighted contributions of one quadrature node (s from now; h, hs, hss: H and its σ,
-    σσ derivatives at u = τ - s; hu, hd: H of the rate-bumped boundaries there; bump: (ln X
-    up, ln X down, 1/(h_up + h_down))) to the premium and its derivatives: (E, E_S, E_SS,
-    E_SSS, E_σ, E_Sσ, E_σσ, E_r) terms. Branch-free (selects), so loops over it vectorize."""
+def _boundary_at(h, hs, hss, hu, hd, sg, log_x, bump, k):
+    """Boundary quantities at one point from the series values there: (ln B, B, ∂B/∂σ,
+    ∂²B/∂σ², ∂B/∂r). h, hs, hss: H and its σ, σσ derivatives; hu, hd: H of the rate-bumped
+    boundaries; bump: (ln X up, ln X down, 1/(h_up + h_down))."""
     hi = max(h, 0.0)
     rh = math.sqrt(hi)
     inv = 0.5 / rh if hi > 1e-24 else 0.0
@@ -131,12 +130,25 @@ def _node(s, w, h, hs, hss, hu, hd, s_, k, vol, r, q, b76, phi, sg, lsk, log_x, 
     lam_s = -sg * hs * inv
     lam_ss = -sg * (hss * inv - hs * hs * inv * inv * inv * 2.0)
     bb = k * exp_(lam)
+    # ∂λ/∂r: the difference of the bumped boundaries at this very point (not a series of
+    # its own, which would smear the fast change near expiry when r ≈ q).
+    lam_up = bump[0] - math.sqrt(max(hu, 0.0))
+    lam_dn = bump[1] - math.sqrt(max(hd, 0.0))
+    return (log_(k) + lam, bb, bb * lam_s, bb * (lam_ss + lam_s * lam_s),
+            bb * sg * (lam_up - lam_dn) * bump[2])
+
+
+@njit(inline="always", **_JIT)
+def _node(s, w, log_b, bb, b_s, b_ss, b_r, s_, log_s, k, vol, r, q, b76, phi):
+    """Weighted contributions of one quadrature node (s from now; the boundary there: ln B,
+    B and its σ, σσ, r derivatives) to the premium and its derivatives: (E, E_S, E_SS,
+    E_SSS, E_σ, E_Sσ, E_σσ, E_r) terms. Branch-free (selects), so loops over it vectorize."""
     inv_b = 1.0 / bb
     a = vol * math.sqrt(s)
     inv_a = 1.0 / a
     inv_s = 1.0 / s_
     inv_v = 1.0 / vol
-    dp = (lsk - lam + (r - q) * s) * inv_a + 0.5 * a
+    dp = (log_s - log_b + (r - q) * s) * inv_a + 0.5 * a
     dm = dp - a
     eq = exp_(-q * s)
     er_ = exp_(-r * s)
@@ -165,13 +177,6 @@ def _node(s, w, h, hs, hss, hu, hd, s_, k, vol, r, q, b76, phi, sg, lsk, log_x, 
     g_sv = dd * (-q * bb * dm + mm * (dpm - 1.0) * inv_a) * inv_s * inv_v
     g_r = -phi * k * er_ * (1.0 - r * s) * nm_ + dd * mm * s * inv_a
     g_q = phi * s_ * eq * (1.0 - q * s) * np_ - dd * mm * s * inv_a
-    b_s = bb * lam_s
-    b_ss = bb * (lam_ss + lam_s * lam_s)
-    # ∂λ/∂r: the difference of the bumped boundaries at this very point (not a series of
-    # its own, which would smear the fast change near expiry when r ≈ q).
-    lam_up = bump[0] - math.sqrt(max(hu, 0.0))
-    lam_dn = bump[1] - math.sqrt(max(hd, 0.0))
-    b_r = bb * sg * (lam_up - lam_dn) * bump[2]
     return (w * g, w * g_s, w * g_ss, w * g_sss, w * (g_v + g_b * b_s),
             w * (g_sv + g_sb * b_s),
             w * (g_vv + 2.0 * g_vb * b_s + g_bb * b_s * b_s + g_b * b_ss),
@@ -240,9 +245,11 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, 
         h[i], hs[i], hss[i], hu[i], hd[i] = _series5(ch, chs, chss, cup, cdn,
                                                      2.0 * math.sqrt(u / t_max) - 1.0)
     # ... then the integrand at every node in one branch-free loop (vectorizes).
+    log_s = log_(s_)
     for i in range(n_pts):
-        c = _node(s_pts[i], w_pts[i], h[i], hs[i], hss[i], hu[i], hd[i], s_, k, vol, r, q, b76,
-                  phi, sg, lsk, log_x, bump)
+        nb = _boundary_at(h[i], hs[i], hss[i], hu[i], hd[i], sg, log_x, bump, k)
+        c = _node(s_pts[i], w_pts[i], nb[0], nb[1], nb[2], nb[3], nb[4], s_, log_s, k, vol, r, q,
+                  b76, phi)
         scratch[6, i] = c[0]
         scratch[7, i] = c[1]
         scratch[8, i] = c[2]

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.pricing import american_boundaries, american_greeks_into, greeks
+from app.pricing import (
+    american_boundaries,
+    american_greeks_into,
+    american_nodes_greeks_into,
+    american_prepare,
+    greeks,
+)
 
 RATE, DIV = 0.05, 0.03
 
@@ -109,3 +115,41 @@ def test_reuse_keeps_panels_and_adds_only_the_missing_ones(book_state):
     out = np.empty((9, b["strike"].size))
     assert american_greeks_into(b["is_call"], 100.0, b["strike"], b["t"], b["vol"] * 3.0, RATE,
                                 DIV, False, grown, panel3, out) == 0
+
+
+def test_prepared_nodes_give_the_cached_boundary_figures_after_spot_and_clock_moves(
+        book_state):
+    b, state, panel = book_state
+    nodes = american_prepare(b["is_call"], 100.0, b["strike"], b["t"], b["vol"], RATE, DIV,
+                             False, state, panel)
+    for spot, elapsed in ((100.0, 0.0), (101.5, 2e-7), (98.0, 1e-6)):
+        out = np.empty((9, b["strike"].size))
+        stale = american_nodes_greeks_into(nodes, spot, elapsed, out)
+        fresh = _figures(b, state, panel, spot=spot, t=b["t"] - elapsed)
+        ok = ~np.isnan(out[0])
+        assert stale == np.count_nonzero(~ok) and ok.mean() > 0.9
+        np.testing.assert_allclose(out[0][ok], fresh[0][ok], atol=1e-6 * 100)
+        np.testing.assert_allclose(out[1][ok], fresh[1][ok], atol=1e-5)
+        for row in (2, 3, 4, 5, 6, 7):
+            np.testing.assert_allclose(out[row][ok], fresh[row][ok], rtol=1e-3,
+                                       atol=1e-6 * (1.0 + np.abs(fresh[row][ok]).max()))
+
+
+def test_prepared_nodes_go_stale_outside_their_spot_band_or_age(book_state):
+    b, state, panel = book_state
+    nodes = american_prepare(b["is_call"], 100.0, b["strike"], b["t"], b["vol"], RATE, DIV,
+                             False, state, panel)
+    out = np.empty((9, b["strike"].size))
+    premium = nodes.status == 3
+    assert premium.any()
+    american_nodes_greeks_into(nodes, 100.0, 2.0 * nodes.max_elapsed[premium].max(), out)
+    assert np.isnan(out[0][premium]).all()
+    assert not np.isnan(out[0][~premium]).any()  # no premium nodes: valid whatever the age
+    # Just outside each option's band (where it has an edge): stale, NaN.
+    below = np.isfinite(nodes.band_lo) & (nodes.band_lo > 0.0)
+    above = np.isfinite(nodes.band_hi) & ~below
+    edge = below | above
+    assert edge.sum() > 50
+    spot = np.where(below, 0.99 * nodes.band_lo, np.where(above, 1.01 * nodes.band_hi, 100.0))
+    stale = american_nodes_greeks_into(nodes, spot, 0.0, out)
+    assert stale == edge.sum() and np.isnan(out[0][edge]).all()
