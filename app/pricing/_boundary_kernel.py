@@ -193,21 +193,29 @@ def solve_put_boundaries(rp, qp, sigma, t_max, n, iterations, gl_x, gl_w, cos_ta
                 lb = log_x - math.sqrt(max(y[j], 0.0))
                 for i in range(npts):
                     lb_p[j * npts + i] = lb
-            # Integrand of N (c_n) and of D (c_d) at every point: one vectorized loop.
-            for k in range(total):
-                s = s_p[k]
-                vs = sig * math.sqrt(s)
-                lbu = log_x - math.sqrt(max(h_p[k], 0.0))
-                dpk = (lb_p[k] - lbu + (r - q) * s) / vs + 0.5 * vs
-                dmk = dpk - vs
-                u = u_p[k]
-                w = w_p[k]
-                if cumulative[case]:
-                    c_n[k] = w * exp_(r * u) * norm_cdf(dmk)
+            # Integrand of N (c_n) and of D (c_d) at every point: branch-free loops (one
+            # per form) that vectorize.
+            if cumulative[case]:
+                for k in range(total):
+                    s = s_p[k]
+                    vs = sig * math.sqrt(s)
+                    lbu = log_x - math.sqrt(max(h_p[k], 0.0))
+                    dpk = (lb_p[k] - lbu + (r - q) * s) / vs + 0.5 * vs
+                    u = u_p[k]
+                    w = w_p[k]
+                    c_n[k] = w * exp_(r * u) * norm_cdf(dpk - vs)
                     c_d[k] = w * exp_(q * u) * norm_cdf(dpk)
-                else:
-                    c_n[k] = w * exp_(r * u) * norm_pdf(dmk) / vs
-                    c_d[k] = w * exp_(q * u) * (norm_cdf(dpk) + norm_pdf(dpk) / vs)
+            else:
+                for k in range(total):
+                    s = s_p[k]
+                    vs = sig * math.sqrt(s)
+                    lbu = log_x - math.sqrt(max(h_p[k], 0.0))
+                    dpk = (lb_p[k] - lbu + (r - q) * s) / vs + 0.5 * vs
+                    u = u_p[k]
+                    w = w_p[k]
+                    inv = 1.0 / vs
+                    c_n[k] = w * exp_(r * u) * norm_pdf(dpk - vs) * inv
+                    c_d[k] = w * exp_(q * u) * (norm_cdf(dpk) + norm_pdf(dpk) * inv)
             for j in range(n):
                 tau = taus[j]
                 ni = 0.0
@@ -252,21 +260,40 @@ def solve_put_boundaries(rp, qp, sigma, t_max, n, iterations, gl_x, gl_w, cos_ta
 
 @njit(inline="always", **_JIT)
 def _clenshaw_flat(coef, z, out, b1, b2):
-    """out[i] = Σ_k coef[k] T_k(z[i]); the recurrence runs over k outside, so the inner loop
-    over points vectorizes."""
+    """out[i] = Σ_k coef[k] T_k(z[i]), four points at a time so that four independent
+    recurrences overlap in registers. b1, b2: unused scratch (kept for the signature)."""
     n = coef.shape[0] - 1
-    for i in range(z.shape[0]):
-        b1[i] = 0.0
-        b2[i] = 0.0
-    for k in range(n, 0, -1):
-        ck = coef[k]
-        for i in range(z.shape[0]):
-            t = 2.0 * z[i] * b1[i] - b2[i] + ck
-            b2[i] = b1[i]
-            b1[i] = t
-    c0 = coef[0]
-    for i in range(z.shape[0]):
-        out[i] = z[i] * b1[i] - b2[i] + c0
+    m = z.shape[0]
+    i = 0
+    while i + 4 <= m:
+        z0 = 2.0 * z[i]
+        z1 = 2.0 * z[i + 1]
+        z2 = 2.0 * z[i + 2]
+        z3 = 2.0 * z[i + 3]
+        a0 = a1 = a2 = a3 = 0.0
+        c0 = c1 = c2 = c3 = 0.0
+        for k in range(n, 0, -1):
+            ck = coef[k]
+            t0 = z0 * a0 - c0 + ck
+            t1 = z1 * a1 - c1 + ck
+            t2 = z2 * a2 - c2 + ck
+            t3 = z3 * a3 - c3 + ck
+            c0 = a0
+            c1 = a1
+            c2 = a2
+            c3 = a3
+            a0 = t0
+            a1 = t1
+            a2 = t2
+            a3 = t3
+        out[i] = 0.5 * z0 * a0 - c0 + coef[0]
+        out[i + 1] = 0.5 * z1 * a1 - c1 + coef[0]
+        out[i + 2] = 0.5 * z2 * a2 - c2 + coef[0]
+        out[i + 3] = 0.5 * z3 * a3 - c3 + coef[0]
+        i += 4
+    while i < m:
+        out[i] = clenshaw(coef, z[i])
+        i += 1
 
 
 @njit(inline="always", **_JIT)
