@@ -61,7 +61,7 @@ def quantlib_rate(book: dict[str, Any], dividends: tuple[np.ndarray, np.ndarray]
             ql.YieldTermStructureHandle(ql.FlatForward(today, RATE, dc)),
             ql.BlackVolTermStructureHandle(ql.BlackConstantVol(
                 today, ql.NullCalendar(), float(book["smile"][i]), dc)))
-        days = int(round(book["t"][i] * 365))
+        days = round(float(book["t"][i]) * 365)
         option = ql.VanillaOption(
             ql.PlainVanillaPayoff(ql.Option.Call if book["is_call"][i] else ql.Option.Put,
                                   float(book["strike"][i])),
@@ -69,7 +69,7 @@ def quantlib_rate(book: dict[str, Any], dividends: tuple[np.ndarray, np.ndarray]
         if dividends is None:
             engine = ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.accurateScheme())
         else:
-            schedule = ql.DividendVector([today + int(round(d * 365)) for d in dividends[0]],
+            schedule = ql.DividendVector([today + round(float(d) * 365) for d in dividends[0]],
                                          [float(a) for a in dividends[1]])
             engine = ql.FdBlackScholesVanillaEngine(process, schedule)
         option.setPricingEngine(engine)

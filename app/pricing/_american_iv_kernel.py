@@ -33,8 +33,8 @@ from app.pricing._american_kernel import (
     PI_FIRST_SLOT,
     PI_NODES,
     PI_REGIME,
-    _at_vol,
-    _premium,
+    at_vol_price,
+    price_vega_premium,
 )
 from app.pricing._boundary_kernel import REGIME_EARLY, REGIME_EUROPEAN
 from app.pricing._iv_kernel import R_ABOVE, R_BELOW, R_EXPIRED, R_NO_CONVERGENCE, R_OK
@@ -95,9 +95,6 @@ def american_iv_kernel(is_call, price, spot, strike, t, rate, div, black76, star
     w2 = np.empty(16)
     ch = np.empty(deg1)
     chs = np.empty(deg1)
-    chss = np.empty(deg1)
-    cup = np.empty(deg1)
-    cdn = np.empty(deg1)
     for i in range(n):
         call = is_call[i]
         s_ = _at(spot, i)
@@ -141,18 +138,16 @@ def american_iv_kernel(is_call, price, spot, strike, t, rate, div, black76, star
             value = eu[0]
             vega = eu[3]
             if panels_i[pi, PI_REGIME] == REGIME_EARLY:
-                bump = _at_vol(slot_log_vol, h_coef, hb_coef, slot_bump,
-                               panels_i[pi, PI_FIRST_SLOT], panels_i[pi, PI_NODES], lv, sig,
-                               w0, w1, w2, ch, chs, chss, cup, cdn)
-                res = _premium(call, s_, k, ti, sig, r, q, black76, panels_f[pi, PF_LOG_X],
-                               bump, panels_f[pi, PF_T_MAX], ch, chs, chss, cup, cdn,
-                               scratch)
+                at_vol_price(slot_log_vol, h_coef, panels_i[pi, PI_FIRST_SLOT],
+                             panels_i[pi, PI_NODES], lv, sig, w0, w1, w2, ch, chs)
+                res = price_vega_premium(call, s_, k, ti, sig, r, q, panels_f[pi, PF_LOG_X],
+                                         panels_f[pi, PF_T_MAX], ch, chs, scratch)
                 if res[0]:
                     value = (s_ - k) if call else (k - s_)
                     vega = 0.0
                 else:
                     value += max(res[1], 0.0)
-                    vega += res[5]
+                    vega += res[2]
             f = value - p_in
             if f > 0.0:
                 hi = sig
@@ -183,10 +178,5 @@ def american_iv_kernel(is_call, price, spot, strike, t, rate, div, black76, star
             sig = nxt
         if code == R_OK and sig > SIGMA_MAX:
             code = R_ABOVE
-        if code == R_NEEDS_PANEL:
-            out[i] = sig
-        elif code == R_OK:
-            out[i] = sig
-        else:
-            out[i] = np.nan
+        out[i] = sig if code in (R_NEEDS_PANEL, R_OK) else np.nan
         reason[i] = code

@@ -13,7 +13,8 @@ derivatives, not the boundary-held-fixed ones). theta and charm come from the Bl
 PDE, which V satisfies in the continuation region: θ = rV - (r-q)SΔ - σ²S²Γ/2, and its
 S-derivative. With D = e^{-rs} n(d-) and M = qB - rK (identity S e^{-qs} n(d+) = B e^{-rs} n(d-)):
     g_S  = φ q e^{-qs} Φ(φd+) + D M/(S a)          (a = σ√s)
-    g_SS = D (rK - M d-/a)/(a S²)                  g_SSS = D (-(d-/a + 2)(rK - M d-/a) - M/a²)/(a S³)
+    g_SS = D (rK - M d-/a)/(a S²)
+    g_SSS = D (-(d-/a + 2)(rK - M d-/a) - M/a²)/(a S³)
     g_B  = -D M/(B a)    g_BB = -D (M d-/a + rK)/(a B²)    g_SB = D d- M/(S B a²)
     g_σ  = D (qBa - M d+)/σ    g_σσ = D (d+d-(qBa - M d+) + M(d+ + d-))/σ²
     g_σB = -M D (d+d- - 1)/(σ B a)    g_Sσ = D (-qB d- + M(d+d- - 1)/a)/(S σ)
@@ -183,16 +184,10 @@ def _node(s, w, log_b, bb, b_s, b_ss, b_r, s_, log_s, k, vol, r, q, b76, phi):
             w * (g_r + b76 * g_q + g_b * b_r))
 
 
-@njit(**_JIT)
-def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, chss, cup, cdn,
-             scratch):
-    """Early-exercise premium and its derivatives for one option.
-
-    ch, chs, chss: Chebyshev coefficients of H(σ), ∂H/∂σ, ∂²H/∂σ² at the option's vol; cup,
-    cdn: of H for the rate-bumped boundaries; bump = (ln X up, ln X down, 1/(h_up + h_down))
-    (put form, in the option's own rate; 1/(...) = 0 without rho). Returns (exercise, E,
-    E_S, E_SS, E_SSS, E_σ, E_Sσ, E_σσ, E_r), exercise = True when spot is in the exercise
-    region (the other values are then 0). scratch: float64[15, >= MAX_NODES]."""
+@njit(inline="always", **_JIT)
+def _layout(call, s_, k, tau, vol, r, q, log_x, t_max, ch, s_pts, w_pts):
+    """Quadrature nodes of one option: fills s_pts, w_pts and returns their number, or -1
+    when spot is in the exercise region, 0 when the premium is negligible."""
     sg = 1.0 if not call else -1.0  # λ = sg (ln X - √H)
     phi = -sg
     z_tau = 2.0 * math.sqrt(min(tau / t_max, 1.0)) - 1.0
@@ -200,7 +195,7 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, 
     lsk = log_(s_ / k)
     dist = phi * (lam_tau - lsk)  # ln(S/B(τ)) for a put, ln(B(τ)/S) for a call
     if dist <= 0.0:
-        return True, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        return -1
     beta = abs(r - q) / vol + 0.5 * vol
     # Nowhere near the boundary over the whole life (B(u) lies between B(τ) and the
     # expiry value K X): every |d±| > CUTOFF, the premium is below e^{-CUTOFF²/2} relative.
@@ -208,10 +203,7 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, 
     if far > 0.0:
         lf = far / vol
         if 2.0 * lf / (CUTOFF + math.sqrt(CUTOFF * CUTOFF + 4.0 * beta * lf)) >= math.sqrt(tau):
-            return False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-    b76 = 1.0 if black76 else 0.0
-    s_pts = scratch[0]
-    w_pts = scratch[1]
+            return 0
     # First half, in ln √s from z_lo to √(τ/2): below z_lo every |d±| > CUTOFF.
     half = math.sqrt(0.5 * tau)
     ls = max(dist, MIN_LOG_DISTANCE) / vol
@@ -219,7 +211,7 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, 
     n_pts = 0
     if z_lo < half:
         span = math.log(half / z_lo)
-        pieces = min(int(math.ceil(span / PIECE_LOG)), MAX_PIECES)
+        pieces = min(math.ceil(span / PIECE_LOG), MAX_PIECES)
         step = span / pieces
         base = 2.0 * math.log(z_lo)
         for pc in range(pieces):
@@ -233,7 +225,27 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, 
         v = 0.5 * half * (_TAIL_X[i] + 1.0)
         s_pts[n_pts + i] = tau - v * v
         w_pts[n_pts + i] = _TAIL_W[i] * half * v
-    n_pts += TAIL_NODES
+    return n_pts + TAIL_NODES
+
+
+@njit(**_JIT)
+def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, chss, cup, cdn,
+             scratch):
+    """Early-exercise premium and its derivatives for one option.
+
+    ch, chs, chss: Chebyshev coefficients of H(σ), ∂H/∂σ, ∂²H/∂σ² at the option's vol; cup,
+    cdn: of H for the rate-bumped boundaries; bump = (ln X up, ln X down, 1/(h_up + h_down))
+    (put form, in the option's own rate; 1/(...) = 0 without rho). Returns (exercise, E,
+    E_S, E_SS, E_SSS, E_σ, E_Sσ, E_σσ, E_r), exercise = True when spot is in the exercise
+    region (the other values are then 0). scratch: float64[15, >= MAX_NODES]."""
+    s_pts = scratch[0]
+    w_pts = scratch[1]
+    n_pts = _layout(call, s_, k, tau, vol, r, q, log_x, t_max, ch, s_pts, w_pts)
+    if n_pts <= 0:
+        return n_pts < 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    sg = 1.0 if not call else -1.0
+    phi = -sg
+    b76 = 1.0 if black76 else 0.0
     # The boundary at every node (four interleaved Clenshaw recurrences per node) ...
     h = scratch[2]
     hs = scratch[3]
@@ -269,6 +281,92 @@ def _premium(call, s_, k, tau, vol, r, q, black76, log_x, bump, t_max, ch, chs, 
         t6 += scratch[12, i]
         t7 += scratch[13, i]
     return False, t0, t1, t2, t3, t4, t5, t6, t7
+
+
+@njit(inline="always", **_JIT)
+def _series2(c0, c1, z):
+    """Two Chebyshev series of the same degree at one point (interleaved recurrences)."""
+    z2 = 2.0 * z
+    a1 = a2 = b1 = b2 = 0.0
+    for k in range(c0.shape[0] - 1, 0, -1):
+        t = z2 * a1 - a2 + c0[k]
+        a2 = a1
+        a1 = t
+        t = z2 * b1 - b2 + c1[k]
+        b2 = b1
+        b1 = t
+    return z * a1 - a2 + c0[0], z * b1 - b2 + c1[0]
+
+
+@njit(**_JIT)
+def price_vega_premium(call, s_, k, tau, vol, r, q, log_x, t_max, ch, chs, scratch):
+    """(exercise, E, dE/dσ) only, for implied vols: the same nodes as `_premium`, two series
+    and two integrands per node instead of five and eight."""
+    s_pts = scratch[0]
+    w_pts = scratch[1]
+    n_pts = _layout(call, s_, k, tau, vol, r, q, log_x, t_max, ch, s_pts, w_pts)
+    if n_pts <= 0:
+        return n_pts < 0, 0.0, 0.0
+    sg = 1.0 if not call else -1.0
+    phi = -sg
+    h = scratch[2]
+    hs = scratch[3]
+    for i in range(n_pts):
+        u = max(tau - s_pts[i], 0.0)
+        h[i], hs[i] = _series2(ch, chs, 2.0 * math.sqrt(u / t_max) - 1.0)
+    log_s = log_(s_)
+    for i in range(n_pts):
+        hi = max(h[i], 0.0)
+        rh = math.sqrt(hi)
+        inv = 0.5 / rh if hi > 1e-24 else 0.0
+        lam = sg * (log_x - rh)
+        bb = k * exp_(lam)
+        b_s = -bb * sg * hs[i] * inv
+        s = s_pts[i]
+        a = vol * math.sqrt(s)
+        inv_a = 1.0 / a
+        dp = (log_s - log_(k) - lam + (r - q) * s) * inv_a + 0.5 * a
+        dm = dp - a
+        eq = exp_(-q * s)
+        er_ = exp_(-r * s)
+        em = exp_(-0.5 * dm * dm)
+        ep = em * (bb * er_) / (s_ * eq)
+        tp = norm_tail(abs(dp), ep)
+        tm = norm_tail(abs(dm), em)
+        np_ = 1.0 - tp if phi * dp > 0.0 else tp
+        nm_ = 1.0 - tm if phi * dm > 0.0 else tm
+        dd = er_ * _INV_SQRT_2PI * em
+        mm = q * bb - r * k
+        g = phi * (q * s_ * eq * np_ - r * k * er_ * nm_)
+        g_v = dd * (q * bb * a - mm * dp) / vol
+        g_b = -dd * mm * inv_a / bb
+        scratch[4, i] = w_pts[i] * g
+        scratch[5, i] = w_pts[i] * (g_v + g_b * b_s)
+    e = 0.0
+    e_v = 0.0
+    for i in range(n_pts):
+        e += scratch[4, i]
+        e_v += scratch[5, i]
+    return False, e, e_v
+
+
+@njit(inline="always", **_JIT)
+def at_vol_price(slot_log_vol, h_coef, first, p, lv, v, w0, w1, w2, ch, chs):
+    """The series of H and ∂H/∂σ at ln σ = lv (what price and vega need)."""
+    _lagrange(slot_log_vol, first, p, lv, w0, w1, w2)
+    inv_v = 1.0 / v
+    deg1 = h_coef.shape[1]
+    for c in range(deg1):
+        ch[c] = 0.0
+        chs[c] = 0.0
+    for m in range(p):
+        a0 = w0[m]
+        a1 = w1[m] * inv_v
+        row = first + m
+        for c in range(deg1):
+            hc = h_coef[row, c]
+            ch[c] += a0 * hc
+            chs[c] += a1 * hc
 
 
 @njit(inline="always", **_JIT)

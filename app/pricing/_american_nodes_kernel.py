@@ -28,14 +28,18 @@ import numpy as np
 from numba import njit
 
 from app.pricing._american_kernel import (
+    _PIECE_W,
+    _PIECE_X,
+    _TAIL_W,
+    _TAIL_X,
     CUTOFF,
     MAX_PIECES,
     MIN_LOG_DISTANCE,
+    PF_DIV,
     PF_LOG_VOL_HI,
     PF_LOG_VOL_LO,
     PF_LOG_X,
     PF_RATE,
-    PF_DIV,
     PF_T_MAX,
     PI_BLACK76,
     PI_CALL,
@@ -45,10 +49,6 @@ from app.pricing._american_kernel import (
     PIECE_LOG,
     PIECE_NODES,
     TAIL_NODES,
-    _PIECE_W,
-    _PIECE_X,
-    _TAIL_W,
-    _TAIL_X,
     _at_vol,
     _boundary_at,
     _node,
@@ -172,7 +172,7 @@ def prepare_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, 
         base = 0.0
         if z_lo < half:
             span = math.log(half / z_lo)
-            pieces = min(int(math.ceil(span / PIECE_LOG)), MAX_PIECES)
+            pieces = min(math.ceil(span / PIECE_LOG), MAX_PIECES)
             step = span / pieces
             base = 2.0 * math.log(z_lo)
         s_first = min(z_lo * z_lo, 0.5 * tau)

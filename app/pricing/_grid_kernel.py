@@ -36,7 +36,7 @@ def _at_spot(values, x0, dx, x):
     """(V, V_x, V_xx) at x by the four-point Lagrange cubic and its derivatives."""
     n = values.shape[0]
     u = (x - x0) / dx
-    j = int(math.floor(u))
+    j = math.floor(u)
     j = min(max(j, 1), n - 3)
     f = u - j
     v0 = values[j - 1]

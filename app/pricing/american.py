@@ -28,9 +28,9 @@ MIN_VOL (or σ√t below SV_FLOOR): the σ → 0 limit, exercise at the best det
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import dataclass
+
+import numpy as np
 
 from app.pricing._american_kernel import american_kernel
 from app.pricing._american_nodes_kernel import nodes_kernel, prepare_kernel

@@ -57,7 +57,7 @@ FIXED_POINT_STEPS = 8
 #: Vol nodes of a family panel (one octave in σ) and the step of an exact panel (in ln σ).
 PANEL_NODES = 8
 EXACT_STEP = 1e-3
-#: Rate bump for ∂B/∂r.
+#: Rate bump for ∂B/∂r (5 % of the put-form rate when that is below 2e-3).
 RATE_BUMP = 1e-4
 #: Above this 2r/σ² (put form) the density form of the fixed point (ALO "FP-A") can diverge;
 #: the cumulative form (FP-B), slower but always contracting, is used instead.
@@ -192,6 +192,7 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
     # the one-boundary regime, then the centre stands in and the difference is one-sided).
     solves: list[tuple[float, float, float, float, bool]] = []
     slot_solves: list[tuple[int, int, int, int]] = []  # (slot, centre, up, down)
+    slot_step: list[float] = []  # the rate bump of each early slot
     first = 0
     for i, (call, black76, r, q, t_max, exact, vol_key, with_rho) in enumerate(keys):
         nodes, lo, hi = _panel_nodes(exact, vol_key)
@@ -202,8 +203,13 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
         slot_lv.append(nodes)
         if regime == REGIME_EARLY:
             cumulative = 2.0 * rp / math.exp(2.0 * float(np.min(nodes))) >= DENSITY_FORM_LIMIT
-            up = _bumped(call, black76, r, q, RATE_BUMP)
-            dn = _bumped(call, black76, r, q, -RATE_BUMP)
+            # The premium vanishes at a put-form rate of 0 with curvature on the scale of
+            # that rate: bumps that move it stay well inside.
+            h = RATE_BUMP
+            if (black76 or not call) and rp > 0.0:
+                h = min(h, 0.05 * rp)
+            up = _bumped(call, black76, r, q, h)
+            dn = _bumped(call, black76, r, q, -h)
             use_up = with_rho and _regime(*up) == REGIME_EARLY
             use_dn = with_rho and _regime(*dn) == REGIME_EARLY
             for j, lv in enumerate(nodes):
@@ -218,6 +224,7 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
                     i_dn = len(solves)
                     solves.append((*dn, sig, t_max, cumulative))
                 slot_solves.append((first + j, centre, i_up, i_dn))
+                slot_step.append(h)
         first += len(nodes)
     n_slots = first
     slot_bump = np.zeros((n_slots, 3))
@@ -231,19 +238,20 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
         solve_put_boundaries(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], n, FIXED_POINT_STEPS,
                              _GL_X, _GL_W, _cos_table(n), values, coef, cum)
         log_x = np.array([_log_x(rp, qp) for rp, qp in arr[:, :2]])
-        ss = np.array(slot_solves, dtype=np.int64)
-        slot, centre, i_up, i_dn = ss[:, 0], ss[:, 1], ss[:, 2], ss[:, 3]
-        h_coef[slot] = coef[centre]
+        table = np.array(slot_solves, dtype=np.int64)
+        slots, centres, ups, downs = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+        h_coef[slots] = coef[centres]
         # The rate-bumped boundaries themselves (the kernel differences ln B at each point);
         # a bump that would leave the one-boundary regime is replaced by the centre.
-        up_i = np.where(i_up >= 0, i_up, centre)
-        dn_i = np.where(i_dn >= 0, i_dn, centre)
-        denom = RATE_BUMP * ((i_up >= 0).astype(float) + (i_dn >= 0))
-        hb_coef[slot, 0] = coef[up_i]
-        hb_coef[slot, 1] = coef[dn_i]
-        slot_bump[slot, 0] = log_x[up_i]
-        slot_bump[slot, 1] = log_x[dn_i]
-        slot_bump[slot, 2] = np.where(denom > 0.0, 1.0 / np.maximum(denom, 1e-300), 0.0)
+        up_i = np.where(ups >= 0, ups, centres)
+        dn_i = np.where(downs >= 0, downs, centres)
+        denom = np.array(slot_step) * (np.where(ups >= 0, 1.0, 0.0)
+                                       + np.where(downs >= 0, 1.0, 0.0))
+        hb_coef[slots, 0] = coef[up_i]
+        hb_coef[slots, 1] = coef[dn_i]
+        slot_bump[slots, 0] = log_x[up_i]
+        slot_bump[slots, 1] = log_x[dn_i]
+        slot_bump[slots, 2] = np.where(denom > 0.0, 1.0 / np.maximum(denom, 1e-300), 0.0)
     return {"panels_f": panels_f, "panels_i": panels_i,
             "slot_log_vol": np.concatenate(slot_lv) if slot_lv else np.zeros(0),
             "h_coef": h_coef, "hb_coef": hb_coef, "slot_bump": slot_bump}

@@ -133,9 +133,9 @@ def dividend_grid_greeks_into(grid: DividendGrid, spot: float | np.ndarray, elap
     outside their band, or the grid too old / an ex time passed (then all are)."""
     n = grid.strike.shape[0]
     passed = (grid.div_times > 0.0) & (grid.div_times <= elapsed)
-    if elapsed > MAX_AGE_YEARS or elapsed < 0.0 or passed.any():
+    if elapsed > MAX_AGE_YEARS or elapsed < 0.0 or bool(passed.any()):
         out[:, :n] = np.nan
-        return n
+        return int(n)
     s = np.ascontiguousarray(np.atleast_1d(np.asarray(spot, dtype=np.float64)))
     grid_figures(grid.values, grid.prev, grid.x0, grid.dx, grid.values.shape[2], grid.is_call,
                  grid.strike, grid.t, grid.vol, grid.rate, grid.div_yield, grid.american,

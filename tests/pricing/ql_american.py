@@ -7,11 +7,11 @@ the engine's ~1e-10 noise stays near 1e-4 of gamma), each the Richardson extrapo
 its two central differences (the O(h²) error alone would be ~6e-5 in delta, ~1e-3 of gamma
 for out-of-the-money options); vega from σ(1 ± 3e-3) (an absolute bump is too coarse for a
 5 % vol); rho from r ± 2e-4 and ± 4e-4, Richardson again (Black-76: the carry moves with
-it; a one-sided second-order difference when r < 2e-4, to stay off negative rates); theta from the maturity ± 1 day
-(QuantLib times are whole days; only used for t >= 60 days). About 100 high-precision prices
-a second here: the 2,000-option book takes half an hour, so the prices are kept in pytest's
-cache keyed on what defines them (QuantLib version, the book, the bump), one entry per
-family of bumped prices — run with --cache-clear to recompute.
+it; a one-sided second-order difference when r < 2e-4, to stay off negative rates); theta
+from the maturity ± 1 day (QuantLib times are whole days; only used for t >= 60 days). About
+100 high-precision prices a second here: the 2,000-option book takes half an hour, so the
+prices are kept in pytest's cache keyed on what defines them (QuantLib version, the book,
+the bump), one entry per family of bumped prices — run with --cache-clear to recompute.
 """
 
 from __future__ import annotations

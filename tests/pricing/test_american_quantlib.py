@@ -93,9 +93,13 @@ def test_american_figures_match_quantlib_on_1000_random_options(model, seed, req
     clean &= ~here
     gamma_tol = 1e-3 * np.abs(ref[2]) + 1e-6 * k / s ** 2
     assert (np.abs(g["gamma"] - ref[2]) <= gamma_tol)[clean].all()
-    for row, name in ((3, "vega"), (4, "rho")):
+    # rho: below r = 1e-3 the engine's differences (steps of 2e-4) are no reference: where
+    # the rate also drives early exercise (puts, Black-76), the premium vanishes at r = 0
+    # with a curvature on the scale of r itself.
+    rho_ok = clean & ((book["rate"] >= 1e-3) | (book["is_call"] & (model == "bsm")))
+    for row, name, ok in ((3, "vega", clean), (4, "rho", rho_ok)):
         tol = 1e-3 * np.abs(ref[row]) + 1e-6 * k
-        bad = clean & (np.abs(g[name] - ref[row]) > tol)
+        bad = ok & (np.abs(g[name] - ref[row]) > tol)
         assert not bad.any(), (name, np.flatnonzero(bad)[:5], g[name][bad][:5], ref[row][bad][:5])
     # theta: the engine's ±1 day difference (t >= 60 days, away from the boundary in time).
     later = _exercised(ours(book, model, t=t - 1 / 365.0))

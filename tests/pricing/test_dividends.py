@@ -11,7 +11,7 @@ from app.pricing.dividends import MAX_AGE_YEARS
 
 pytest.importorskip("QuantLib")
 
-from ql_dividends import reference  # noqa: E402
+from ql_dividends import reference
 
 
 def dividend_cases(n: int, seed: int) -> list[dict]:
