@@ -6,18 +6,21 @@ Everything here is in put form with strike 1: a put on S with rates (r, q) is ex
 S <= K b(τ), τ = time to expiry; a call uses the put boundary of the swapped rates (q, r)
 (McDonald–Schroder symmetry C(S, K, r, q) = P(K, S, q, r)), so its boundary is K / b(τ).
 
-The boundary solves (ALO 2016, eq. "FP-B" with the cumulative normal)
-    b(τ) = e^{-(r-q)τ} N(τ, b) / D(τ, b)
-    N = Φ(d-(τ, b)) + r ∫_0^τ e^{ru} Φ(d-(τ-u, b(τ)/b(u))) du
-    D = Φ(d+(τ, b)) + q ∫_0^τ e^{qu} Φ(d+(τ-u, b(τ)/b(u))) du
-    d±(s, x) = (ln x + (r-q)s)/(σ√s) ± σ√s/2.
-It is represented as H(z) = ln(b(τ)/X)², z = 2√(τ/τ_max) - 1 in [-1, 1], by its Chebyshev
-series on the n+1 Lobatto points z_j = cos(jπ/n) (H(-1) = 0: b(0+) = X = min(1, r/q)).
-H is smooth in √τ where b itself is not (b ≈ X(1 - σ√(τ ln(1/τ)))), hence the variable.
-Start: Li's QD+ approximation at each node; then one Jacobi–Newton step and naive fixed-point
-steps. The integrals are split at τ/2 and each half is integrated by Gauss–Legendre in the
-square root of the distance to its end (u = v² near u = 0, τ-u = w² near u = τ), which removes
-both √-type endpoint singularities (QuantLib's QdFp uses plain Gauss–Legendre in u or
+The boundary is the fixed point b(τ) = e^{-(r-q)τ} N(τ, b) / D(τ, b) of ALO (2016), in one of
+two equivalent forms (d±(s, x) = (ln x + (r-q)s)/(σ√s) ± σ√s/2):
+  density form ("FP-A"): N = φ(d-)/(σ√τ) + r ∫_0^τ e^{ru} φ(d-(τ-u, b(τ)/b(u)))/(σ√(τ-u)) du,
+      D = φ(d+)/(σ√τ) + Φ(d+) + q ∫ e^{qu} [Φ(d+(τ-u, ·)) + φ(d+(τ-u, ·))/(σ√(τ-u))] du;
+  cumulative form ("FP-B"): N = Φ(d-) + r ∫ e^{ru} Φ(d-(τ-u, ·)) du,
+      D = Φ(d+) + q ∫ e^{qu} Φ(d+(τ-u, ·)) du.
+FP-A contracts much faster (1e-8 in ~6 steps where FP-B needs 20 when q > r) but diverges for
+low vols with 2r/σ² large; the caller picks FP-B there (boundary.DENSITY_FORM_LIMIT).
+b is held as H(z) = ln(b(τ)/X)², z = 2√(τ/τ_max) - 1 in [-1, 1], by its Chebyshev series on
+the n+1 Lobatto points z_j = cos(jπ/n) (H(-1) = 0: b(0+) = X = min(1, r/q)): H is smooth in
+√τ where b is not (b ≈ X(1 - σ√(τ ln(1/τ)))). Start: Li's QD+ approximation at each node
+(Halley steps); then one partial Jacobi–Newton step and plain fixed-point steps. The
+integrals are split at τ/2 and each half is integrated by Gauss–Legendre in the square root
+of the distance to its end (u = v² near u = 0, τ - u = w² near u = τ), which removes both
+square-root endpoint singularities (QuantLib's QdFp uses plain Gauss–Legendre in u or
 tanh-sinh instead). The result does not depend on spot, strike (scale) or the option's own
 maturity: one solve up to τ_max serves every option with the same (σ, r, q) and τ <= τ_max.
 
