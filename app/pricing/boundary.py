@@ -11,13 +11,21 @@ clock by seconds, reuses it.
 rate, dividend yield, model, t_max) and a vol interval: its boundary (Chebyshev series of
 H = ln(b/X)² in √(u/t_max), see _boundary_kernel.py) is solved at a few vols (slots) and
 interpolated in ln σ for any vol inside, which also gives ∂B/∂σ and ∂²B/∂σ² for vega and
-volga; each slot also carries ∂ln B/∂r (central difference of two more solves, r ± 1e-4; for
-Black–76 r and the carry move together) for rho. Two kinds of panels:
+volga; each slot also carries its boundary re-solved at r ± h (h = 1e-4, or 5 % of a put-form
+rate below 2e-3; Black-76: the rate and the carry move together), which the kernel
+differences at each quadrature node for rho. Two kinds of panels:
 - "family": the aligned vol octave [2^k, 2^(k+1)) with PANEL_NODES Chebyshev nodes in ln σ
   (3·PANEL_NODES solves, ~1e-9 × strike of price error from the interpolation): a book's
   options keep their panel while their implied vols move within the octave, so a vol tick
   costs no solve either;
-- "exact": nodes σ·e^{±EXACT_STEP} and σ (5 solves), for one-off pricing of distinct vols.
+- "exact": nodes σ·e^{±EXACT_STEP} and σ (5 solves: the rate bumps only at σ), for one-off
+  pricing of distinct vols (the one-call API uses them up to FAMILY_THRESHOLD distinct vols
+  per (call/put, r, q), octaves beyond).
+
+For ticks that move only spot and the clock, `american.american_prepare` goes one step
+further and evaluates these boundaries at each option's quadrature nodes once
+(`AmericanNodes`, about 1.2 kB per option with a premium), valid for a spot band and an age
+it states per option; a tick then costs the integrand alone.
 
 Recompute (call `american_boundaries` again, with `reuse=` to keep what still fits) when:
 the rate or the dividend yield changes (a stale panel gives NaN figures, never silent
@@ -212,17 +220,22 @@ def _build(keys: list[tuple[Any, ...]], n: int) -> dict[str, np.ndarray]:
             dn = _bumped(call, black76, r, q, -h)
             use_up = with_rho and _regime(*up) == REGIME_EARLY
             use_dn = with_rho and _regime(*dn) == REGIME_EARLY
-            for j, lv in enumerate(nodes):
-                sig = math.exp(lv)
+            # An exact panel is only ever read at its middle vol: the side slots (there for
+            # the vol derivatives) share the middle slot's rate-bumped boundaries.
+            order = [1, 0, 2] if exact else list(range(len(nodes)))
+            i_up = i_dn = -1
+            for j in order:
+                sig = math.exp(nodes[j])
                 centre = len(solves)
                 solves.append((rp, qp, sig, t_max, cumulative))
-                i_up = i_dn = -1
-                if use_up:
-                    i_up = len(solves)
-                    solves.append((*up, sig, t_max, cumulative))
-                if use_dn:
-                    i_dn = len(solves)
-                    solves.append((*dn, sig, t_max, cumulative))
+                if not exact or j == 1:
+                    i_up = i_dn = -1
+                    if use_up:
+                        i_up = len(solves)
+                        solves.append((*up, sig, t_max, cumulative))
+                    if use_dn:
+                        i_dn = len(solves)
+                        solves.append((*dn, sig, t_max, cumulative))
                 slot_solves.append((first + j, centre, i_up, i_dn))
                 slot_step.append(h)
         first += len(nodes)
