@@ -41,7 +41,12 @@ import numpy as np
 
 from app.pricing._american_kernel import american_kernel
 from app.pricing._american_nodes_kernel import nodes_kernel, prepare_kernel
-from app.pricing.boundary import AmericanBoundaries, american_boundaries
+from app.pricing.boundary import (
+    AmericanBoundaries,
+    american_boundaries,
+    group_max,
+    group_rows,
+)
 from app.pricing.dividends import figures_with_dividends
 
 __all__ = ["MIN_VOL", "AmericanNodes", "american_figures", "american_greeks_into",
@@ -175,23 +180,18 @@ def american_figures(is_call: np.ndarray, spot: np.ndarray, strike: np.ndarray,
     sub = np.empty((9, idx.size))
     # Per (call/put, r, q): few distinct vols -> exact panels (5 solves each, horizon the
     # longest t at that vol); many -> vol octaves (24 solves each, any vol inside).
-    rq = np.stack([c.astype(np.float64), r, qq], axis=1)
-    _, group = np.unique(rq, axis=0, return_inverse=True)
-    group = group.reshape(-1)
-    distinct = np.zeros(group.max() + 1, dtype=np.int64)
-    for g in np.unique(group):
-        distinct[g] = np.unique(vv[group == g]).size
+    cf = c.astype(np.float64)
+    _, group = group_rows(cf, r, qq)
+    firsts, _ = group_rows(cf, r, qq, vv)  # one row per distinct (call/put, r, q, σ)
+    distinct = np.bincount(group[firsts], minlength=int(group.max()) + 1)
     family = distinct[group] > FAMILY_THRESHOLD
     for use_family in (False, True):
         sel = np.flatnonzero(family == use_family)
         if sel.size == 0:
             continue
-        key = np.stack([c[sel].astype(np.float64), r[sel], qq[sel]]
-                       + ([] if use_family else [vv[sel]]), axis=1)
-        _, inverse = np.unique(key, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        horizon = np.zeros(inverse.max() + 1)
-        np.maximum.at(horizon, inverse, np.maximum(tt[sel], 1e-12))
+        key = [cf[sel], r[sel], qq[sel]] + ([] if use_family else [vv[sel]])
+        _, inverse = group_rows(*key)
+        horizon = group_max(inverse, np.maximum(tt[sel], 1e-12))
         state, panel = american_boundaries(c[sel], vv[sel], r[sel], qq[sel], black76,
                                            horizon[inverse], exact=not use_family,
                                            chebyshev_nodes=32 if use_family else 24)

@@ -21,7 +21,13 @@ import numpy as np
 
 from app.pricing._american_iv_kernel import R_NEEDS_PANEL, american_iv_kernel
 from app.pricing._iv_kernel import implied_vol_kernel
-from app.pricing.boundary import AmericanBoundaries, american_boundaries, family_octave
+from app.pricing.boundary import (
+    AmericanBoundaries,
+    american_boundaries,
+    family_octave,
+    group_max,
+    group_rows,
+)
 
 __all__ = ["R_NEEDS_PANEL", "american_implied_vol_into", "american_implied_vols",
            "american_vol_range"]
@@ -72,12 +78,8 @@ def american_implied_vols(is_call: np.ndarray, price: np.ndarray, spot: np.ndarr
     each quote's iteration needs (horizon: the longest t per (call/put, r, q)), rounds of
     solve-and-extend until done."""
     q = rate if black76 else div_yield
-    rows = np.stack([is_call.astype(np.float64), rate, q], axis=1)
-    _, group = np.unique(rows, axis=0, return_inverse=True)
-    group = group.reshape(-1)
-    horizon = np.zeros(group.max() + 1 if group.size else 0)
-    np.maximum.at(horizon, group, np.maximum(t, 1e-12))
-    t_max = horizon[group]
+    _, group = group_rows(is_call.astype(np.float64), rate, q)
+    t_max = group_max(group, np.maximum(t, 1e-12))[group]
     first = np.where((start >= 1e-4) & (start <= 10.0), start, 0.3)
     state: AmericanBoundaries | None = None
     todo = np.arange(price.shape[0])

@@ -55,7 +55,7 @@ from app.pricing._boundary_kernel import (
 )
 
 __all__ = ["CHEBYSHEV_NODES", "PANEL_NODES", "AmericanBoundaries", "american_boundaries",
-           "family_octave"]
+           "family_octave", "group_max", "group_rows"]
 
 #: Chebyshev degree of the boundary in √(u / t_max) (n + 1 Lobatto nodes).
 CHEBYSHEV_NODES = 32
@@ -79,6 +79,31 @@ def _cos_table(n: int) -> np.ndarray:
     if n not in _COS:
         _COS[n] = cosine_table(n)
     return _COS[n]
+
+
+def group_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group equal rows of float64[N] columns: (index of each group's first row, group of
+    each row). A lexsort of plain columns: np.unique(axis=0) sorts structured rows and is
+    ~30x slower at 100,000 rows."""
+    n = columns[0].shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.lexsort(columns[::-1])
+    new = np.zeros(n, dtype=np.bool_)
+    new[0] = True
+    for col in columns:
+        ordered = col[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
+
+
+def group_max(inverse: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The largest value per group (groups from group_rows)."""
+    out = np.full(int(inverse.max()) + 1 if inverse.size else 0, -np.inf)
+    np.maximum.at(out, inverse, values)
+    return out
 
 
 def family_octave(vol: np.ndarray) -> np.ndarray:
@@ -167,16 +192,15 @@ def american_boundaries(is_call: Any, vol: Any, rate: Any, div_yield: Any = 0.0,
         reuse = None
     # Panel key per option: exact vol or octave; one Python key per distinct row.
     vol_key = v if exact else family_octave(v).astype(np.float64)
-    rows = np.stack([call.astype(np.float64), r, q, tm, vol_key], axis=1)
-    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
-    keys = [(bool(u[0]), bool(black76), float(u[1]), float(u[2]), float(u[3]), bool(exact),
-             float(u[4]), with_rho) for u in uniq]
+    firsts, inverse = group_rows(call.astype(np.float64), r, q, tm, vol_key)
+    keys = [(bool(call[i]), bool(black76), float(r[i]), float(q[i]), float(tm[i]), bool(exact),
+             float(vol_key[i]), with_rho) for i in firsts]
     old = reuse.keys if reuse is not None else {}
     new_keys = [key for key in keys if key not in old]
     built = _build(new_keys, chebyshev_nodes)
     state = _merge(reuse, new_keys, built, chebyshev_nodes)
     lookup = np.array([state.keys[key] for key in keys], dtype=np.int64)
-    return state, lookup[inverse.reshape(-1)]
+    return state, lookup[inverse]
 
 
 def _panel_nodes(exact: bool, vol_key: float) -> tuple[np.ndarray, float, float]:

@@ -40,6 +40,7 @@ def _warm_american(is_call: np.ndarray, strike: np.ndarray, t: np.ndarray,
     """American kernels (boundary solver, figures, implied vol) and the dividend grid."""
     from app.pricing._american_iv_kernel import american_iv_kernel
     from app.pricing._american_kernel import american_kernel
+    from app.pricing.american import american_nodes_greeks_into, american_prepare
     from app.pricing.boundary import american_boundaries
     from app.pricing.dividends import dividend_grid_greeks_into, dividend_grids
 
@@ -58,6 +59,8 @@ def _warm_american(is_call: np.ndarray, strike: np.ndarray, t: np.ndarray,
             american_kernel(is_call, spot, strike, t, vol, r, q, black76, *arrays, panel, out)
             american_iv_kernel(is_call, np.full(n, 5.0), spot, strike, t, r, q, black76,
                                np.full(n, 0.2), *arrays, iv, reason)
+            nodes = american_prepare(is_call, spot, strike, t, vol, r, q, black76, state, panel)
+            american_nodes_greeks_into(nodes, spot, 0.0, out)
     ones = np.ones(n)
     grid = dividend_grids(is_call, 100.0 * ones, strike, t, vol, 0.05 * ones, 0.0 * ones,
                           np.array([True, False]), np.array([0.25]), np.array([1.0]),
