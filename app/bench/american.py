@@ -89,6 +89,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         dividend_grid_greeks_into,
         dividend_grids,
         greeks,
+        greeks_into,
         warm_up,
     )
 
@@ -99,6 +100,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows = []
     c, k, t = book["is_call"], book["strike"], book["t"]
     out = np.empty((9, n))
+    # Calibration: the European hot path on the same book in the same run (the pricing
+    # section's figure), to read the American rows against on a busy machine.
+    euro = best_seconds(partial(greeks_into, c, 100.0, k, t, book["smile"], RATE, DIV, False,
+                                out), quick)
+    rows.append(_row("greeks_into, European (calibration, same book)", n, euro, ref))
     for case in ("flat", "smile"):
         vol = book[case]
         # End to end: validation, boundary solves for this book, all nine figures.

@@ -44,7 +44,7 @@ from app.pricing._kernels import _at, _one
 R_NEEDS_PANEL = 5
 SIGMA_MAX = 10.0
 MIN_VOL = 1e-4
-STEP_TOL = 1e-11
+STEP_TOL = 1e-8
 MAX_STEPS = 60
 _EPS = 2.220446049250313e-16
 

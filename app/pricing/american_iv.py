@@ -6,7 +6,8 @@ Newton step interpolates the boundary to the trial vol and costs one premium qua
 `american_implied_vols(...)` is the generic path behind `implied_vol(..., style=...)`: it
 adds the octave panels the iteration asks for, group by group, until every quote is solved.
 
-Accuracy: the root of our own American price to |Δσ| < 1e-9 σ (STEP_TOL 1e-11) where the
+Accuracy: the root of our own American price to within 1e-8 σ (Newton steps until one is
+below STEP_TOL = 1e-8 σ; that last step squares the error, so ~1e-12 in practice) where the
 price moves with vol; the price itself matches QuantLib's QdFpAmericanEngine to ~1e-7 ×
 strike, so the vol matches a QuantLib-implied vol to that price error / vega. A price below
 the σ → 0 American value (intrinsic, or more when waiting is worth it at zero vol) gives NaN
