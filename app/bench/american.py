@@ -150,17 +150,18 @@ def run(quick: bool) -> list[dict[str, Any]]:
                      ivs, ref, max_abs_vol_error=err))
     # Cash dividends (quarterly 0.5 each): a grid solve per option, then spot-only reuse.
     div = (np.array([40, 131, 222, 313, 404, 495, 586, 677]) / 365.0, np.full(8, 0.5))
-    g = 50 if quick else 400
+    m_grid = 50 if quick else 400
     ref_div = quantlib_rate(book, div, 20 if quick else 100)
-    ones = np.ones(g)
-    args = (c[:g], np.full(g, 100.0), k[:g], t[:g], book["smile"][:g], RATE * ones, DIV * ones,
-            np.ones(g, dtype=np.bool_), div[0], div[1])
+    ones = np.ones(m_grid)
+    sub = slice(0, m_grid)
+    args = (c[sub], 100.0 * ones, k[sub], t[sub], book["smile"][sub], RATE * ones, DIV * ones,
+            np.ones(m_grid, dtype=np.bool_), div[0], div[1])
     solve = best_seconds(partial(dividend_grids, *args), True)
-    rows.append(_row("dividend_grids: solve per option (5 grids: σ, σ±h, r±h)", g, solve,
-                     ref_div))
+    rows.append(_row("dividend_grids: solve per option (5 grids: σ, σ±h, r±h)", m_grid,
+                     solve, ref_div))
     grid = dividend_grids(*args)
-    gout = np.empty((9, g))
+    gout = np.empty((9, m_grid))
     reuse = best_seconds(partial(dividend_grid_greeks_into, grid, 101.0, 1e-5, gout), quick)
-    rows.append(_row("dividend_grid_greeks_into: spot-only tick (grid reused)", g, reuse,
-                     ref_div))
+    rows.append(_row("dividend_grid_greeks_into: spot-only tick (grid reused)", m_grid,
+                     reuse, ref_div))
     return rows

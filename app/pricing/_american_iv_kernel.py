@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from app.pricing._american_kernel import (
+    _INV_SQRT_2PI,
     MAX_NODES,
     PF_DIV,
     PF_LOG_VOL_HI,
@@ -33,12 +34,13 @@ from app.pricing._american_kernel import (
     PI_FIRST_SLOT,
     PI_NODES,
     PI_REGIME,
-    at_vol_price,
-    price_vega_premium,
+    _lagrange,
+    _layout,
 )
 from app.pricing._boundary_kernel import REGIME_EARLY, REGIME_EUROPEAN
 from app.pricing._iv_kernel import R_ABOVE, R_BELOW, R_EXPIRED, R_NO_CONVERGENCE, R_OK
 from app.pricing._kernels import _at, _one
+from app.pricing._special import exp_, log_, norm_tail
 
 #: Internal reason: the state has no panel for a trial vol (out holds that vol).
 R_NEEDS_PANEL = 5
@@ -49,6 +51,92 @@ MAX_STEPS = 60
 _EPS = 2.220446049250313e-16
 
 _JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+
+
+@njit(inline="always", **_JIT)
+def _series2(c0, c1, z):
+    """Two Chebyshev series of the same degree at one point (interleaved recurrences)."""
+    z2 = 2.0 * z
+    a1 = a2 = b1 = b2 = 0.0
+    for k in range(c0.shape[0] - 1, 0, -1):
+        t = z2 * a1 - a2 + c0[k]
+        a2 = a1
+        a1 = t
+        t = z2 * b1 - b2 + c1[k]
+        b2 = b1
+        b1 = t
+    return z * a1 - a2 + c0[0], z * b1 - b2 + c1[0]
+
+
+@njit(**_JIT)
+def price_vega_premium(call, s_, k, tau, vol, r, q, log_x, t_max, ch, chs, scratch):
+    """(exercise, E, dE/dσ) only, for implied vols: the same nodes as `_premium`, two series
+    and two integrands per node instead of five and eight."""
+    s_pts = scratch[0]
+    w_pts = scratch[1]
+    n_pts = _layout(call, s_, k, tau, vol, r, q, log_x, t_max, ch, s_pts, w_pts)
+    if n_pts <= 0:
+        return n_pts < 0, 0.0, 0.0
+    sg = 1.0 if not call else -1.0
+    phi = -sg
+    h = scratch[2]
+    hs = scratch[3]
+    for i in range(n_pts):
+        u = max(tau - s_pts[i], 0.0)
+        h[i], hs[i] = _series2(ch, chs, 2.0 * math.sqrt(u / t_max) - 1.0)
+    log_s = log_(s_)
+    for i in range(n_pts):
+        hi = max(h[i], 0.0)
+        rh = math.sqrt(hi)
+        inv = 0.5 / rh if hi > 1e-24 else 0.0
+        lam = sg * (log_x - rh)
+        bb = k * exp_(lam)
+        b_s = -bb * sg * hs[i] * inv
+        s = s_pts[i]
+        a = vol * math.sqrt(s)
+        inv_a = 1.0 / a
+        dp = (log_s - log_(k) - lam + (r - q) * s) * inv_a + 0.5 * a
+        dm = dp - a
+        eq = exp_(-q * s)
+        er_ = exp_(-r * s)
+        em = exp_(-0.5 * dm * dm)
+        ep = em * (bb * er_) / (s_ * eq)
+        tp = norm_tail(abs(dp), ep)
+        tm = norm_tail(abs(dm), em)
+        np_ = 1.0 - tp if phi * dp > 0.0 else tp
+        nm_ = 1.0 - tm if phi * dm > 0.0 else tm
+        dd = er_ * _INV_SQRT_2PI * em
+        mm = q * bb - r * k
+        g = phi * (q * s_ * eq * np_ - r * k * er_ * nm_)
+        g_v = dd * (q * bb * a - mm * dp) / vol
+        g_b = -dd * mm * inv_a / bb
+        scratch[4, i] = w_pts[i] * g
+        scratch[5, i] = w_pts[i] * (g_v + g_b * b_s)
+    e = 0.0
+    e_v = 0.0
+    for i in range(n_pts):
+        e += scratch[4, i]
+        e_v += scratch[5, i]
+    return False, e, e_v
+
+
+@njit(inline="always", **_JIT)
+def at_vol_price(slot_log_vol, h_coef, first, p, lv, v, w0, w1, w2, ch, chs):
+    """The series of H and ∂H/∂σ at ln σ = lv (what price and vega need)."""
+    _lagrange(slot_log_vol, first, p, lv, w0, w1, w2)
+    inv_v = 1.0 / v
+    deg1 = h_coef.shape[1]
+    for c in range(deg1):
+        ch[c] = 0.0
+        chs[c] = 0.0
+    for m in range(p):
+        a0 = w0[m]
+        a1 = w1[m] * inv_v
+        row = first + m
+        for c in range(deg1):
+            hc = h_coef[row, c]
+            ch[c] += a0 * hc
+            chs[c] += a1 * hc
 
 
 @njit(inline="always", **_JIT)
