@@ -22,6 +22,7 @@ SECTIONS: dict[str, str] = {
     "backtest": "app.bench.backtest",
     "surface": "app.bench.surface",
     "convertible": "app.bench.convertible",
+    "american": "app.bench.american",
 }
 
 

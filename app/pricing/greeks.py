@@ -18,6 +18,10 @@ Edges (no NaN, no warning):
   deterministic payoff e^{-rt}(F - K)+, so the figures are continuous as vol shrinks.
 - spot or strike <= 0, inf or NaN; vol < 0, inf or NaN; t, rate, div_yield NaN or inf:
   ValueError naming the argument.
+
+style="american" (or an array of "european"/"american", or of booleans is_american) prices
+American exercise with the same figures, units and conventions (method and edges in
+app.pricing.american): in the exercise region price = intrinsic, delta = ±1, the rest 0.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from typing import Any
 import numpy as np
 
 from app.pricing._kernels import SV_FLOOR, greeks_kernel
+from app.pricing.american import price_american
+from app.pricing.dividends import dividend_schedule, figures_with_dividends
 
 GREEK_NAMES = ("price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga", "charm")
 MODELS = ("bsm", "black76")
+STYLES = ("european", "american")
 
-__all__ = ["GREEK_NAMES", "MODELS", "SV_FLOOR", "greeks", "greeks_into"]
+__all__ = ["GREEK_NAMES", "MODELS", "STYLES", "SV_FLOOR", "greeks", "greeks_into"]
 
 # Index = code returned by the kernel's validation (see _kernels.BAD_*).
 _BAD_MESSAGES = (
@@ -76,6 +83,24 @@ def is_call_array(kind: Any) -> np.ndarray:
     raise ValueError(f"kind must be 'call'/'put' strings or booleans (is_call), got {arr.dtype}")
 
 
+def is_american_array(style: Any) -> np.ndarray:
+    """style ("european"/"american", bool is_american, or an array of either) as bools."""
+    if isinstance(style, str):
+        if style in STYLES:
+            return np.asarray(style == "american")
+        raise ValueError(f"style must be 'european' or 'american', got {style!r}")
+    arr = np.asarray(style)
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype.kind in "US":
+        american: np.ndarray = np.equal(arr, "american")
+        known = american | (arr == "european")
+        if not np.all(known):
+            raise ValueError(f"style must be 'european' or 'american', got {arr[~known].flat[0]!r}")
+        return american
+    raise ValueError(f"style must be 'european'/'american' strings or booleans, got {arr.dtype}")
+
+
 def as_float_array(x: Any, name: str) -> np.ndarray:
     """x as a float64 array (no copy when it already is one)."""
     try:
@@ -111,16 +136,27 @@ def flat(a: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 def greeks(kind: Any, spot: Any, strike: Any, t: Any, vol: Any, rate: Any,
-           div_yield: Any = 0.0, model: str = "bsm") -> dict[str, np.ndarray]:
-    """Price and eight Greeks of European options, vectorized with numpy broadcasting.
+           div_yield: Any = 0.0, model: str = "bsm", style: Any = "european",
+           dividends: Any = None) -> dict[str, np.ndarray]:
+    """Price and eight Greeks of European or American options, vectorized (broadcasting).
 
     kind: "call"/"put", bool is_call, or an array of either; spot: spot price (BSM) or
     futures price (model="black76", div_yield then ignored); strike; t: years to expiry;
-    vol: annual volatility (0.2 = 20 %); rate, div_yield: continuous annual rates.
+    vol: annual volatility (0.2 = 20 %); rate, div_yield: continuous annual rates; style:
+    "european", "american", or an array of them (one call prices a mixed book); dividends:
+    cash dividends of the underlying, [(ex_time_years, amount), ...] or (times, amounts)
+    arrays, priced in the spot model on a finite-difference grid (app.pricing.dividends),
+    European and American alike (model "bsm" only).
     Returns {name: float64 array of the broadcast shape} for name in GREEK_NAMES (units in
     the module docstring). Raises ValueError naming the first invalid argument.
     """
     black76 = black76_flag(model)
+    american = is_american_array(style)
+    schedule = None
+    if dividends is not None:
+        schedule = dividend_schedule(dividends)
+        if black76 and schedule[0].size:
+            raise ValueError("dividends: cash dividends apply to stocks (model='bsm')")
     call = is_call_array(kind)
     s = as_float_array(spot, "spot")
     k = as_float_array(strike, "strike")
@@ -128,8 +164,8 @@ def greeks(kind: Any, spot: Any, strike: Any, t: Any, vol: Any, rate: Any,
     v = as_float_array(vol, "vol")
     r = as_float_array(rate, "rate")
     q = np.asarray(0.0) if black76 else as_float_array(div_yield, "div_yield")
-    shape = common_shape((call, s, k, tt, v, r, q),
-                         ("kind", "spot", "strike", "t", "vol", "rate", "div_yield"))
+    shape = common_shape((call, s, k, tt, v, r, q, american),
+                         ("kind", "spot", "strike", "t", "vol", "rate", "div_yield", "style"))
     out = np.empty((9, *shape))
     s_in: float | np.ndarray
     r_in: float | np.ndarray
@@ -144,6 +180,17 @@ def greeks(kind: Any, spot: Any, strike: Any, t: Any, vol: Any, rate: Any,
                          out.reshape(9, -1))
     if code:
         raise ValueError(_BAD_MESSAGES[code])
+    if schedule is not None and schedule[0].size:
+        figures_with_dividends(flat(call, shape, np.dtype(np.bool_)), flat(s, shape, _F64),
+                               flat(k, shape, _F64), flat(tt, shape, _F64),
+                               np.maximum(flat(v, shape, _F64), 1e-4), flat(r, shape, _F64),
+                               flat(q, shape, _F64), flat(american, shape, np.dtype(np.bool_)),
+                               schedule[0], schedule[1], out.reshape(9, -1))
+    elif american.any():
+        price_american(flat(american, shape, np.dtype(np.bool_)), flat(call, shape,
+                       np.dtype(np.bool_)), flat(s, shape, _F64), flat(k, shape, _F64),
+                       flat(tt, shape, _F64), flat(v, shape, _F64), flat(r, shape, _F64),
+                       flat(q, shape, _F64), black76, out.reshape(9, -1))
     return dict(zip(GREEK_NAMES, out, strict=True))
 
 

@@ -16,6 +16,10 @@ Elements with no solution get NaN and a reason (strings, exported as constants):
     EXPIRED           "expired"            t <= 0: vol is undefined
     NO_CONVERGENCE    "no_convergence"     the iteration did not settle (not seen in tests)
 Invalid inputs (NaN anywhere, spot/strike <= 0, inf) raise ValueError naming the argument.
+
+style="american" (or an array of styles, or booleans is_american) inverts the American price
+instead (app.pricing.american_iv: same reasons; a price below the σ → 0 American value is
+BELOW_INTRINSIC; accuracy 1e-9 relative in vol against our own American price).
 """
 
 from __future__ import annotations
@@ -25,7 +29,16 @@ from typing import Any
 import numpy as np
 
 from app.pricing._iv_kernel import implied_vol_kernel
-from app.pricing.greeks import _F64, as_float_array, black76_flag, common_shape, flat, is_call_array
+from app.pricing.american_iv import american_implied_vols
+from app.pricing.greeks import (
+    _F64,
+    as_float_array,
+    black76_flag,
+    common_shape,
+    flat,
+    is_american_array,
+    is_call_array,
+)
 
 OK = "ok"
 BELOW_INTRINSIC = "below_intrinsic"
@@ -52,9 +65,10 @@ def _check(arr: np.ndarray, name: str, positive: bool) -> None:
 
 
 def implied_vol(kind: Any, price: Any, spot: Any, strike: Any, t: Any, rate: Any,
-                div_yield: Any = 0.0, model: str = "bsm",
+                div_yield: Any = 0.0, model: str = "bsm", style: Any = "european",
                 return_reason: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Implied vol (annual, 0.2 = 20 %) of European option prices; NaN where none fits.
+    """Implied vol (annual, 0.2 = 20 %) of European or American option prices; NaN where
+    none fits.
 
     Arguments broadcast like `greeks` (kind: "call"/"put"/bool is_call or arrays of them;
     model "bsm" or "black76" where spot is the futures price and div_yield is ignored).
@@ -62,6 +76,7 @@ def implied_vol(kind: Any, price: Any, spot: Any, strike: Any, t: Any, rate: Any
     (vol, reason) where reason is a str array of the same shape holding REASONS values.
     """
     black76 = black76_flag(model)
+    american = is_american_array(style)
     call = is_call_array(kind)
     p = as_float_array(price, "price")
     s = as_float_array(spot, "spot")
@@ -75,8 +90,8 @@ def implied_vol(kind: Any, price: Any, spot: Any, strike: Any, t: Any, rate: Any
     _check(tt, "t", positive=False)
     _check(r, "rate", positive=False)
     _check(q, "div_yield", positive=False)
-    shape = common_shape((call, p, s, k, tt, r, q),
-                         ("kind", "price", "spot", "strike", "t", "rate", "div_yield"))
+    shape = common_shape((call, p, s, k, tt, r, q, american),
+                         ("kind", "price", "spot", "strike", "t", "rate", "div_yield", "style"))
     vol = np.empty(shape)
     reason = np.empty(shape, dtype=np.int8)
     s_in: float | np.ndarray
@@ -89,6 +104,19 @@ def implied_vol(kind: Any, price: Any, spot: Any, strike: Any, t: Any, rate: Any
     implied_vol_kernel(flat(call, shape, np.dtype(np.bool_)), flat(p, shape, _F64), s_in,
                        flat(k, shape, _F64), flat(tt, shape, _F64), r_in, q_in, black76,
                        vol.reshape(-1), reason.reshape(-1))
+    if american.any():
+        am = np.flatnonzero(flat(american, shape, np.dtype(np.bool_)))
+        vol_flat = vol.reshape(-1)
+        reason_flat = reason.reshape(-1)
+        sub_vol = np.empty(am.size)
+        sub_reason = np.empty(am.size, dtype=np.int8)
+        american_implied_vols(flat(call, shape, np.dtype(np.bool_))[am], flat(p, shape, _F64)[am],
+                              flat(s, shape, _F64)[am], flat(k, shape, _F64)[am],
+                              flat(tt, shape, _F64)[am], flat(r, shape, _F64)[am],
+                              flat(q, shape, _F64)[am], black76, vol_flat[am], sub_vol,
+                              sub_reason)
+        vol_flat[am] = sub_vol
+        reason_flat[am] = sub_reason
     if return_reason:
         return vol, _REASON_ARRAY[reason]
     return vol
