@@ -36,4 +36,5 @@ class UnderlyingMarket:
     option_ivs: dict[str, float] = field(default_factory=dict)
     option_tick_ts: dict[str, float] = field(default_factory=dict)
     option_style: str = "european"  # the style of its options that give none of their own
+    dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
     surface: SurfaceState | None = None
