@@ -83,6 +83,14 @@ def measure_inproc(options: int, policy: HedgePolicy, samples: int, warmup: int 
     """Tick → signal bytes on one underlying (the first of `n_underlyings`, each holding
     `options` options). See the module docstring for what is timed."""
     core, clock = _core(n_underlyings, options, policy)
+    return measure_core(core, clock, samples, warmup)
+
+
+def measure_core(core: Core, clock: ManualClock, samples: int,
+                 warmup: int = WARMUP_TICKS) -> InprocResult:
+    """Tick → signal bytes on the first underlying of a loaded `core` whose clock is
+    `clock`: ticks alternate 99 / 101, DT_S apart, and the bot fills each signal at the next
+    tick (so one signal is pending at each tick)."""
     u = next(iter(sorted(core.book.markets)))
     hedge = instrument_from_fields(core.book.markets[u].hedge.instrument, {})
     apply_tick, recompute, now_ns = core.apply_tick, core.recompute, time.perf_counter_ns

@@ -11,6 +11,7 @@ import numpy as np
 
 from app.pricing._iv_kernel import implied_vol_kernel
 from app.pricing._kernels import greeks_kernel
+from app.pricing.convertible import warm_up_convertible
 
 __all__ = ["warm_up"]
 
@@ -32,3 +33,4 @@ def warm_up() -> None:
                 greeks_kernel(is_call, spot, strike, t, vol, rate, div, black76, validate, out)
             implied_vol_kernel(is_call, out[0].copy(), spot, strike, t, rate, div, black76, iv,
                                reason)
+    warm_up_convertible()
