@@ -295,8 +295,7 @@ class Book:
         if bonds is None:
             bonds = self.convertibles[inst.underlying] = ConvertibleGroup(
                 self.convertible_inline)
-        i = bonds.row(inst)  # may grow the arrays: index after
-        bonds.quantity[i] = quantity
+        bonds.set_quantity(inst, quantity)
 
     def option_row(self, inst: Instrument, quantity: float) -> None:
         group = self.groups.get(inst.underlying)

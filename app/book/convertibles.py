@@ -6,7 +6,8 @@ market, so a tick only interpolates it at the new spot (`revalue_into`, microsec
 bonds). A bond is re-solved when `needs_resolve` says its solve no longer stands (time, an
 event passed, the spot left the grid's band — within the pricer's tolerances), or at once
 when the market the solve used changes (vol, rate, dividend yield, cash dividends: commands,
-not ticks) or the book's convertibles change.
+not ticks). A bond added to the group (a fill) is solved alone and appended; a new load
+builds a new group.
 
 Re-solves prompted by ticks are bounded: at most `inline` bonds per recompute (the stalest
 first: an event passed, then the spot band, then drift), the rest are left flagged for
@@ -38,6 +39,7 @@ from app.pricing.convertible import (
     SPOT_OUTSIDE_BAND,
     ConvertibleState,
     ConvertibleTerms,
+    extend_bonds,
     needs_resolve_into,
     pack,
     replace_bonds,
@@ -111,8 +113,15 @@ class ConvertibleGroup:
     def n(self) -> int:
         return len(self.symbols)
 
+    def set_quantity(self, inst: Instrument, quantity: float) -> int:
+        """Set a bond's quantity (its row appended when new); returns the row."""
+        i = self.row(inst)
+        self.quantity[i] = quantity
+        return i
+
     def row(self, inst: Instrument) -> int:
-        """The row of a convertible, appended when new (the next valuation re-solves)."""
+        """The row of a convertible, appended when new (the next valuation re-solves). A new
+        row grows the arrays: take `quantity` after the call."""
         i = self.index.get(inst.symbol)
         if i is not None:
             return i
@@ -173,13 +182,25 @@ class ConvertibleGroup:
                           self.stale[flagged] == SPOT_OUTSIDE_BAND], [0, 1], 2)
         return flagged[np.lexsort((self._solved_at[flagged], rank))]
 
+    def _add_new(self, spot: float, as_of: float, market: UnderlyingMarket) -> None:
+        """Solve the bonds added since the last solve, and append them to it."""
+        assert self.state is not None
+        new = np.arange(self._solved_rows, self.n)
+        batch = pack([terms_at(spec, as_of) for spec in self.specs])
+        self.state = extend_bonds(self.state, self._solve(new, spot, as_of, market), batch)
+        self._solved_at = np.concatenate([self._solved_at, np.full(new.shape[0], as_of)])
+        self.stale = np.concatenate([self.stale, np.zeros(new.shape[0], dtype=np.int8)])
+        self._solved_rows = self.n
+
     def refresh(self, spot: float, as_of: float, market: UnderlyingMarket) -> None:
-        """Bring the cached solve in line before a valuation: a full solve when the bonds or
-        the market changed; else the staleness check and at most `inline` re-solves."""
-        if (self.state is None or self._solved_rows != self.n
-                or self._key != self._market_key(market)):
+        """Bring the cached solve in line before a valuation: a full solve when the market
+        changed, a solve of the new bonds when bonds were added; then the staleness check
+        and at most `inline` re-solves."""
+        if self.state is None or self._key != self._market_key(market):
             self._solve_all(spot, as_of, market)
             return
+        if self._solved_rows != self.n:
+            self._add_new(spot, as_of, market)
         self.stale = self._staleness(spot, as_of, market)
         if self.inline > 0 and self.stale.any():
             self._resolve(self._due()[: self.inline], spot, as_of, market)
@@ -190,9 +211,11 @@ class ConvertibleGroup:
         how many (the caller revalues the underlying to publish them)."""
         if self.state is None or not self.stale.any():
             return 0
-        if self._solved_rows != self.n or self._key != self._market_key(market):
+        if self._key != self._market_key(market):
             self._solve_all(spot, as_of, market)
             return self.n
+        if self._solved_rows != self.n:
+            self._add_new(spot, as_of, market)
         due = self._due()[:max_bonds]
         self._resolve(due, spot, as_of, market)
         return int(due.shape[0])

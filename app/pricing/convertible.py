@@ -90,6 +90,7 @@ __all__ = [
     "ConvertibleTerms",
     "GridSpec",
     "convertible_figures",
+    "extend_bonds",
     "needs_resolve",
     "needs_resolve_into",
     "pack",
@@ -107,6 +108,9 @@ FIGURE_NAMES = ("price", "delta", "gamma", "vega", "theta", "rho", "credit_sprea
 RESOLVE_REASONS = ("fresh", "event_passed", "spot_outside_band", "market_moved")
 
 _F64 = np.float64
+# the per-bond arrays of a state (axis 0 is the bond)
+_PER_BOND = ("spot", "vol", "rate", "div_yield", "credit_spread", "nodes", "grid_map", "table",
+             "bond_floor", "accrued", "next_event", "barrier", "spot_low", "spot_high")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -276,14 +280,27 @@ def replace_bonds(state: ConvertibleState, index: Sequence[int] | np.ndarray,
     if state.nodes.shape[1:] != sub.nodes.shape[1:]:
         raise ValueError("sub must be solved on the same grid size as state")
     changed: dict[str, Any] = {}
-    for name in ("spot", "vol", "rate", "div_yield", "credit_spread", "nodes", "grid_map",
-                 "table", "bond_floor", "accrued", "next_event", "barrier", "spot_low",
-                 "spot_high"):
+    for name in _PER_BOND:
         arr = getattr(state, name).copy()
         arr[idx] = getattr(sub, name)
         changed[name] = arr
     return ConvertibleState(batch=state.batch, grid=state.grid, dividends=sub.dividends,
                             _scratch=np.empty(7), **changed)
+
+
+def extend_bonds(state: ConvertibleState, sub: ConvertibleState,
+                 batch: ConvertibleBatch) -> ConvertibleState:
+    """A new state: the bonds of `state` followed by those of `sub` (new bonds of the same
+    underlying, solved on the same grid size); `batch` packs all of them in that order (its
+    ratios and faces serve the kernels). Neither input changes."""
+    if len(batch) != len(state) + len(sub):
+        raise ValueError(f"batch must hold the {len(state) + len(sub)} bonds, got {len(batch)}")
+    if state.nodes.shape[1:] != sub.nodes.shape[1:]:
+        raise ValueError("sub must be solved on the same grid size as state")
+    joined = {name: np.concatenate([getattr(state, name), getattr(sub, name)])
+              for name in _PER_BOND}
+    return ConvertibleState(batch=batch, grid=state.grid, dividends=sub.dividends,
+                            _scratch=np.empty(7), **joined)
 
 
 def revalue(state: ConvertibleState, spot: Any) -> dict[str, np.ndarray]:

@@ -162,3 +162,21 @@ def test_a_restart_restores_the_convertibles(tmp_path: Path, snapshot_every: int
         assert [r["symbol"] for r in after["positions"]] == [
             r["symbol"] for r in before["positions"]]
         assert after["delta"] == pytest.approx(before["delta"], rel=1e-12)
+
+
+def test_bonds_a_tick_left_stale_are_re_solved_off_the_tick(client):
+    r = client.put("/v1/underlyings/XYZ", json={"rate": 0.04, "vol": 0.3, "spot": 100.0,
+                                               "max_jump_pct": 50.0})
+    assert r.status_code == 200
+    bonds = [{**BOND, "symbol": f"CB{i}", "quantity": 10.0, "conversion_ratio": 7.0 + i}
+             for i in range(4)]
+    assert client.put("/v1/positions", json=bonds).status_code == 200
+    first = client.get("/v1/risk/XYZ").json()
+    assert {row["solve"] for row in first["positions"]} == {"fresh"}
+    # 30 % up: every solve's band is left; one bond is re-solved in the tick's recompute,
+    # the runner re-solves the others while no tick waits, and publishes the figures
+    client.post("/v1/ticks", json={"symbol": "XYZ", "price": 130.0})
+    view = wait_for(lambda: (v := client.get("/v1/risk/XYZ").json())["spot"] == 130.0
+                    and {row["solve"] for row in v["positions"]} == {"fresh"} and v)
+    as_of = client.get("/v1/underlyings").json()["XYZ"]["as_of"]
+    assert view["as_of"] == as_of
