@@ -91,7 +91,7 @@ def _years(divs: tuple[tuple[float, float], ...], as_of: float) -> tuple[tuple[f
 class ConvertibleGroup:
     """The convertibles on one underlying. Rows: one per bond symbol (quantities may be 0)."""
 
-    __slots__ = ("_key", "_out", "_solved_at", "_solved_rows", "index", "inline",
+    __slots__ = ("_key", "_names", "_out", "_solved_at", "_solved_rows", "index", "inline",
                  "maturity", "quantity", "specs", "spread", "stale", "state", "symbols")
 
     def __init__(self, inline: int = 1) -> None:
@@ -108,6 +108,7 @@ class ConvertibleGroup:
         self._solved_rows = -1  # the row count the state was solved for
         self._key: tuple[Any, ...] | None = None  # the market of the solve
         self._out = np.zeros((ROWS, 0))
+        self._names: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -161,7 +162,9 @@ class ConvertibleGroup:
         assert self.state is not None
         self.state = replace_bonds(self.state, idx, self._solve(idx, spot, as_of, market))
         self._solved_at[idx] = as_of
-        self.stale[idx] = 0
+        stale = self.stale.copy()  # replaced, never changed in place: rows share it
+        stale[idx] = 0
+        self.stale = stale
 
     def _staleness(self, spot: float, as_of: float, market: UnderlyingMarket) -> np.ndarray:
         """needs_resolve per bond, bonds solved at this very time counted fresh (a solve that
@@ -245,9 +248,12 @@ class ConvertibleGroup:
             totals = (figures @ qty) * _DESK
         tau = np.maximum(self.maturity - as_of, 0.0) / SECONDS_PER_YEAR
         abs_gamma = np.abs(figures[1] * qty)
+        if len(self._names) != n:
+            self._names = tuple(self.symbols)
+        # maturity and stale are replaced, never changed in place: the rows may share them
         rows = ConvertibleRows(
-            symbols=tuple(self.symbols), quantity=qty.copy(), raw=out.copy(),
-            vol=np.full(n, market.vol), maturity=self.maturity.copy(), stale=self.stale.copy())
+            symbols=self._names, quantity=qty.copy(), raw=out.copy(),
+            vol=np.full(n, market.vol), maturity=self.maturity, stale=self.stale)
         return totals, rows, float(abs_gamma.sum()), float(abs_gamma @ tau)
 
     def revalue(self, spot: float, as_of: float, market: UnderlyingMarket, *,
