@@ -121,3 +121,13 @@ def test_a_bond_the_model_converts_becomes_shares_and_its_dividends_cash():
     dt = (times[1] - times[0]) / SECONDS_PER_YEAR
     np.testing.assert_allclose(second.cash, 1_000 * market.spot[0] * np.expm1(0.10 * dt))
     np.testing.assert_allclose(second.carry, second.cash)
+
+
+def test_a_convertible_book_is_refused_on_a_market_that_moves_its_vol():
+    from app.errors import InvalidInput
+
+    scenario = cb_book()
+    cfg = RunConfig(model="heston", n_paths=10, n_steps=5, costs=NO_COSTS)
+    strategies = build_strategies(["none"], scenario, cfg.costs, cfg.n_steps)
+    with pytest.raises(InvalidInput, match="flat vol"):
+        run_backtest(scenario, strategies, cfg)
