@@ -51,6 +51,18 @@ class UnderlyingOut(BaseModel):
     last_tick: LastTickOut | None
 
 
+class CallPeriodOut(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    price: float
+    trigger: float
+
+
+class PutDateOut(BaseModel):
+    date: str
+    price: float
+
+
 class InstrumentOut(BaseModel):
     type: str
     underlying: str
@@ -58,6 +70,15 @@ class InstrumentOut(BaseModel):
     expiry: str | None
     multiplier: float
     style: str
+    # a convertible's terms (type convertible only)
+    face: float | None = None
+    conversion_ratio: float | None = None
+    coupon_rate: float | None = None
+    coupon_frequency: int | None = None
+    maturity: str | None = None
+    credit_spread: float | None = None
+    call_schedule: list[CallPeriodOut] | None = None
+    put_schedule: list[PutDateOut] | None = None
 
 
 class PositionOut(InstrumentOut):
@@ -95,11 +116,13 @@ class RiskFigures(BaseModel):
 
 class UnitFigures(BaseModel):
     price: float | None
-    delta: float
-    gamma: float
-    vega: float
-    theta: float
-    rho: float
+    delta: float | None
+    gamma: float | None
+    vega: float | None
+    theta: float | None
+    rho: float | None
+    credit_spread_sensitivity: float | None = Field(
+        None, description="a convertible's: $ per 1 bp of its credit spread")
 
 
 class PositionRisk(BaseModel):
@@ -108,11 +131,21 @@ class PositionRisk(BaseModel):
     price: float | None
     iv: float | None
     delta: float | None
-    gamma: float
-    vega: float
-    theta: float
-    rho: float
+    gamma: float | None
+    vega: float | None
+    theta: float | None
+    rho: float | None
     unit: UnitFigures
+    # a convertible's row (type convertible; null figures when its solve failed)
+    type: str | None = None
+    credit_spread_sensitivity: float | None = Field(None, description="$ per 1 bp of spread")
+    bond_floor: float | None = Field(None, description="$ per bond")
+    conversion_value: float | None = Field(None, description="$ per bond")
+    conversion_premium: float | None = None
+    accrued: float | None = Field(None, description="$ per bond")
+    solve: str | None = Field(
+        None, description="`fresh`, or why a re-solve is due: `event_passed`, "
+        "`spot_outside_band`, `market_moved`")
 
 
 class RiskDetail(RiskFigures):

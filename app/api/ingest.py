@@ -61,7 +61,7 @@ def parse_ticks(items: list[Any], received: float) -> list[Tick | DynhedgeError]
 def new_fill(m: FillIn, received: float) -> NewFill:
     """A fill as the core takes it: its instrument parsed once, here. The payload key is the
     fill as the client sent it, so a repeat compares equal whatever the server clock says."""
-    given = m.model_dump(exclude_none=True)
+    given = m.model_dump(exclude_none=True, by_alias=True)
     payload = orjson.dumps(given, option=orjson.OPT_SORT_KEYS).decode()
     fields = {k: given[k] for k in INSTRUMENT_FIELDS if k in given}
     try:

@@ -71,7 +71,7 @@ async def put_positions(body: list[PositionIn], runner: RunnerDep) -> Json:
     included: the answer shows each underlying's hedge position before and after."""
     items = []
     for i, p in enumerate(body):
-        fields = {k: v for k, v in p.model_dump(exclude_none=True).items()
+        fields = {k: v for k, v in p.model_dump(exclude_none=True, by_alias=True).items()
                   if k in INSTRUMENT_FIELDS}
         try:
             items.append(PositionItem(instrument_from_fields(p.symbol, fields), p.quantity))

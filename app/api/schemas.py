@@ -113,13 +113,40 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
+class CallPeriodIn(Strict):
+    """A period in which the issuer may call the convertible at the clean `price` (+
+    accrued); `trigger` > 0: a soft call, only while the stock is at or above trigger ×
+    the conversion price."""
+
+    from_: Expiry = Field(alias="from")
+    to: Expiry
+    price: Positive
+    trigger: NonNegative | None = None
+
+
+class PutDateIn(Strict):
+    """A date on which the holder may put the convertible back at the clean `price`."""
+
+    date: Expiry
+    price: Positive
+
+
 class InstrumentFields(Strict):
-    type: Literal["stock", "call", "put", "future"] | None = None
+    type: Literal["stock", "call", "put", "future", "convertible"] | None = None
     underlying: Symbol | None = None
     strike: Positive | None = None
     expiry: Expiry | None = None
     multiplier: Positive | None = None
     style: Literal["european", "american"] | None = None
+    # a convertible's terms (app.domain.convertible)
+    face: Positive | None = None
+    conversion_ratio: Positive | None = None
+    coupon_rate: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    coupon_frequency: Literal[1, 2, 4, 12] | None = None
+    maturity: Expiry | None = None
+    credit_spread: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    call_schedule: Annotated[list[CallPeriodIn], Field(max_length=200)] | None = None
+    put_schedule: Annotated[list[PutDateIn], Field(max_length=200)] | None = None
 
 
 class HedgeIn(Strict):

@@ -17,6 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.backtest.convertibles import CreditParams
 from app.backtest.costs import CostModel
 from app.backtest.frontier import frontier_rows, frontier_spellings
 from app.backtest.markets import HestonParams, JumpParams
@@ -70,6 +71,9 @@ def parser() -> argparse.ArgumentParser:
                    help="Heston parameters (default 2.0,0.5,-0.7)")
     p.add_argument("--jumps", default=None, metavar="LAMBDA,MEAN,STD",
                    help="Merton jumps per year, log-jump mean and std (default 2,-0.10,0.05)")
+    p.add_argument("--spread-jump", type=float, default=0.0, metavar="X",
+                   help="a book's convertibles: their credit spreads widen by X (0.01 = "
+                   "100 bp) at each down-jump of the stock (merton; default 0: never)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--out", default="backtest-out", metavar="DIR",
                    help="where summary.json, paths.npz and the PNGs go (default backtest-out)")
@@ -97,8 +101,11 @@ def config_from(args: argparse.Namespace) -> RunConfig:
             raise InvalidInput(name.replace("_", "-"), "must be ≥ 0")
     if args.realized_vol is not None and not 0 < args.realized_vol <= 10:
         raise InvalidInput("realized-vol", "must be in (0, 10]")
+    if not 0 <= args.spread_jump <= 1:
+        raise InvalidInput("spread-jump", "must be in [0, 1]")
     cfg = RunConfig(model=args.model, n_paths=args.paths, n_steps=args.steps, seed=args.seed,
-                    realized_vol=args.realized_vol, drift=args.drift, costs=costs)
+                    realized_vol=args.realized_vol, drift=args.drift, costs=costs,
+                    credit=CreditParams(args.spread_jump))
     if (h := _triple(args.heston, "heston")) is not None:
         cfg = replace(cfg, heston=HestonParams(*h))
     if (j := _triple(args.jumps, "jumps")) is not None:
@@ -172,6 +179,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         "initial_value": outcome.initial_value,
         "model": cfg.model, "paths": cfg.n_paths, "steps": cfg.n_steps, "seed": cfg.seed,
         "costs": cfg.costs.as_dict(), "realized_vol": cfg.realized_vol, "drift": cfg.drift,
+        "spread_jump": cfg.credit.spread_jump,
         "seconds": outcome.seconds,
         "units": "$ for the whole book per path; var/cvar are positive losses",
         "frontier": sweep_rows,

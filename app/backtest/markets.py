@@ -35,11 +35,15 @@ from app.pricing.arrays import FloatArray
 @dataclass(frozen=True, slots=True)
 class MarketPaths:
     """`times` (n_steps + 1,) epoch s; `spot` (n_steps + 1, n_paths) $; `vol` None or
-    (n_steps + 1, n_paths) implied vol per 1.00; `variance` the Heston state (or None)."""
+    (n_steps + 1, n_paths) implied vol per 1.00. Merton paths also keep their jumps:
+    `jump_counts` (n_steps, n_paths) jumps in each step and `jump_logs` their summed log
+    size (the credit model of a convertible book widens spreads on down-jumps)."""
 
     times: FloatArray
     spot: FloatArray
     vol: FloatArray | None = None
+    jump_counts: NDArray[np.int64] | None = None
+    jump_logs: FloatArray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -102,7 +106,8 @@ def merton_paths(
     k = np.expm1(jumps.mean + 0.5 * jumps.std**2)
     log_steps = ((drift - jumps.intensity * k - 0.5 * vol * vol) * dt
                  + vol * np.sqrt(dt) * z + jump_logs)
-    return MarketPaths(times, _from_log_steps(spot, log_steps))
+    return MarketPaths(times, _from_log_steps(spot, log_steps), jump_counts=counts,
+                       jump_logs=jump_logs)
 
 
 def heston_paths(

@@ -22,7 +22,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from app.backtest.simulate import BUCKETS, Outcome
+from app.backtest.simulate import Outcome
 from app.backtest.strategies import Strategy
 from app.pricing.arrays import FloatArray
 
@@ -43,7 +43,7 @@ def strategy_stats(
     var95, cvar95 = tail_risk(pnl, 0.95)
     var99, cvar99 = tail_risk(pnl, 0.99)
     gain = float(np.maximum(pnl, 0.0).mean())
-    attribution = {b: float(outcome.buckets[b][i].mean()) for b in BUCKETS}
+    attribution = {b: float(v[i].mean()) for b, v in outcome.buckets.items()}
     attribution["unexplained"] = float(outcome.unexplained[i].mean())
     return {
         "name": name,
@@ -89,7 +89,7 @@ def write_paths(path: Path, names: Sequence[str], outcome: Outcome) -> None:
         "names": np.array(list(names)),
         "pnl": outcome.pnl, "cost": outcome.cost, "trades": outcome.trades,
         "turnover": outcome.turnover,
-        **{f"attribution_{b}": outcome.buckets[b] for b in BUCKETS},
+        **{f"attribution_{b}": v for b, v in outcome.buckets.items()},
         "attribution_unexplained": outcome.unexplained,
         **{f"sample_{k}": v for k, v in outcome.sample.items()},
     }
@@ -129,6 +129,12 @@ def _cell(value: Any, kind: str) -> str:
     return f"{value:.1f}"
 
 
+def _attributed(rows: list[dict[str, Any]]) -> list[str]:
+    """The attribution's buckets, in order (delta, gamma, theta, vega, costs, then credit for a
+    book of convertibles, unexplained last)."""
+    return list(rows[0]["attribution"]) if rows else []
+
+
 def table(rows: list[dict[str, Any]], title: str) -> Table:
     """Measures down, strategies across (the seed's column comparison)."""
     t = Table(title=title, title_justify="left")
@@ -138,7 +144,7 @@ def table(rows: list[dict[str, Any]], title: str) -> Table:
     for label, key, kind in ROWS:
         t.add_row(label, *(_cell(r[key], kind) for r in rows))
     t.add_section()
-    for b in (*BUCKETS, "unexplained"):
+    for b in _attributed(rows):
         t.add_row(f"attribution: {b} $", *(_money(r["attribution"][b]) for r in rows))
     return t
 
@@ -150,7 +156,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     lines = [head, sep]
     for label, key, kind in ROWS:
         lines.append(f"| {label} | " + " | ".join(_cell(r[key], kind) for r in rows) + " |")
-    for b in (*BUCKETS, "unexplained"):
+    for b in _attributed(rows):
         lines.append(f"| attribution: {b} $ | "
                      + " | ".join(_money(r["attribution"][b]) for r in rows) + " |")
     return "\n".join(lines)

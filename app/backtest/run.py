@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.backtest.convertibles import CreditParams
 from app.backtest.costs import CostModel
 from app.backtest.markets import (
     HestonParams,
@@ -36,7 +37,8 @@ MODELS = ("gbm", "heston", "merton")
 @dataclass(frozen=True, slots=True)
 class RunConfig:
     """`model` gbm | heston | merton | replay:FILE; `realized_vol` None = the book's vol;
-    `drift` None = the risk-free rate (the price's growth: drift − q; 0 for a future)."""
+    `drift` None = the risk-free rate (the price's growth: drift − q; 0 for a future);
+    `credit` how the spreads of the book's convertibles move (with Merton's down-jumps)."""
 
     model: str = "gbm"
     n_paths: int = 10_000
@@ -47,6 +49,7 @@ class RunConfig:
     costs: CostModel = field(default_factory=CostModel)
     heston: HestonParams = field(default_factory=HestonParams)
     jumps: JumpParams = field(default_factory=JumpParams)
+    credit: CreditParams = field(default_factory=CreditParams)
 
     @property
     def replay_file(self) -> str | None:
@@ -117,7 +120,7 @@ def run_backtest(
     for u, child in zip(scenario.underlyings, children, strict=True):
         market = market_for(u, scenario, config, np.random.default_rng(child), tape)
         outcome = run_underlying(u, strategies, market, config.costs, on_step,
-                                 anchored=tape is None)
+                                 anchored=tape is None, credit=config.credit)
         total = outcome if total is None else total.merge(outcome)
     assert total is not None
     return total

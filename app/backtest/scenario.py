@@ -6,7 +6,8 @@ fields}` and an OCC symbol alone defines an option on a stock (CONTRACT §2, §3
 
 Inside, each underlying's book is a set of arrays (`Legs`): one row per distinct option, its
 weight in share-equivalents (quantity × multiplier), plus the delta-one holding (stock or
-futures, in shares of the underlying).
+futures, in shares of the underlying). Convertible bonds (`type: convertible`) are held as
+they are (`convertibles`, priced along the paths by `app.backtest.convertibles`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from app.backtest.convertibles import BondHolding
 from app.domain import InstrumentType, canonical_symbol, instrument_from_fields, parse_ts
 from app.errors import InvalidInput
 from app.hedging.policy import HedgeSpec
@@ -85,6 +87,7 @@ class UnderlyingBook:
     delta_one: float = 0.0
     is_future: bool = False
     hedge: HedgeSpec = field(default_factory=lambda: HedgeSpec("?"))
+    convertibles: tuple[BondHolding, ...] = ()
 
     @property
     def model(self) -> str:
@@ -111,6 +114,7 @@ class Scenario:
         if self.horizon is not None:
             return self.horizon
         expiries = [float(u.legs.expiry.max()) for u in self.underlyings if u.legs.size]
+        expiries += [b.spec.maturity for u in self.underlyings for b in u.convertibles]
         if not expiries:
             raise InvalidInput("end", "the book holds no option: give an end time")
         return max(expiries)
@@ -150,7 +154,7 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
 
     per_under: dict[str, dict[str, Any]] = {
         sym: {"calls": [], "strikes": [], "expiries": [], "weights": [], "delta_one": 0.0,
-              "future": False}
+              "future": False, "bonds": []}
         for sym in params
     }
     for i, item in enumerate(items):
@@ -166,7 +170,10 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
         if acc is None:
             raise InvalidInput(f"positions[{i}].underlying",
                                f"{inst.underlying!r} has no entry in underlyings")
-        if inst.is_option:
+        if inst.convertible is not None:
+            if inst.convertible.maturity > start:
+                acc["bonds"].append(BondHolding(inst.symbol, inst.convertible, qty))
+        elif inst.is_option:
             if inst.expiry is not None and inst.expiry <= start:
                 continue  # expired before the run starts: not part of the risk
             acc["calls"].append(inst.is_call)
@@ -207,6 +214,7 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
             div_yield=_number(raw, "div_yield", where, 0.0), vol=vol, legs=legs,
             delta_one=float(acc["delta_one"]),
             is_future=bool(acc["future"] or raw.get("type") == "future"), hedge=hedge,
+            convertibles=tuple(acc["bonds"]),
         ))
     horizon = None
     if data.get("end") is not None:

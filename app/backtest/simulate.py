@@ -22,6 +22,11 @@ Attribution of each step, from the figures at t_i (grown at r like the P&L so th
 up): delta = net delta · dS; gamma = ½ Γ dS²; theta = Θ dt plus the financing of the book and
 the hedge (the time decay a hedged book earns or pays); vega = ν dσ_mark; costs = −cost;
 unexplained = the rest (higher-order and jump terms).
+
+Convertible bonds in the book (`app.backtest.convertibles`) add their value and figures to the
+options' at every step (shared by every strategy, like the options), their coupons as cash,
+and one more bucket: credit = the bonds' credit spread sensitivity · ds (the spreads move with
+the credit model's down-jumps).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from app.backtest.convertibles import BondFigures, BondMarks, CreditParams, spread_paths
 from app.backtest.costs import CostModel
 from app.backtest.markets import MarketPaths
 from app.backtest.scenario import Legs, UnderlyingBook
@@ -47,6 +53,7 @@ from app.backtest.valuation import (
     pricing_greeks,
 )
 from app.domain.units import SECONDS_PER_YEAR
+from app.errors import InvalidInput
 from app.hedging.decide import decide
 from app.hedging.policy import Mode
 from app.pricing.arrays import FloatArray
@@ -85,13 +92,29 @@ class Outcome:
 
     def merge(self, other: Outcome) -> Outcome:
         """The sum over two underlyings (the first keeps its sample)."""
+        names = [*self.buckets, *(k for k in other.buckets if k not in self.buckets)]
         return Outcome(
             self.pnl + other.pnl, self.cost + other.cost, self.trades + other.trades,
             self.turnover + other.turnover, self.notional + other.notional,
-            {k: self.buckets[k] + other.buckets[k] for k in BUCKETS},
+            {k: (self.buckets.get(k, np.zeros_like(self.pnl))
+                 + other.buckets.get(k, np.zeros_like(other.pnl))) for k in names},
             self.initial_value + other.initial_value, self.sample, self.spot_paths,
             self.seconds + other.seconds,
         )
+
+
+def with_bonds(fig: BookFigures, b: BondFigures | None) -> BookFigures:
+    """The options' figures (per strategy and path) plus the convertibles' (per path, the
+    same for every strategy); Whalley–Wilmott's τ weighs each by its |gamma|."""
+    if b is None:
+        return fig
+    weight = np.abs(fig.gamma)
+    total = weight + b.gamma_weight
+    tau = np.divide(weight * np.nan_to_num(fig.tau) + b.gamma_tau, total,
+                    out=np.zeros_like(total), where=total > 0)
+    return BookFigures(fig.value + b.value, fig.delta + b.delta, fig.gamma + b.gamma,
+                       fig.theta + b.theta, fig.vega + b.vega,
+                       np.where(np.isnan(fig.tau), np.nan, tau))
 
 
 def _overlay_rows(
@@ -126,8 +149,10 @@ def run_underlying(
     costs: CostModel,
     on_step: Callable[[], None] | None = None,
     anchored: bool = True,
+    credit: CreditParams | None = None,
 ) -> Outcome:
-    """Run every strategy over `market` (one underlying's paths) for the book `u`.
+    """Run every strategy over `market` (one underlying's paths) for the book `u`; its
+    convertibles' spreads move as `credit` says (None: never).
 
     `anchored`: interval rebalances fall in fixed slots of interval_s from the start (exactly
     N over the life on any grid); False: interval_s counts from the last rebalance's event
@@ -179,9 +204,21 @@ def run_underlying(
         value_end = aggregate(w, g, False).value
         return value_end, aggregate(w * decide_mask, g, want_tau), g
 
+    bonds = None
+    widening = np.zeros_like(spot_all)
+    if u.convertibles:
+        if market.vol is not None:
+            raise InvalidInput("model", "a book of convertibles is marked at its flat vol: "
+                               "gbm, merton or a replay")
+        widening = spread_paths(market, credit or CreditParams())
+        bonds = BondMarks(u.convertibles, market, widening, u.vol, rate, u.div_yield)
     alive = np.flatnonzero(rows.expiry > start)
     _, fig, g0 = figures(0, alive, None, validate=True)
+    b_cur = None if bonds is None else bonds(0)
+    fig = with_bonds(fig, b_cur)
     initial_value = float(np.mean(u.legs.weight @ g0.price[:n_book])) if n_book else 0.0
+    if b_cur is not None:
+        initial_value += float(np.mean(b_cur.value))
 
     # tail overlay: bought at the start at the model price; default size covers the start delta
     cost0 = np.zeros((k, n_paths))
@@ -200,11 +237,13 @@ def run_underlying(
         cost0[s_idx] = costs.commission + costs.spread_bps * 1e-4 * premium
     if any(s.has_tail for s in strategies):
         _, fig, g0 = figures(0, alive, None, validate=True)
+        fig = with_bonds(fig, b_cur)
 
     hedge = np.zeros((k, n_paths))  # units of the hedge instrument
     last_ts = np.full((k, n_paths), np.nan)
     pnl = np.zeros((k, n_paths))
-    buckets = {b: np.zeros((k, n_paths)) for b in BUCKETS}
+    names = (*BUCKETS, "credit") if bonds is not None else BUCKETS
+    buckets = {b: np.zeros((k, n_paths)) for b in names}
     total_cost = np.zeros((k, n_paths))
     trades = (cost0 > 0).astype(np.float64)
     turnover = np.zeros((k, n_paths))
@@ -261,20 +300,31 @@ def run_underlying(
         s_next = spot_all[i + 1]
         still = rows.expiry[alive] > times[i + 1]
         value_end, fig_next, g_next = figures(i + 1, alive, still)
+        b_next = None if bonds is None else bonds(i + 1)
+        bond_cash: FloatArray | float = 0.0  # coupons; dividends of converted bonds (carry)
+        bond_carry: FloatArray | float = 0.0
+        if b_next is not None:
+            value_end = value_end + b_next.value_end
+            fig_next = with_bonds(fig_next, b_next)
+            bond_cash, bond_carry = b_next.cash, b_next.carry
         linear = u.delta_one + hedge * spu
         ds = s_next - s_i
         gain = (value_end - fig.value * growth + linear * (s_next - g_carry * s_i)
-                - step_cost * growth)
+                - step_cost * growth + bond_cash)
         step = {
             "delta": (fig.delta + linear) * ds,
             "gamma": 0.5 * fig.gamma * ds * ds,
-            "theta": fig.theta * dt - fig.value * (growth - 1.0) - linear * s_i * (g_carry - 1.0),
+            "theta": (fig.theta * dt - fig.value * (growth - 1.0)
+                      - linear * s_i * (g_carry - 1.0) + bond_carry),
             "vega": (fig.vega * (market.vol[i + 1] - market.vol[i])
                      if market.vol is not None else 0.0),
             "costs": -step_cost * growth,
         }
+        if b_cur is not None:
+            step["credit"] = b_cur.credit * (widening[i + 1] - widening[i])
+        b_cur = b_next
         pnl = pnl * growth + gain
-        for b in BUCKETS:
+        for b in names:
             buckets[b] = buckets[b] * growth + step[b]
         if not still.all():  # settled rows are cash from now on
             g_next = g_next.subset(still)

@@ -5,6 +5,8 @@ revalues exactly that underlying's `OptionGroup`.
 
 Where a position's delta lands:
 - options: in the group of their underlying;
+- convertible bonds: in the convertible group of their underlying (`app.book.convertibles`),
+  their figures added to the options' in the same desk units;
 - a stock or future that is some underlying's hedge instrument: in that underlying, through the
   hedge's `multiplier × ratio` (several underlyings sharing one instrument each hold the part of
   the position their own signals and fills built, see `hedge_position`);
@@ -13,13 +15,15 @@ Where a position's delta lands:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.book.convertibles import ConvertibleGroup
 from app.book.group import OptionGroup
 from app.book.market import UnderlyingMarket
-from app.book.risk import UnderlyingRisk
+from app.book.risk import OptionRows, UnderlyingRisk
 from app.domain import HedgeRequest, Instrument, InstrumentType, canonical_symbol
 from app.errors import InvalidInput, UnknownSymbol
 
@@ -33,11 +37,14 @@ class Position:
 
 
 class Book:
-    def __init__(self) -> None:
+    def __init__(self, convertible_inline: int = 1) -> None:
         self.markets: dict[str, UnderlyingMarket] = {}
         self.positions: dict[str, Position] = {}
         self.instruments: dict[str, Instrument] = {}
         self.groups: dict[str, OptionGroup] = {}
+        self.convertibles: dict[str, ConvertibleGroup] = {}
+        # bonds one valuation may re-solve when only ticks made them stale (the rest: upkeep)
+        self.convertible_inline = convertible_inline
         self.hedge_users: dict[str, list[str]] = {}  # hedge instrument -> underlyings
         self.hedge_alloc: dict[str, float] = {}  # underlying -> units of its hedge instrument
         # underlying -> its stock/future position symbols (insertion order): a recompute of
@@ -71,6 +78,8 @@ class Book:
         `option_style` (options only; stock and futures are european)."""
         if inst.style is not None:
             return inst.style
+        if inst.is_convertible:
+            return "american"  # a convertible converts at any time
         m = self.markets.get(inst.underlying)
         return m.option_style if m is not None and inst.is_option else "european"
 
@@ -78,9 +87,13 @@ class Book:
         return self.hedge_alloc.get(underlying, 0.0)
 
     def has_positions(self, underlying: str) -> bool:
-        """True when the underlying holds a non-zero option, stock or future position."""
+        """True when the underlying holds a non-zero option, convertible, stock or future
+        position."""
         group = self.groups.get(underlying)
         if group is not None and bool(np.any(group.quantity[: group.n])):
+            return True
+        bonds = self.convertibles.get(underlying)
+        if bonds is not None and bool(np.any(bonds.quantity)):
             return True
         return any(self.positions[s].quantity for s in self.linear_symbols.get(underlying, ()))
 
@@ -94,8 +107,7 @@ class Book:
         if known is not None and not replace:
             return known
         if inst.symbol != key:
-            inst = Instrument(key, inst.type, inst.underlying, inst.strike, inst.expiry,
-                              inst.multiplier, inst.style)
+            inst = dataclasses.replace(inst, symbol=key)
         self.instruments[key] = inst
         return inst
 
@@ -127,7 +139,7 @@ class Book:
         """Refuse instrument definitions that contradict an underlying's explicit hedge
         multiplier; `items` are (the field to name, the instrument)."""
         for field, inst in items:
-            if inst.is_option:
+            if not inst.is_linear:
                 continue
             key = canonical_symbol(inst.symbol)
             for m in self.markets.values():
@@ -164,6 +176,7 @@ class Book:
         before = set(self.groups) | {p.instrument.underlying for p in self.positions.values()}
         self.positions.clear()
         self.groups.clear()
+        self.convertibles.clear()
         self.linear_symbols.clear()
         for inst, qty in items:
             inst = self.define(inst, replace=True)
@@ -176,6 +189,8 @@ class Book:
         for pos in self.positions.values():
             if pos.instrument.is_option:
                 self.option_row(pos.instrument, pos.quantity)
+            elif pos.instrument.is_convertible:
+                self.convertible_row(pos.instrument, pos.quantity)
         self.resolve_models()
         self._reset_hedge_alloc()
         return before | {p.instrument.underlying for p in self.positions.values()} | set(
@@ -198,6 +213,8 @@ class Book:
         pos.quantity += signed_qty
         if inst.is_option:
             self.option_row(inst, pos.quantity)
+        elif inst.is_convertible:
+            self.convertible_row(inst, pos.quantity)
         users = self.hedge_users.get(inst.symbol)
         if users and not inst.is_option:
             mine = {u: q for u, q in (allocation or {}).items() if u in users}
@@ -239,13 +256,46 @@ class Book:
         totals = _EMPTY
         if group is not None and group.n:
             totals, rows, gamma_tau = group.recompute(m.spot, m.as_of, m)
+        bonds = self.convertibles.get(underlying)
+        bond_rows = None
+        if bonds is not None and bonds.n:
+            bond_totals, bond_rows, weight, weighted_tau = bonds.recompute(m.spot, m.as_of, m)
+            totals = totals + bond_totals
+            gamma_tau = _blend_tau(rows, gamma_tau, weight, weighted_tau)
         delta = float(totals[0]) + sum(d for _, _, d in linear)
         return UnderlyingRisk(
             underlying, m.spot, m.as_of, delta, float(totals[1]), float(totals[2]),
             float(totals[3]), float(totals[4]), hedge_units, pending, gamma_tau, rows, linear,
+            convertibles=bond_rows,
         )
 
+    def convertible_upkeep(self, max_bonds: int) -> set[str]:
+        """Re-solve up to `max_bonds` convertibles whose solve a tick found stale (off the
+        tick path); returns the underlyings to revalue."""
+        touched: set[str] = set()
+        for u, bonds in self.convertibles.items():
+            m = self.markets.get(u)
+            if max_bonds <= 0 or m is None or m.spot is None or m.as_of is None:
+                continue
+            done = bonds.upkeep(m.spot, m.as_of, m, max_bonds)
+            if done:
+                max_bonds -= done
+                touched.add(u)
+        return touched
+
+    def convertibles_stale(self) -> bool:
+        """True while some valued underlying has convertibles waiting for a re-solve."""
+        return any(bonds.stale.any() for u, bonds in self.convertibles.items()
+                   if (m := self.markets.get(u)) is not None and m.spot is not None)
+
     # --- internals ------------------------------------------------------------------------
+
+    def convertible_row(self, inst: Instrument, quantity: float) -> None:
+        bonds = self.convertibles.get(inst.underlying)
+        if bonds is None:
+            bonds = self.convertibles[inst.underlying] = ConvertibleGroup(
+                self.convertible_inline)
+        bonds.set_quantity(inst, quantity)
 
     def option_row(self, inst: Instrument, quantity: float) -> None:
         group = self.groups.get(inst.underlying)
@@ -283,7 +333,7 @@ class Book:
             self._index_linear(pos.instrument)
 
     def _index_linear(self, inst: Instrument) -> None:
-        if not inst.is_option:
+        if inst.is_linear:
             self.linear_symbols.setdefault(inst.underlying, []).append(inst.symbol)
 
     def _rebuild_hedge_users(self) -> None:
@@ -307,3 +357,13 @@ class Book:
             if pos is not None and not pos.instrument.is_option:
                 owner = self._default_user(pos.instrument)
                 self.hedge_alloc[owner] += pos.quantity
+
+
+def _blend_tau(rows: OptionRows | None, options_tau: float, weight: float,
+               weighted_tau: float) -> float:
+    """The |gamma|-weighted time to expiry of options and convertibles together (years)."""
+    if rows is not None:
+        gamma = rows.raw[2] if rows.smile_gamma is None else rows.smile_gamma
+        w = float(np.abs(gamma * rows.size).sum())
+        weight, weighted_tau = weight + w, weighted_tau + w * options_tau
+    return weighted_tau / weight if weight > 0 else 0.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from app.domain.units import DAYS_PER_YEAR, RATE_POINT, VOL_POINT
+from app.domain.units import BASIS_POINT, DAYS_PER_YEAR, RATE_POINT, VOL_POINT
 from app.pricing import FloatArray
 
 # raw kernel units -> desk units per option: price, delta, gamma, vega/pt, theta/day, rho/pt
@@ -57,6 +57,49 @@ class OptionRows:
         return out
 
 
+# raw convertible figures -> desk units per bond: price, delta, gamma, vega/pt, theta/day,
+# rho/pt, credit spread sensitivity per 1 bp
+_BOND_SCALE = np.array([1.0, 1.0, 1.0, VOL_POINT, 1.0 / DAYS_PER_YEAR, RATE_POINT,
+                        BASIS_POINT])[:, None]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ConvertibleRows:
+    """Per-convertible figures of one underlying at one valuation, aligned with `symbols`.
+
+    `raw` is (11, N) per bond in the pricing core's raw units and FIGURE_NAMES order
+    (app.pricing.convertible: price, delta, gamma, vega per 1.00 vol, theta per year, rho per
+    1.00, credit_spread_sensitivity per 1.00 of spread, bond_floor, conversion_value,
+    conversion_premium, accrued); `quantity` = `size` in bonds; `vol` the vol each was
+    valued at; `maturity` epoch s; `stale` the needs_resolve code of each bond whose re-solve
+    is still due (0: its solve stands)."""
+
+    symbols: tuple[str, ...]
+    quantity: FloatArray
+    raw: FloatArray
+    vol: FloatArray
+    maturity: FloatArray
+    stale: NDArray[np.int8]
+
+    @property
+    def size(self) -> FloatArray:
+        return self.quantity
+
+    @property
+    def unit(self) -> FloatArray:
+        """(7, N) price, delta, gamma, vega, theta, rho, credit_spread_sensitivity of one
+        bond in desk units ($ per vol point, per day, per 1 % of rate, per 1 bp)."""
+        out: FloatArray = self.raw[:7] * _BOND_SCALE
+        return out
+
+    @property
+    def position(self) -> FloatArray:
+        """(6, N) delta, gamma, vega, theta, rho, credit_spread_sensitivity of each position
+        in desk units."""
+        out: FloatArray = self.raw[1:7] * _BOND_SCALE[1:] * self.quantity
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class UnderlyingRisk:
     """Figures of one underlying: shares, $ and days as in CONTRACT §1; `hedge_position` and
@@ -76,6 +119,7 @@ class UnderlyingRisk:
     options: OptionRows | None = None
     linear: tuple[tuple[str, float, float], ...] = ()  # (symbol, quantity, delta in shares)
     unpriced: str | None = None  # why the figures are None: "no market parameters", "no spot"
+    convertibles: ConvertibleRows | None = None
 
     @property
     def valued(self) -> bool:

@@ -1,6 +1,7 @@
 """Domain objects: stdlib only. Instruments, events, the clock."""
 
 from app.domain.clock import Clock, ManualClock, ShiftedClock, WallClock
+from app.domain.convertible import ConvertibleSpec
 from app.domain.event import Fill, Tick
 from app.domain.hedge import HedgeRequest, HedgeSpec
 from app.domain.instrument import (
@@ -16,6 +17,7 @@ from app.domain.timefmt import iso_utc, parse_ts
 
 __all__ = [
     "Clock",
+    "ConvertibleSpec",
     "Fill",
     "HedgeRequest",
     "HedgeSpec",

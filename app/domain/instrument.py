@@ -1,4 +1,4 @@
-"""Instruments (CONTRACT §2): stock, call, put, future; OCC option symbols.
+"""Instruments (CONTRACT §2): stock, call, put, future, convertible; OCC option symbols.
 
 An expiry given as a date means 16:00 America/New_York on that date; a datetime is taken as
 given (UTC when naive). Inside, expiries are epoch seconds.
@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.domain.convertible import CONVERTIBLE_FIELDS, ConvertibleSpec, convertible_from_fields
 from app.domain.timefmt import in_window, parse_ts
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -28,6 +29,7 @@ class InstrumentType(StrEnum):
     CALL = "call"
     PUT = "put"
     FUTURE = "future"
+    CONVERTIBLE = "convertible"
 
     @property
     def is_option(self) -> bool:
@@ -43,10 +45,20 @@ class Instrument:
     expiry: float | None = None  # epoch seconds
     multiplier: float = 1.0
     style: str | None = None  # None: its underlying's option_style (european by default)
+    convertible: ConvertibleSpec | None = None  # the terms of a convertible (quantity: bonds)
 
     @property
     def is_option(self) -> bool:
         return self.type.is_option
+
+    @property
+    def is_convertible(self) -> bool:
+        return self.type is InstrumentType.CONVERTIBLE
+
+    @property
+    def is_linear(self) -> bool:
+        """Stock or future: its delta is quantity × multiplier shares."""
+        return self.type in (InstrumentType.STOCK, InstrumentType.FUTURE)
 
     @property
     def is_call(self) -> bool:
@@ -137,7 +149,13 @@ def instrument_from_fields(symbol: str, fields: dict[str, Any]) -> Instrument:
         try:
             kind = InstrumentType(str(raw_type).lower())
         except ValueError:
-            raise ValueError("type: must be one of stock, call, put, future") from None
+            raise ValueError("type: must be one of stock, call, put, future, "
+                             "convertible") from None
+    if kind is InstrumentType.CONVERTIBLE:
+        return _convertible(symbol, fields)
+    for name in CONVERTIBLE_FIELDS:
+        if fields.get(name) is not None:
+            raise ValueError(f"{name}: only for a convertible (type: convertible)")
     style = None if fields.get("style") is None else str(fields["style"]).lower()
     if style not in (None, "european", "american"):
         raise ValueError("style: must be european or american")
@@ -188,3 +206,21 @@ def instrument_from_fields(symbol: str, fields: dict[str, Any]) -> Instrument:
         OPTION_MULTIPLIER if mult is None else _positive(mult, "multiplier"),
         style,
     )
+
+
+def _convertible(symbol: str, fields: dict[str, Any]) -> Instrument:
+    """A convertible bond (app.domain.convertible): quantity in bonds, multiplier 1."""
+    underlying = fields.get("underlying")
+    if not underlying:
+        raise ValueError("underlying: required for a convertible (the stock it converts into)")
+    if looks_like_occ(str(underlying)):
+        raise ValueError("underlying: a convertible's underlying cannot be an option")
+    for name in ("strike", "expiry", "style"):
+        if fields.get(name) is not None:
+            raise ValueError(f"{name}: not a field of a convertible")
+    mult = fields.get("multiplier")
+    if mult is not None and _positive(mult, "multiplier") != 1.0:
+        raise ValueError("multiplier: a convertible is counted in bonds (multiplier 1)")
+    spec = convertible_from_fields(fields, expiry_from)
+    return Instrument(symbol, InstrumentType.CONVERTIBLE, str(underlying), None, spec.maturity,
+                      1.0, None, spec)

@@ -11,5 +11,7 @@ DAYS_PER_YEAR = 365.0
 SECONDS_PER_YEAR = DAYS_PER_YEAR * SECONDS_PER_DAY
 VOL_POINT = 0.01  # vega per 1 vol point (0.01 of vol)
 RATE_POINT = 0.01  # rho per 1 % of rate
+BASIS_POINT = 1e-4  # a convertible's credit spread sensitivity per 1 bp of spread
 
-__all__ = ["DAYS_PER_YEAR", "RATE_POINT", "SECONDS_PER_DAY", "SECONDS_PER_YEAR", "VOL_POINT"]
+__all__ = ["BASIS_POINT", "DAYS_PER_YEAR", "RATE_POINT", "SECONDS_PER_DAY", "SECONDS_PER_YEAR",
+           "VOL_POINT"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import (
+    ConvertibleSpec,
     Fill,
     HedgeRequest,
     Instrument,
@@ -19,6 +20,7 @@ from app.domain import (
     instrument_from_fields,
     parse_occ,
 )
+from app.domain.convertible import CONVERTIBLE_FIELDS
 from app.engine.commands import (
     AcceptReconcile,
     BustFill,
@@ -37,7 +39,8 @@ from app.engine.commands import (
 )
 from app.hedging import HedgePolicy
 
-INSTRUMENT_FIELDS = ("type", "underlying", "strike", "expiry", "multiplier", "style")
+INSTRUMENT_FIELDS = ("type", "underlying", "strike", "expiry", "multiplier", "style",
+                     *CONVERTIBLE_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +53,21 @@ class Unresolved:
 
 
 def instrument_record(i: Instrument) -> dict[str, Any]:
-    return {"symbol": i.symbol, "type": i.type.value, "underlying": i.underlying,
-            "strike": i.strike, "expiry": i.expiry, "multiplier": i.multiplier,
-            "style": i.style}
+    """An instrument whole (the journal's and the snapshot's record); a convertible's terms
+    under `convertible` (records written before convertibles have none)."""
+    out: dict[str, Any] = {"symbol": i.symbol, "type": i.type.value, "underlying": i.underlying,
+           "strike": i.strike, "expiry": i.expiry, "multiplier": i.multiplier,
+           "style": i.style}
+    if i.convertible is not None:
+        out["convertible"] = i.convertible.record()
+    return out
 
 
 def instrument_of_record(d: dict[str, Any]) -> Instrument:
+    terms = d.get("convertible")
     return Instrument(d["symbol"], InstrumentType(d["type"]), d["underlying"], d["strike"],
-                      d["expiry"], d["multiplier"], d["style"])
+                      d["expiry"], d["multiplier"], d["style"],
+                      None if terms is None else ConvertibleSpec.of_record(terms))
 
 
 def _fill_record(r: RecordFill) -> dict[str, Any]:

@@ -187,6 +187,8 @@ class Core:
             self.dirty.add(symbol)
             return symbol
         inst = self.book.instrument(symbol) or occ_or_invalid(symbol)
+        if inst is not None and inst.is_convertible:
+            raise InvalidInput("symbol", "a convertible is valued from its underlying's ticks")
         if inst is None or not inst.is_option:
             raise UnknownSymbol("symbol", symbol)
         market = self.book.markets.get(inst.underlying)
@@ -376,6 +378,17 @@ class Core:
         if risk is None:
             risk = self.risk[underlying] = self.value(underlying)
         return risk, m.hedge, m.last_received, m.rate
+
+    def upkeep_due(self) -> bool:
+        """True while convertibles wait for a re-solve their ticks left to `upkeep`."""
+        return self.book.convertibles_stale()
+
+    def upkeep(self, max_bonds: int = 4) -> bool:
+        """Re-solve up to `max_bonds` stale convertibles (off the tick path) and mark their
+        underlyings for a recompute; False when there was nothing to do."""
+        touched = self.book.convertible_upkeep(max_bonds)
+        self.dirty.update(touched)
+        return bool(touched)
 
     def recompute_all(self, underlyings: Iterable[str]) -> list[Signal]:
         out: list[Signal] = []

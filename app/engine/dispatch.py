@@ -37,11 +37,11 @@ def check(core: Core, cmd: Command) -> None:
             core.book.check_hedge(cmd.symbol, cmd.hedge or HedgeRequest())
         case LoadPositions():
             options = {canonical_symbol(p.instrument.symbol) for p in cmd.positions
-                       if p.instrument.is_option}
+                       if not p.instrument.is_linear}
             for n, p in enumerate(cmd.positions):
-                if p.instrument.is_option and p.instrument.underlying in options:
-                    raise InvalidInput(f"{n}.underlying",
-                                       "an option's underlying cannot be an option")
+                if not p.instrument.is_linear and p.instrument.underlying in options:
+                    raise InvalidInput(f"{n}.underlying", "an option's or a convertible's "
+                                       "underlying cannot be an option or a convertible")
                 check_not_on_an_option(core, p.instrument, f"{n}.underlying")
             core.book.check_definitions([(f"{n}.multiplier", p.instrument)
                                          for n, p in enumerate(cmd.positions)])

@@ -45,16 +45,24 @@ def resolve_fill(core: Core, new: NewFill) -> RecordFill:
 
 
 def check_not_on_an_option(core: Core, inst: Instrument, field: str) -> None:
-    if inst.is_option:
+    if not inst.is_linear:
         under = core.book.instrument(inst.underlying)
-        if under is not None and under.is_option:
-            raise InvalidInput(field, "an option's underlying cannot be an option")
+        if under is not None and not under.is_linear:
+            raise InvalidInput(field, "an option's or a convertible's underlying cannot be an "
+                               "option or a convertible")
+
+
+def _field(inst: Instrument, name: str) -> object:
+    """An instrument field by its name in §2 (a convertible's terms are on its spec)."""
+    if hasattr(inst, name) or inst.convertible is None:
+        return getattr(inst, name, None)
+    return getattr(inst.convertible, name)
 
 
 def check_agrees(known: Instrument, given: Instrument, fields: frozenset[str]) -> None:
     """Fields a fill gives must describe the instrument the book has under that symbol."""
     for name in sorted(fields):
-        mine, theirs = getattr(known, name), getattr(given, name)
+        mine, theirs = _field(known, name), _field(given, name)
         if isinstance(mine, float) and isinstance(theirs, float):
             same = abs(mine - theirs) <= 1e-9 * max(abs(mine), 1.0)
         else:

@@ -89,8 +89,8 @@ class ReadModel:
         holding positions (shown unpriced without parameters)."""
         core = self._core
         book = core.book
-        return sorted(set(book.markets) | {u for u in set(book.groups) | set(core.risk)
-                                           if book.has_positions(u)})
+        held = set(book.groups) | set(book.convertibles) | set(core.risk)
+        return sorted(set(book.markets) | {u for u in held if book.has_positions(u)})
 
     def risk(self, underlying: str) -> UnderlyingRisk:
         """The latest snapshot of one underlying; UnknownSymbol when not in the view."""

@@ -357,7 +357,12 @@ class Runner:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while core.dirty:
+            while core.dirty or core.upkeep_due():
+                if not core.dirty:  # idle: stale convertibles re-solved, a few at a time
+                    if not core.upkeep():
+                        break
+                    await asyncio.sleep(0)
+                    continue
                 # One sweep over those waiting now, oldest first, in slices of at most
                 # RECOMPUTE_SLICE_S between which ingest and readers run. After a busy sweep
                 # the loop leaves ingest RECOMPUTE_DUTY x its work before the next one: ticks

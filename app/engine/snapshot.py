@@ -12,7 +12,8 @@ from typing import Any
 
 from app.book import UnderlyingMarket
 from app.book.book import Position
-from app.domain import HedgeRequest, HedgeSpec, Instrument, InstrumentType
+from app.domain import HedgeRequest, HedgeSpec
+from app.engine.command_codec import instrument_of_record, instrument_record
 from app.engine.core import Core
 from app.hedging import HedgePolicy, HedgeState, PendingOrder
 
@@ -23,7 +24,7 @@ def capture(core: Core) -> dict[str, Any]:
     book, hedger = core.book, core.hedger
     return {
         "version": SNAPSHOT_VERSION,
-        "instruments": [_instrument(i) for i in book.instruments.values()],
+        "instruments": [instrument_record(i) for i in book.instruments.values()],
         "positions": {s: p.quantity for s, p in book.positions.items()},
         "markets": [_market(m) for m in book.markets.values()],
         "hedge_alloc": dict(book.hedge_alloc),
@@ -48,9 +49,7 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
         raise ValueError(f"snapshot version {snap.get('version')} is not {SNAPSHOT_VERSION}")
     book, hedger = core.book, core.hedger
     for d in snap["instruments"]:
-        book.instruments[d["symbol"]] = Instrument(
-            d["symbol"], InstrumentType(d["type"]), d["underlying"], d["strike"], d["expiry"],
-            d["multiplier"], d["style"])
+        book.instruments[d["symbol"]] = instrument_of_record(d)
     for d in snap["markets"]:
         hedge = HedgeSpec(**d.pop("hedge"))
         request = d.pop("hedge_request", None)
@@ -58,11 +57,14 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
             **d, hedge=hedge, hedge_request=None if request is None else HedgeRequest(**request)))
     book.positions.clear()
     book.groups.clear()
+    book.convertibles.clear()
     for sym, qty in snap["positions"].items():
         inst = book.instruments[sym]
         book.positions[sym] = Position(inst, qty)
         if inst.is_option:
             book.option_row(inst, qty)
+        elif inst.is_convertible:
+            book.convertible_row(inst, qty)
     book.reindex_linear()
     book.hedge_alloc = dict(snap["hedge_alloc"])
     for u, d in snap["states"].items():
@@ -81,12 +83,6 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
         seen.add(d["signal_id"])
         hedger.remember(PendingOrder(**d))
     core.reconcile_broker = snap.get("reconcile_broker") or {}
-
-
-def _instrument(i: Instrument) -> dict[str, Any]:
-    return {"symbol": i.symbol, "type": i.type.value, "underlying": i.underlying,
-            "strike": i.strike, "expiry": i.expiry, "multiplier": i.multiplier,
-            "style": i.style}
 
 
 def _market(m: UnderlyingMarket) -> dict[str, Any]:

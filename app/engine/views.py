@@ -3,12 +3,15 @@ positions, policies. Signals carry their own (`Signal.as_message`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from app.book import UnderlyingRisk
+from app.book.risk import ConvertibleRows
 from app.book.vols import SOURCES
 from app.domain import Instrument, iso_utc
 from app.engine.read import MarketView, PolicyView, PositionView
+from app.pricing.convertible import RESOLVE_REASONS
 
 
 def _num(x: float | None) -> float | None:
@@ -78,6 +81,8 @@ def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
                     "early_exercise_premium": eep[i],
                 },
             })
+    if r.convertibles is not None:
+        rows.extend(convertible_rows(r.convertibles))
     for sym, qty_lin, delta in r.linear:
         per_unit = delta / qty_lin + 0.0 if qty_lin else 0.0
         rows.append({
@@ -91,6 +96,50 @@ def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
                      "theta": 0.0, "rho": 0.0},
         })
     out["positions"] = rows
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return float(x) + 0.0 if math.isfinite(x) else None
+
+
+def convertible_rows(c: ConvertibleRows) -> list[dict[str, Any]]:
+    """One row per convertible with a non-zero quantity: position figures (delta in shares —
+    the hedge ratio × bonds — gamma, vega, theta, rho and the credit spread sensitivity per
+    1 bp, in §1's units), the price per bond and, under `unit`, the figures of one bond; the
+    bond floor, conversion value and premium per bond; `solve` fresh or why a re-solve is
+    due. A bond whose solve failed shows null figures."""
+    unit = c.unit.tolist()
+    pos = c.position.tolist()
+    raw = c.raw.tolist()
+    qty = c.quantity.tolist()
+    vol = c.vol.tolist()
+    stale = c.stale.tolist()
+    out: list[dict[str, Any]] = []
+    for i, sym in enumerate(c.symbols):
+        if qty[i] == 0:
+            continue
+        out.append({
+            "symbol": sym,
+            "type": "convertible",
+            "quantity": qty[i] + 0.0,
+            "price": _finite(unit[0][i]),
+            "iv": vol[i],
+            "delta": _finite(pos[0][i]),
+            "gamma": _finite(pos[1][i]),
+            "vega": _finite(pos[2][i]),
+            "theta": _finite(pos[3][i]),
+            "rho": _finite(pos[4][i]),
+            "credit_spread_sensitivity": _finite(pos[5][i]),
+            "bond_floor": _finite(raw[7][i]),
+            "conversion_value": _finite(raw[8][i]),
+            "conversion_premium": _finite(raw[9][i]),
+            "accrued": _finite(raw[10][i]),
+            "solve": RESOLVE_REASONS[stale[i]],
+            "unit": {name: _finite(unit[k][i]) for k, name in enumerate(
+                ("price", "delta", "gamma", "vega", "theta", "rho",
+                 "credit_spread_sensitivity"))},
+        })
     return out
 
 
@@ -148,8 +197,19 @@ def market_view(m: MarketView) -> dict[str, Any]:
 
 
 def instrument_view(i: Instrument, style: str) -> dict[str, Any]:
-    return {"type": i.type.value, "underlying": i.underlying, "strike": i.strike,
-            "expiry": iso_utc(i.expiry), "multiplier": i.multiplier, "style": style}
+    out: dict[str, Any] = {"type": i.type.value, "underlying": i.underlying, "strike": i.strike,
+           "expiry": iso_utc(i.expiry), "multiplier": i.multiplier, "style": style}
+    c = i.convertible
+    if c is not None:
+        out.update({
+            "face": c.face, "conversion_ratio": c.conversion_ratio,
+            "coupon_rate": c.coupon_rate, "coupon_frequency": c.coupon_frequency,
+            "maturity": iso_utc(c.maturity), "credit_spread": c.credit_spread,
+            "call_schedule": [{"from": iso_utc(a), "to": iso_utc(b), "price": price,
+                               "trigger": trigger} for a, b, price, trigger in c.call_schedule],
+            "put_schedule": [{"date": iso_utc(d), "price": price} for d, price in c.put_schedule],
+        })
+    return out
 
 
 def position_view(p: PositionView) -> dict[str, Any]:

@@ -134,6 +134,28 @@ def revalue_kernel(spot, nodes, maps, table, floor, accrued, ratio, barrier, res
 
 
 @njit(**_JIT)
+def points_kernel(bond, spot, nodes, maps, table, floor, accrued, ratio, barrier, res, out):
+    """out[11, P]: the figures of bond[p] at spot[p] for every point p (many spots on the
+    same solves: a backtest's paths)."""
+    for p in range(spot.shape[0]):
+        b = bond[p]
+        s = spot[p]
+        _interp(s, nodes[b], maps[b], table[b], ratio[b], barrier[b], res)
+        out[OUT_PRICE, p] = res[0]
+        out[OUT_DELTA, p] = res[1]
+        out[OUT_GAMMA, p] = res[2]
+        out[OUT_THETA, p] = res[3]
+        out[OUT_VEGA, p] = res[4]
+        out[OUT_RHO, p] = res[5]
+        out[OUT_SPREAD, p] = res[6]
+        out[OUT_FLOOR, p] = floor[b]
+        conv = ratio[b] * s
+        out[OUT_CONVERSION_VALUE, p] = conv
+        out[OUT_PREMIUM, p] = (res[0] - conv) / conv if conv > 0.0 else math.inf
+        out[OUT_ACCRUED, p] = accrued[b]
+
+
+@njit(**_JIT)
 def staleness_kernel(spot, vol, rate, q, spread, t_elapsed, nodes, maps, table, ratio,
                      barrier, s_vol, s_rate, s_q, s_spread, band_lo, band_hi, next_event,
                      price_tol, delta_tol, res, codes):

@@ -69,6 +69,7 @@ from app.pricing._convertible_reval import (
     MARKET_MOVED,
     OUT_ROWS,
     SPOT_OUTSIDE_BAND,
+    points_kernel,
     revalue_kernel,
     staleness_kernel,
 )
@@ -89,10 +90,14 @@ __all__ = [
     "ConvertibleTerms",
     "GridSpec",
     "convertible_figures",
+    "extend_bonds",
     "needs_resolve",
+    "needs_resolve_into",
     "pack",
+    "replace_bonds",
     "revalue",
     "revalue_into",
+    "revalue_points",
     "solve",
     "warm_up_convertible",
 ]
@@ -103,6 +108,9 @@ FIGURE_NAMES = ("price", "delta", "gamma", "vega", "theta", "rho", "credit_sprea
 RESOLVE_REASONS = ("fresh", "event_passed", "spot_outside_band", "market_moved")
 
 _F64 = np.float64
+# the per-bond arrays of a state (axis 0 is the bond)
+_PER_BOND = ("spot", "vol", "rate", "div_yield", "credit_spread", "nodes", "grid_map", "table",
+             "bond_floor", "accrued", "next_event", "barrier", "spot_low", "spot_high")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -247,6 +255,54 @@ def revalue_into(state: ConvertibleState, spot: float | np.ndarray,
     return out
 
 
+def revalue_points(state: ConvertibleState, bond: np.ndarray, spot: np.ndarray,
+                   out: np.ndarray) -> np.ndarray:
+    """Hot path, many spots on the same solves: out[:, p] = the figures of bond `bond[p]` at
+    `spot[p]` (bond: int64[P] indices into the state, spot: float64[P] > 0, out:
+    float64[11, P] in FIGURE_NAMES order). No validation; returns out."""
+    points_kernel(bond, spot, state.nodes, state.grid_map, state.table, state.bond_floor,
+                  state.accrued, state.batch.conversion_ratio, state.barrier, state._scratch,
+                  out)
+    return out
+
+
+def replace_bonds(state: ConvertibleState, index: Sequence[int] | np.ndarray,
+                  sub: ConvertibleState) -> ConvertibleState:
+    """A new state: `state` with its bonds `index` replaced by the bonds of `sub`, in order —
+    `sub` a solve of the same bonds (the same terms, rebuilt from a later valuation time, or
+    another market). Neither input changes. Every figure of the result is per bond at that
+    bond's own solve: the caller keeps each bond's valuation time (`needs_resolve` takes
+    `t_elapsed` per bond). `batch` stays the first solve's (its ratios and faces, which a
+    later solve of the same bonds shares)."""
+    idx = np.asarray(index, dtype=np.int64)
+    if idx.shape != (len(sub),):
+        raise ValueError(f"index must name the {len(sub)} bonds of sub, got {idx.shape}")
+    if state.nodes.shape[1:] != sub.nodes.shape[1:]:
+        raise ValueError("sub must be solved on the same grid size as state")
+    changed: dict[str, Any] = {}
+    for name in _PER_BOND:
+        arr = getattr(state, name).copy()
+        arr[idx] = getattr(sub, name)
+        changed[name] = arr
+    return ConvertibleState(batch=state.batch, grid=state.grid, dividends=sub.dividends,
+                            _scratch=np.empty(7), **changed)
+
+
+def extend_bonds(state: ConvertibleState, sub: ConvertibleState,
+                 batch: ConvertibleBatch) -> ConvertibleState:
+    """A new state: the bonds of `state` followed by those of `sub` (new bonds of the same
+    underlying, solved on the same grid size); `batch` packs all of them in that order (its
+    ratios and faces serve the kernels). Neither input changes."""
+    if len(batch) != len(state) + len(sub):
+        raise ValueError(f"batch must hold the {len(state) + len(sub)} bonds, got {len(batch)}")
+    if state.nodes.shape[1:] != sub.nodes.shape[1:]:
+        raise ValueError("sub must be solved on the same grid size as state")
+    joined = {name: np.concatenate([getattr(state, name), getattr(sub, name)])
+              for name in _PER_BOND}
+    return ConvertibleState(batch=batch, grid=state.grid, dividends=sub.dividends,
+                            _scratch=np.empty(7), **joined)
+
+
 def revalue(state: ConvertibleState, spot: Any) -> dict[str, np.ndarray]:
     """{name: float64[n]} for name in FIGURE_NAMES at `spot` (float or float64[n], > 0)."""
     n = len(state)
@@ -293,6 +349,22 @@ def needs_resolve(state: ConvertibleState, spot: Any, vol: Any, rate: Any,
     return codes
 
 
+def needs_resolve_into(state: ConvertibleState, spot: float, vol: float, rate: float,
+                       div_yield: float, credit_spread: np.ndarray, t_elapsed: np.ndarray,
+                       codes: np.ndarray, price_tol: float = 1e-4,
+                       delta_tol: float = 1e-3) -> np.ndarray:
+    """Hot path of `needs_resolve` (same codes and tolerances), no validation: spot, vol,
+    rate, div_yield floats; credit_spread, t_elapsed float64[n]; codes int8[n] filled and
+    returned."""
+    batch = state.batch
+    staleness_kernel(spot, vol, rate, div_yield, credit_spread, t_elapsed, state.nodes,
+                     state.grid_map, state.table, batch.conversion_ratio, state.barrier,
+                     state.vol, state.rate, state.div_yield, state.credit_spread,
+                     state.spot_low, state.spot_high, state.next_event, price_tol * batch.face,
+                     delta_tol * batch.conversion_ratio, state._scratch, codes)
+    return codes
+
+
 def convertible_figures(terms: ConvertibleTerms | Iterable[ConvertibleTerms], spot: Any,
                         vol: Any, rate: Any, div_yield: Any = 0.0, *,
                         credit_spread: Any = None,
@@ -310,7 +382,8 @@ def convertible_figures(terms: ConvertibleTerms | Iterable[ConvertibleTerms], sp
 
 def warm_up_convertible() -> None:
     """Compile (or load from numba's cache) every convertible kernel signature the service
-    uses: solve, revalue with a float and an array spot, needs_resolve."""
+    uses: solve, revalue with a float and an array spot and at many points, needs_resolve
+    with one and with per-bond elapsed times."""
     terms = [ConvertibleTerms(conversion_ratio=8.0, maturity=1.0, coupon_rate=0.02,
                               call_schedule=((0.5, 1.0, 1000.0),), put_schedule=((0.5, 990.0),)),
              ConvertibleTerms(conversion_ratio=8.0, maturity=0.0)]
@@ -319,4 +392,6 @@ def warm_up_convertible() -> None:
     out = np.empty((OUT_ROWS, 2))
     revalue_into(state, 101.0, out)
     revalue_into(state, np.full(2, 101.0), out)
+    revalue_points(state, np.zeros(2, dtype=np.int64), np.full(2, 101.0), out)
     needs_resolve(state, 101.0, 0.3, 0.03, 0.0, t_elapsed=0.001)
+    needs_resolve(state, 101.0, 0.3, 0.03, 0.0, t_elapsed=np.full(2, 0.001))

@@ -11,6 +11,7 @@ import numpy as np
 
 from app.pricing._iv_kernel import implied_vol_kernel
 from app.pricing._kernels import greeks_kernel
+from app.pricing.convertible import warm_up_convertible
 
 __all__ = ["warm_up"]
 
@@ -33,6 +34,7 @@ def warm_up() -> None:
             implied_vol_kernel(is_call, out[0].copy(), spot, strike, t, rate, div, black76, iv,
                                reason)
     _warm_american(is_call, strike, t, vol)
+    warm_up_convertible()
 
 
 def _warm_american(is_call: np.ndarray, strike: np.ndarray, t: np.ndarray,
