@@ -37,6 +37,11 @@ class LastTickOut(BaseModel):
     ask: float | None
 
 
+class DividendOut(BaseModel):
+    ex_date: str = Field(description="when the stock goes ex (00:00 New York of the date)")
+    amount: float = Field(description="cash per share")
+
+
 class UnderlyingOut(BaseModel):
     symbol: str
     spot: float | None
@@ -47,6 +52,8 @@ class UnderlyingOut(BaseModel):
     hedge: HedgeOut
     max_jump_pct: float
     confirm_ticks: int
+    option_style: str
+    dividends: list[DividendOut]
     as_of: str | None
     last_tick: LastTickOut | None
 
@@ -123,6 +130,8 @@ class UnitFigures(BaseModel):
     rho: float | None
     credit_spread_sensitivity: float | None = Field(
         None, description="a convertible's: $ per 1 bp of its credit spread")
+    smile_delta: float | None = None
+    early_exercise_premium: float | None = None
 
 
 class PositionRisk(BaseModel):
@@ -136,6 +145,13 @@ class PositionRisk(BaseModel):
     theta: float | None
     rho: float | None
     unit: UnitFigures
+    style: str | None = Field(None, description="an option's exercise style in force")
+    vol_source: str | None = Field(None, description="where its vol came from: quote, "
+                                   "surface or flat")
+    smile_delta: float | None = Field(None, description="shares: delta with the smile's "
+                                      "move (the figure the underlying's delta adds up)")
+    early_exercise_premium: float | None = Field(None, description="$: price − the European "
+                                                 "price, for the position")
     # a convertible's row (type convertible; null figures when its solve failed)
     type: str | None = None
     credit_spread_sensitivity: float | None = Field(None, description="$ per 1 bp of spread")

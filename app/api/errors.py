@@ -32,7 +32,7 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
     for e in errors:
         names = [p for p in (*prefix, *e.get("loc", ())) if p not in _WHERE]
         loc = [p for p in names if not _is_member(p)]
-        field = ".".join(str(p) for p in loc if isinstance(p, str)) or "body"
+        field = ".".join(str(p) for p in loc) or "body"
         reason = _clean(e.get("msg", "invalid"))
         out.append(({"field": field, "reason": reason, "loc": loc, "msg": reason,
                      "type": str(e.get("type", "value_error"))}, len(loc) < len(names)))

@@ -29,7 +29,7 @@ from app.api.schemas import (
     TickIn,
     UnderlyingIn,
 )
-from app.domain import HedgeRequest, instrument_from_fields
+from app.domain import HedgeRequest, ex_time_from, instrument_from_fields
 from app.engine.command_codec import INSTRUMENT_FIELDS
 from app.engine.commands import (
     AcceptReconcile,
@@ -55,8 +55,19 @@ async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerD
         hedge=None if hedge is None else HedgeRequest(hedge.instrument, hedge.multiplier,
                                                       hedge.ratio, hedge.lot_size),
         max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
-        declared_type=body.type))
+        declared_type=body.type, option_style=body.option_style,
+        dividends=_dividends(body)))
     return Json(market_view(runner.read.market(symbol)))
+
+
+def _dividends(body: UnderlyingIn) -> tuple[tuple[float, float], ...]:
+    out = []
+    for i, d in enumerate(body.dividends):
+        try:
+            out.append((ex_time_from(d.ex_date, f"dividends.{i}.ex_date"), d.amount))
+        except ValueError as exc:
+            raise InvalidInput.from_value_error(exc) from None
+    return tuple(sorted(out))
 
 
 @router.get("/underlyings", dependencies=[Read],

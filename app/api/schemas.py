@@ -157,6 +157,14 @@ class HedgeIn(Strict):
     lot_size: PositiveQuantity = 1.0
 
 
+class DividendIn(Strict):
+    """A cash dividend: the stock drops by `amount` (cash per share) at 00:00 New York on
+    `ex_date` (a date; a datetime is taken as given)."""
+
+    ex_date: Expiry
+    amount: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class UnderlyingIn(Strict):
     spot: Positive | None = None
     rate: Finite = 0.0
@@ -167,6 +175,10 @@ class UnderlyingIn(Strict):
     confirm_ticks: Annotated[int, Field(ge=1, le=1000)] = 3
     # None: a stock or index, unless the book defines the symbol as a future
     type: Literal["stock", "index", "future"] | None = None
+    # the exercise style of its options that give none of their own (listed US equity and ETF
+    # options are American; index options such as SPX European)
+    option_style: Literal["european", "american"] = "european"
+    dividends: Annotated[list[DividendIn], Field(max_length=400)] = []
 
 
 class PositionIn(InstrumentFields):

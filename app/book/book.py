@@ -123,6 +123,9 @@ class Book:
             market.bid, market.ask = old.bid, old.ask
         self.check_hedge(market.symbol, market.hedge_request or HedgeRequest())
         self.markets[market.symbol] = market
+        group = self.groups.get(market.symbol)
+        if group is not None:
+            group.restyle(market.option_style)  # options without a style follow the market
         self.resolve_models()
 
     # --- the model in force ---------------------------------------------------------------

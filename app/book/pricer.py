@@ -167,8 +167,8 @@ def _dividends_within(market: UnderlyingMarket,
                       t: FloatArray) -> tuple[FloatArray, FloatArray] | None:
     """The cash dividends paid inside some option's life, as (years from the valuation
     time, amounts); None when there are none (or no valuation time yet)."""
-    if not market.dividends or market.as_of is None or not t.size:
-        return None
+    if not market.dividends or market.as_of is None or not t.size or market.is_future:
+        return None  # a future pays no cash dividend: its options are Black-76 on it
     horizon = float(t.max())
     years = [((ex - market.as_of) / SECONDS_PER_YEAR, amount)
              for ex, amount in market.dividends]

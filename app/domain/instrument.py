@@ -81,6 +81,23 @@ def expiry_from(value: str | float | int | date | datetime, field: str = "expiry
     return parse_ts(value, field)
 
 
+EX_DATE_TIME = time(0, 0)
+
+
+def ex_time_from(value: str | float | int | date | datetime, field: str = "ex_date") -> float:
+    """Epoch seconds at which a stock goes ex a dividend: a bare date is 00:00 New York on
+    that date (the stock opens without it); a datetime is taken as given."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, EX_DATE_TIME, NEW_YORK).timestamp()
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{field}: not an ISO-8601 date: {value!r}") from None
+        return datetime.combine(day, EX_DATE_TIME, NEW_YORK).timestamp()
+    return expiry_from(value, field)
+
+
 def parse_occ(symbol: str) -> Instrument | None:
     """An option on a stock from an OCC symbol (padded or not); None when the symbol does not
     have the OCC shape. A symbol with the shape but an impossible date or a zero strike is no

@@ -10,7 +10,7 @@ from app.domain import instrument_from_fields
 from app.domain.units import DAYS_PER_YEAR, RATE_POINT, SECONDS_PER_YEAR, VOL_POINT
 from app.engine.core import Core
 from app.errors import InvalidInput
-from app.hedging import rules
+from app.hedging import HedgePolicy, rules
 from app.hedging.options_plan import plan_options
 from app.pricing import greeks, implied_vol
 
@@ -32,8 +32,12 @@ def options_plan(
     assert risk.delta is not None and risk.gamma is not None and risk.vega is not None
     spot, as_of = market.spot, market.as_of
     model = "black76" if market.is_future else "bsm"
+    dividends = None if market.is_future else [
+        ((ex - as_of) / SECONDS_PER_YEAR, amount)
+        for ex, amount in market.dividends if ex > as_of] or None
 
     n = len(candidates)
+    american = np.zeros(n, dtype=bool)
     is_call = np.zeros(n, dtype=bool)
     strike, t, vol, mult, cost = (np.zeros(n) for _ in range(5))
     for i, c in enumerate(candidates):
@@ -46,6 +50,7 @@ def options_plan(
             raise InvalidInput(f"candidates.{i}.symbol", f"not an option on {underlying}")
         assert inst.strike is not None and inst.expiry is not None
         is_call[i] = inst.is_call
+        american[i] = core.book.style_of(inst) == "american"
         strike[i] = inst.strike
         t[i] = max(inst.expiry - as_of, 0.0) / SECONDS_PER_YEAR
         mult[i] = inst.multiplier
@@ -54,8 +59,12 @@ def options_plan(
         if c.get("iv") is not None:
             vol[i] = c["iv"]
         elif bid is not None and ask is not None:
+            if dividends is not None:
+                raise InvalidInput(f"candidates.{i}.iv", "under cash dividends a candidate's "
+                                   "vol is not implied from its quotes: send its `iv`")
             iv, why = implied_vol("call" if inst.is_call else "put", 0.5 * (bid + ask), spot,
                                   inst.strike, t[i], market.rate, market.div_yield, model=model,
+                                  style="american" if american[i] else "european",
                                   return_reason=True)
             vol[i] = float(np.asarray(iv).reshape(-1)[0])
             if not np.isfinite(vol[i]):
@@ -67,7 +76,8 @@ def options_plan(
     if np.any(t <= 0):
         raise InvalidInput("candidates", "an expired option cannot hedge gamma or vega")
 
-    g = greeks(is_call, spot, strike, t, vol, market.rate, market.div_yield, model=model)
+    g = greeks(is_call, spot, strike, t, vol, market.rate, market.div_yield, model=model,
+               style=american, dividends=dividends)
     unit = {
         "price": g["price"], "delta": g["delta"], "gamma": g["gamma"],
         "vega": g["vega"] * VOL_POINT, "theta": g["theta"] / DAYS_PER_YEAR,
@@ -81,7 +91,8 @@ def options_plan(
 
     pending = core.hedger.pending(underlying)
     spec = market.hedge
-    policy = core.hedger.state(underlying).policy
+    state = core.hedger.states.get(underlying)
+    policy = state.policy if state is not None else HedgePolicy()
     net_after = after["delta"] + pending * spec.shares_per_unit
     shares = float(rules.order_units(policy.target_delta, net_after, spec.shares_per_unit,
                                      spec.lot_size))

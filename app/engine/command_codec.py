@@ -116,6 +116,10 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
                 body["hedge"] = dataclasses.asdict(cmd.hedge)
             if cmd.declared_type is not None:
                 body["type"] = cmd.declared_type
+            if cmd.option_style != "european":
+                body["option_style"] = cmd.option_style
+            if cmd.dividends:
+                body["dividends"] = [[ex, amount] for ex, amount in cmd.dividends]
             return "underlying", body
         case LoadPositions():
             return "positions", {"positions": [
@@ -162,7 +166,9 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
                 hedge.get("instrument"), hedge.get("multiplier"), hedge.get("ratio", 1.0),
                 hedge.get("lot_size", 1.0)),
             max_jump_pct=body.get("max_jump_pct", 10.0),
-            confirm_ticks=body.get("confirm_ticks", 3), declared_type=body.get("type"))
+            confirm_ticks=body.get("confirm_ticks", 3), declared_type=body.get("type"),
+            option_style=body.get("option_style", "european"),
+            dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())))
     if kind == "positions":
         items = []
         for p in body["positions"]:

@@ -28,6 +28,8 @@ class SetUnderlying:
     max_jump_pct: float = 10.0
     confirm_ticks: int = 3
     declared_type: str | None = None
+    option_style: str = "european"  # for its options that give no style of their own
+    dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,16 @@ from app.engine.jump_filter import JumpFilter, Verdict
 from app.engine.occ import occ_or_invalid
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
-from app.pricing import REASONS, greeks_into, implied_vol_into
+from app.pricing import (
+    NO_CONVERGENCE,
+    REASONS,
+    AmericanBoundaries,
+    american_boundaries,
+    american_implied_vol_into,
+    american_vol_range,
+    greeks_into,
+    implied_vol_into,
+)
 
 log = logging.getLogger("dynhedge.core")
 # Below this vega per 1.00 vol (× max(spot, strike)) a quote's mid carries no vol information:
@@ -89,6 +98,7 @@ class Core:
         self.jump_filters: dict[str, JumpFilter] = {}
         self.reconcile_broker: dict[str, float] = {}  # the broker's positions, last reconcile
         self._quote = _QuoteBuffers()
+        self._american_iv: dict[tuple[float, float, bool, float], AmericanBoundaries] = {}
 
     # --- configuration --------------------------------------------------------------------
 
@@ -105,6 +115,8 @@ class Core:
         confirm_ticks: int = 3,
         declared_type: str | None = None,
         as_of: float | None = None,
+        option_style: str = "european",
+        dividends: tuple[tuple[float, float], ...] = (),
     ) -> UnderlyingMarket:
         """`as_of`: when the parameters were set (wall clock now unless replayed). A hedge
         multiplier that contradicts its defined instrument raises InvalidInput."""
@@ -120,6 +132,8 @@ class Core:
             confirm_ticks=confirm_ticks,
             declared_type=declared_type,
             hedge_request=request,
+            option_style=option_style,
+            dividends=tuple(sorted(dividends)),
         )
         old = self.book.markets.get(symbol)
         if spot is not None:
@@ -232,8 +246,11 @@ class Core:
         q.price[0] = mid
         q.strike[0] = inst.strike
         q.t[0] = max(inst.expiry - max(market.as_of, tick.ts), 0.0) / SECONDS_PER_YEAR
-        implied_vol_into(q.is_call, q.price, market.spot, q.strike, q.t, market.rate,
-                         market.div_yield, market.is_future, q.vol, q.reason)
+        if self.book.style_of(inst) == "american":
+            self._implied_american(inst, market, q)
+        else:
+            implied_vol_into(q.is_call, q.price, market.spot, q.strike, q.t, market.rate,
+                             market.div_yield, market.is_future, q.vol, q.reason)
         value = float(q.vol[0])
         if math.isnan(value):
             why = REASONS[int(q.reason[0])]
@@ -248,6 +265,35 @@ class Core:
             raise InvalidInput("bid", f"the mid {mid:g} implies a vol of {value:.4g}, "
                                "above the 10.0 (1,000 %) accepted")
         return value
+
+    def _implied_american(self, inst: Instrument, market: UnderlyingMarket,
+                          q: _QuoteBuffers) -> None:
+        """The American vol of a quote (into q.vol / q.reason), on boundary panels cached per
+        (rate, yield, model, horizon) and extended when a quote needs another vol octave."""
+        assert inst.expiry is not None and market.spot is not None
+        now = market.as_of or 0.0
+        if any(now < ex < inst.expiry for ex, _ in market.dividends):
+            raise InvalidInput("bid", "the vol of an American option under cash dividends is "
+                               "not implied from its quotes: send its `iv`")
+        horizon = max(1.0, math.ceil(float(q.t[0]) / 0.5) * 0.5)
+        key = (market.rate, market.div_yield, market.is_future, horizon)
+        state = self._american_iv.get(key)
+        if state is None:
+            state = american_vol_range(market.rate, market.div_yield, market.is_future, horizon,
+                                       0.05, 2.0, with_rho=False)
+        for _ in range(4):
+            missing = american_implied_vol_into(
+                q.is_call, q.price, market.spot, q.strike, q.t, market.rate, market.div_yield,
+                market.is_future, state, q.vol, q.reason)
+            if not missing:
+                break
+            if _ == 3:  # still no panel for it: no vol settles
+                q.vol[0], q.reason[0] = math.nan, REASONS.index(NO_CONVERGENCE)
+                break
+            state, _ = american_boundaries(q.is_call, q.vol, market.rate, market.div_yield,
+                                           market.is_future, horizon, reuse=state,
+                                           with_rho=False)
+        self._american_iv[key] = state
 
     # --- fills ----------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ class MarketView:
     confirm_ticks: int
     as_of: float | None
     last_tick: LastTick | None
+    option_style: str = "european"
+    dividends: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,5 +175,5 @@ def _market(m: Any) -> MarketView:
         symbol=m.symbol, spot=m.spot, rate=m.rate, div_yield=m.div_yield, vol=m.vol,
         type="future" if m.is_future else (m.declared_type or "stock"), hedge=m.hedge,
         max_jump_pct=m.max_jump_pct, confirm_ticks=m.confirm_ticks, as_of=m.as_of,
-        last_tick=last)
+        last_tick=last, option_style=m.option_style, dividends=m.dividends)
 

@@ -190,6 +190,8 @@ def market_view(m: MarketView) -> dict[str, Any]:
                   "ratio": m.hedge.ratio, "lot_size": m.hedge.lot_size},
         "max_jump_pct": m.max_jump_pct,
         "confirm_ticks": m.confirm_ticks,
+        "option_style": m.option_style,
+        "dividends": [{"ex_date": iso_utc(ex), "amount": amount} for ex, amount in m.dividends],
         "as_of": iso_utc(m.as_of),
         "last_tick": None if last is None else {
             "ts": iso_utc(last.ts), "price": last.price, "bid": last.bid, "ask": last.ask},

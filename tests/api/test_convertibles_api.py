@@ -108,7 +108,7 @@ def test_a_fill_defines_a_convertible_and_adds_its_delta(client):
 @pytest.mark.parametrize(("change", "field"), [
     ({"conversion_ratio": None}, "0.conversion_ratio"),
     ({"maturity": None}, "0.maturity"),
-    ({"credit_spread": -0.01}, "credit_spread"),  # the schema's (its loc has the index)
+    ({"credit_spread": -0.01}, "0.credit_spread"),
     ({"call_schedule": [{"from": "2027-06-01", "to": "2028-06-01", "price": 1000.0},
                         {"from": "2028-01-01", "to": "2029-01-01", "price": 1000.0}]},
      "0.call_schedule.1"),
