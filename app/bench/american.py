@@ -77,6 +77,22 @@ def quantlib_rate(book: dict[str, Any], dividends: tuple[np.ndarray, np.ndarray]
     return n / (time.perf_counter() - started)
 
 
+TARGET_TICK_P99_US = 1_000.0
+
+
+def _tick_row(quick: bool) -> dict[str, Any]:
+    """A tick on an underlying of 1,000 American options, tick → signal in process (the
+    service section's measurement, with option_style american): boundaries and quadrature
+    nodes reused across the ticks, as live."""
+    from app.bench.service_inproc import BAND, measure_inproc
+
+    r = measure_inproc(1_000, BAND, 500 if quick else 2_000, option_style="american")
+    return {"section": SECTION, "name": "tick → signal in process, 1,000 American options "
+            "(p99)", "n": r.samples, "value": r.p99_us, "unit": "µs",
+            "reference": TARGET_TICK_P99_US, "ratio": r.p99_us / TARGET_TICK_P99_US,
+            "ok": r.p99_us <= TARGET_TICK_P99_US, "p50_us": r.p50_us, "p99_us": r.p99_us}
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     """American figures (one-call API and hot path), implied vols, dividend grids."""
     from app.pricing import (
@@ -162,6 +178,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     grid = dividend_grids(*args)
     gout = np.empty((9, m_grid))
     reuse = best_seconds(partial(dividend_grid_greeks_into, grid, 101.0, 1e-5, gout), quick)
+    rows.append(_tick_row(quick))
     rows.append(_row("dividend_grid_greeks_into: spot-only tick (grid reused)", m_grid,
                      reuse, ref_div))
     return rows

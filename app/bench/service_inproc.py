@@ -46,14 +46,18 @@ class InprocResult:
     cpu_p99_us: float | None = None
 
 
-def _core(n_underlyings: int, options_per: int, policy: HedgePolicy) -> tuple[Core, ManualClock]:
+def _core(n_underlyings: int, options_per: int, policy: HedgePolicy,
+          **market: Any) -> tuple[Core, ManualClock]:
+    """A core with `n_underlyings` of `options_per` options each; `market`: more parameters
+    of each underlying (option_style, dividends, ...)."""
     from app.bench.service_stack import book_positions, root_of
 
     clock = ManualClock(T0)
     core = Core(clock)
     underlyings = [root_of(i) for i in range(n_underlyings)]
     for u in underlyings:
-        core.set_underlying(u, rate=0.03, div_yield=0.01, vol=0.25, spot=100.0, as_of=T0)
+        core.set_underlying(u, rate=0.03, div_yield=0.01, vol=0.25, spot=100.0, as_of=T0,
+                            **market)
     positions = _positions(underlyings, options_per) if options_per > 200 else \
         book_positions(underlyings, options_per)
     core.load_positions([(instrument_from_fields(p["symbol"], p), float(p["quantity"]))
@@ -81,10 +85,10 @@ def _positions(underlyings: list[str], n: int) -> list[dict[str, Any]]:
 
 
 def measure_inproc(options: int, policy: HedgePolicy, samples: int, warmup: int = WARMUP_TICKS,
-                   n_underlyings: int = 1) -> InprocResult:
+                   n_underlyings: int = 1, **market: Any) -> InprocResult:
     """Tick → signal bytes on one underlying (the first of `n_underlyings`, each holding
     `options` options). See the module docstring for what is timed."""
-    core, clock = _core(n_underlyings, options, policy)
+    core, clock = _core(n_underlyings, options, policy, **market)
     return measure_core(core, clock, samples, warmup)
 
 
