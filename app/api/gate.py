@@ -4,7 +4,8 @@ alone — before a byte of its body is read — whether the service takes it, in
 1. the API key and its scope (401 / 403). The scope is the one the route declares (`Read`,
    `Trade`, `Admin` of `app.api.deps`), read from the app's routes on the first request; a
    route that declares none (health, readiness, metrics, the OpenAPI document) needs no key;
-   a path or method that no route serves needs a valid key of any scope;
+   a path or method under /v1/ that no route serves needs a valid key of any scope (the API's
+   namespace is keyed as a whole); elsewhere such a path is a plain 404 (the pages' files);
 2. the per-key rate limit of the trade and admin routes (429 with Retry-After);
 3. where a write comes from: a browser sends `Origin`; a write whose origin is neither the
    service's own (the Host it was sent to) nor in HEDGE_ALLOWED_ORIGINS is refused (403);
@@ -76,7 +77,8 @@ class RateLimit:
 
 
 PUBLIC = ApiKey("")  # a route that declares no scope
-UNROUTED = ApiKey("*")  # no route serves this path and method: any valid key
+UNROUTED = ApiKey("*")  # no route of the API (/v1/...) serves this path and method: any valid key
+API_PREFIX = "/v1/"  # the keyed namespace; outside it a path no route serves is a plain 404
 
 
 class RouteScopes:
@@ -100,7 +102,7 @@ class RouteScopes:
         for pattern, table in self.templated:
             if method in table and pattern.match(path):
                 return table[method]
-        return UNROUTED
+        return UNROUTED if path.startswith(API_PREFIX) else PUBLIC
 
 
 def _http_routes(routes: list[Any]) -> list[tuple[str, frozenset[str], ApiKey]]:

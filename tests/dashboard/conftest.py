@@ -117,10 +117,12 @@ class Browser:
         assert not self.csp_violations, self.csp_violations
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One chromium for the session, in a fresh profile; each test opens its own tab (its
-    own sessionStorage) and closes it."""
+    """One chromium per test module, in a fresh profile; each test opens its own tab (its
+    own sessionStorage) and closes it. Not session-wide: Playwright's sync API keeps an event
+    loop running in this thread while it is open, and every later asyncio test would then
+    fail with "cannot be called from a running event loop"."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium "
                     "(apt-get install chromium)")
