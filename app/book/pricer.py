@@ -34,6 +34,7 @@ from app.pricing import (
     american_boundaries,
     american_greeks_into,
     american_nodes_greeks_into,
+    american_nodes_replace,
     american_prepare,
     dividend_grid_greeks_into,
     dividend_grids,
@@ -49,11 +50,13 @@ HORIZON_STEP_Y = 0.5  # boundary horizons are whole multiples of this many years
 
 
 class OptionPricer:
-    __slots__ = ("_am_key", "_am_state", "_grid", "_grid_key", "_nodes", "_nodes_key")
+    __slots__ = ("_am_key", "_am_state", "_grid", "_grid_key", "_nodes", "_nodes_key",
+                 "_panel")
 
     def __init__(self) -> None:
         self._am_state: AmericanBoundaries | None = None
         self._am_key: tuple[object, ...] | None = None
+        self._panel: np.ndarray | None = None  # each American row's boundary panel in _am_state
         self._nodes: AmericanNodes | None = None
         self._nodes_key: tuple[object, ...] | None = None
         self._grid: tuple[DividendGrid, DividendGrid | None, float] | None = None
@@ -93,13 +96,16 @@ class OptionPricer:
                   vol: FloatArray, rate: float, q: float, black76: bool, idx: np.ndarray,
                   out: FloatArray, scratch: bool) -> None:
         horizon = HORIZON_STEP_Y * max(1.0, float(np.ceil(t.max() / HORIZON_STEP_Y)))
-        nodes_key = (idx.tobytes(), rate, q, black76, horizon, vol.tobytes())
+        key = (rate, q, black76, horizon)
+        nodes_key = (idx.tobytes(), key, vol.tobytes())
         nodes = self._nodes
-        if nodes is not None and self._nodes_key == nodes_key:
+        if nodes is not None and self._nodes_key == nodes_key and self._am_key == key:
             elapsed = float(nodes.t[0] - t[0])
             if american_nodes_greeks_into(nodes, spot, elapsed, out) == 0:
                 return
-        key = (rate, q, black76, horizon)
+            if self._stale_rows(is_call, spot, strike, t, vol, rate, q, black76, out,
+                                elapsed, scratch):
+                return
         reuse = self._am_state if self._am_key == key else None
         state, panel = american_boundaries(is_call, vol, rate, q, black76, horizon, reuse=reuse)
         stale = american_greeks_into(is_call, spot, strike, t, vol, rate, q, black76, state,
@@ -108,11 +114,30 @@ class OptionPricer:
             _generic(is_call, spot, strike, t, vol, rate, q, black76, out)
         if scratch:
             return
-        self._am_state, self._am_key = state, key
+        self._am_state, self._am_key, self._panel = state, key, panel
         if not stale:  # the next tick at these vols reads the quadrature nodes
             self._nodes = american_prepare(is_call, spot, strike, t, vol, rate, q, black76,
                                            state, panel)
             self._nodes_key = nodes_key
+
+    def _stale_rows(self, is_call: np.ndarray, spot: float, strike: FloatArray, t: FloatArray,
+                    vol: FloatArray, rate: float, q: float, black76: bool, out: FloatArray,
+                    elapsed: float, scratch: bool) -> bool:
+        """The rows the prepared nodes left NaN (spot came near their boundary, or their
+        nodes slid too far): priced on the cached boundaries and prepared again alone, the
+        rest untouched. False when the cached boundaries do not cover them either."""
+        state, panel, nodes = self._am_state, self._panel, self._nodes
+        assert state is not None and panel is not None and nodes is not None
+        rows = np.flatnonzero(np.isnan(out[0]))
+        sub = np.empty((9, rows.size))
+        args = (is_call[rows], spot, strike[rows], t[rows], vol[rows], rate, q, black76, state,
+                panel[rows])
+        if american_greeks_into(*args, sub):
+            return False
+        out[:, rows] = sub
+        if not scratch:
+            self._nodes = american_nodes_replace(nodes, rows, american_prepare(*args), elapsed)
+        return True
 
     # --- cash dividends -----------------------------------------------------------------------
 

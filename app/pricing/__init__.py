@@ -14,7 +14,8 @@ Arrays in, arrays out; nothing here imports the rest of `app`.
   panel), `american_greeks_into(..., state, panel, out)`, `american_implied_vol_into(...)`,
   `american_vol_range(...)` (what to cache and when to rebuild: `app.pricing.boundary`);
   for spot/clock ticks, the boundary at each option's nodes: `american_prepare(...)` ->
-  AmericanNodes, `american_nodes_greeks_into(nodes, spot, elapsed, out)`.
+  AmericanNodes, `american_nodes_greeks_into(nodes, spot, elapsed, out)`; the rows a tick
+  found stale prepared again alone: `american_nodes_replace(nodes, rows, fresh, elapsed)`.
 - Cash dividends, grids reused across ticks: `dividend_grids(...)` -> DividendGrid,
   `dividend_grid_greeks_into(grid, spot, elapsed, out)`.
 - `warm_up()`: compile/load every kernel at start-up, never on the first tick.
@@ -26,6 +27,7 @@ from app.pricing.american import (
     AmericanNodes,
     american_greeks_into,
     american_nodes_greeks_into,
+    american_nodes_replace,
     american_prepare,
 )
 from app.pricing.american_iv import american_implied_vol_into, american_vol_range
@@ -72,6 +74,7 @@ __all__ = [
     "american_greeks_into",
     "american_implied_vol_into",
     "american_nodes_greeks_into",
+    "american_nodes_replace",
     "american_prepare",
     "american_vol_range",
     "dividend_grid_greeks_into",

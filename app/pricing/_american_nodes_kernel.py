@@ -203,9 +203,10 @@ def prepare_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, 
 
 @njit(**_JIT)
 def nodes_kernel(is_call, spot, strike, t, vol, rate, div, black76, status, band_lo,
-                 band_hi, max_elapsed, offsets, nodes, elapsed, out):
+                 band_hi, max_elapsed, starts, ends, nodes, elapsed, out):
     """Nine figures per option at spot (float or float64[N]), `elapsed` years after the
-    preparation at times to expiry t[N]; NaN where stale. Returns the number stale."""
+    preparation at times to expiry t[N]; NaN where stale. Option i's nodes are the columns
+    starts[i]:ends[i] of nodes. Returns the number stale."""
     stale = 0
     acc = np.empty(8)
     scratch = np.empty((8, MAX_PIECES * PIECE_NODES + TAIL_NODES))
@@ -246,8 +247,8 @@ def nodes_kernel(is_call, spot, strike, t, vol, rate, div, black76, status, band
         phi = 1.0 if call else -1.0
         b76 = 1.0 if black76 else 0.0
         log_s = log_(s_)
-        first = offsets[i]
-        count = offsets[i + 1] - first
+        first = starts[i]
+        count = ends[i] - first
         # The integrand at every stored node (a branch-free loop: vectorizes), then the sums.
         for m in range(count):
             j = first + m

@@ -50,8 +50,8 @@ from app.pricing.boundary import (
 from app.pricing.dividends import figures_with_dividends
 
 __all__ = ["MIN_VOL", "AmericanNodes", "american_figures", "american_greeks_into",
-           "american_nodes_greeks_into", "american_prepare", "price_american",
-           "zero_vol_american"]
+           "american_nodes_greeks_into", "american_nodes_replace", "american_prepare",
+           "price_american", "zero_vol_american"]
 
 #: Below this vol the boundary solver is not used: the σ → 0 limit (error < ~0.4 σ√t S).
 MIN_VOL = 1e-4
@@ -85,9 +85,11 @@ class AmericanNodes:
     """Prepared quadrature nodes of N American options (see _american_nodes_kernel.py): the
     boundary evaluated once at each option's nodes, reused by ticks that move spot and the
     clock. Option inputs as prepared (float64/bool[N]); status int64[N]; spot band
-    [band_lo, band_hi] and max_elapsed (years) per option; offsets int64[N+1] into
-    nodes float64[7, total] (u, weight, ln B, B, ∂B/∂σ, ∂²B/∂σ², ∂B/∂r). ~22 nodes per option
-    with an early-exercise premium (about 1.2 kB), none otherwise."""
+    [band_lo, band_hi] and max_elapsed (years) per option; option i's nodes are the columns
+    starts[i]:ends[i] (int64[N] each) of nodes float64[7, capacity] (u, weight, ln B, B,
+    ∂B/∂σ, ∂²B/∂σ², ∂B/∂r), of which the first `used` columns are written (the rest is room
+    for rows prepared again, `american_nodes_replace`). ~22 nodes per option with an
+    early-exercise premium (about 1.2 kB), none otherwise."""
 
     is_call: np.ndarray
     strike: np.ndarray
@@ -100,8 +102,10 @@ class AmericanNodes:
     band_lo: np.ndarray
     band_hi: np.ndarray
     max_elapsed: np.ndarray
-    offsets: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
     nodes: np.ndarray
+    used: int
 
 
 def american_prepare(is_call: np.ndarray, spot: float | np.ndarray, strike: np.ndarray,
@@ -130,7 +134,7 @@ def american_prepare(is_call: np.ndarray, spot: float | np.ndarray, strike: np.n
     r = np.ascontiguousarray(np.broadcast_to(np.asarray(rate, dtype=np.float64), (n,)))
     q = np.ascontiguousarray(np.broadcast_to(np.asarray(div_yield, dtype=np.float64), (n,)))
     return AmericanNodes(is_call, strike, t, vol, r, q, black76, status, band_lo, band_hi,
-                         max_elapsed, offsets, nodes)
+                         max_elapsed, offsets[:-1], offsets[1:], nodes, int(offsets[-1]))
 
 
 def american_nodes_greeks_into(nodes: AmericanNodes, spot: float | np.ndarray, elapsed: float,
@@ -141,9 +145,51 @@ def american_nodes_greeks_into(nodes: AmericanNodes, spot: float | np.ndarray, e
     `american_greeks_into` this tick and prepare again when convenient."""
     stale: int = nodes_kernel(nodes.is_call, spot, nodes.strike, nodes.t, nodes.vol,
                               nodes.rate, nodes.div_yield, nodes.black76, nodes.status,
-                              nodes.band_lo, nodes.band_hi, nodes.max_elapsed, nodes.offsets,
-                              nodes.nodes, elapsed, out)
+                              nodes.band_lo, nodes.band_hi, nodes.max_elapsed, nodes.starts,
+                              nodes.ends, nodes.nodes, elapsed, out)
     return stale
+
+
+def american_nodes_replace(nodes: AmericanNodes, rows: np.ndarray, fresh: AmericanNodes,
+                           elapsed: float) -> AmericanNodes:
+    """`nodes` with the options `rows` (int64[M]) replaced by `fresh`, the same M options
+    prepared `elapsed` years after `nodes` were: the stale rows of a tick prepared again
+    without touching the rest. Node positions are absolute (time to expiry of the boundary
+    point), so a fresh row keeps its own preparation time by carrying t and max_elapsed
+    shifted by `elapsed`; the result is read with the same `elapsed` clock. The fresh nodes
+    go into the room after `used` (columns no earlier result reads, so `nodes` stays valid);
+    when there is none, the live columns are gathered into a buffer twice their size."""
+    fresh_counts = fresh.ends - fresh.starts
+    starts, ends = nodes.starts.copy(), nodes.ends.copy()
+    buffer, used = nodes.nodes, nodes.used
+    extra = int(fresh.used)
+    if used + extra > buffer.shape[1]:
+        keep = np.ones(starts.shape[0], dtype=bool)
+        keep[rows] = False
+        counts = np.where(keep, ends - starts, 0)
+        live = int(counts.sum())
+        offsets = np.zeros(starts.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        gather = np.repeat(starts - offsets[:-1], counts) + np.arange(live)
+        buffer = np.empty((7, max(2 * (live + extra), 64)))
+        buffer[:, :live] = nodes.nodes[:, gather]
+        starts, ends, used = offsets[:-1].copy(), offsets[1:].copy(), live
+    buffer[:, used:used + extra] = fresh.nodes[:, :extra]
+    starts[rows] = used + fresh.starts
+    ends[rows] = used + fresh.starts + fresh_counts
+
+    def put(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        out = old.copy()
+        out[rows] = new
+        return out
+
+    return AmericanNodes(nodes.is_call, nodes.strike, put(nodes.t, fresh.t + elapsed),
+                         put(nodes.vol, fresh.vol), put(nodes.rate, fresh.rate),
+                         put(nodes.div_yield, fresh.div_yield), nodes.black76,
+                         put(nodes.status, fresh.status), put(nodes.band_lo, fresh.band_lo),
+                         put(nodes.band_hi, fresh.band_hi),
+                         put(nodes.max_elapsed, fresh.max_elapsed + elapsed), starts, ends,
+                         buffer, used + extra)
 
 
 def price_american(american: np.ndarray, is_call: np.ndarray, spot: np.ndarray,

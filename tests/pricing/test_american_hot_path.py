@@ -10,6 +10,7 @@ from app.pricing import (
     american_boundaries,
     american_greeks_into,
     american_nodes_greeks_into,
+    american_nodes_replace,
     american_prepare,
     greeks,
 )
@@ -153,3 +154,32 @@ def test_prepared_nodes_go_stale_outside_their_spot_band_or_age(book_state):
     spot = np.where(below, 0.99 * nodes.band_lo, np.where(above, 1.01 * nodes.band_hi, 100.0))
     stale = american_nodes_greeks_into(nodes, spot, 0.0, out)
     assert stale == edge.sum() and np.isnan(out[0][edge]).all()
+
+
+def test_the_stale_rows_prepared_again_alone_price_as_a_full_preparation_would(book_state):
+    """A tick moves spot near some options' boundaries: those rows (only) are prepared again
+    at the tick's spot and clock and spliced in; later ticks read every row right, on the
+    first preparation's clock, through more splices than the buffer first had room for."""
+    b, state, panel = book_state
+    args = (b["is_call"], b["strike"], b["t"], b["vol"])
+    nodes = american_prepare(args[0], 100.0, *args[1:], RATE, DIV, False, state, panel)
+    out = np.empty((9, b["strike"].size))
+    elapsed = 0.0
+    for spot in (90.0, 112.0, 84.0, 120.0, 95.0):
+        elapsed += 1e-7
+        stale = american_nodes_greeks_into(nodes, spot, elapsed, out)
+        rows = np.flatnonzero(np.isnan(out[0]))
+        assert stale == rows.size and rows.size > 0
+        fresh = american_prepare(b["is_call"][rows], spot, b["strike"][rows],
+                                 b["t"][rows] - elapsed, b["vol"][rows], RATE, DIV, False,
+                                 state, panel[rows])
+        before = nodes.nodes.copy()[:, :nodes.used]
+        replaced = american_nodes_replace(nodes, rows, fresh, elapsed)
+        if replaced.nodes is nodes.nodes:  # spliced into the room: the old columns untouched
+            np.testing.assert_array_equal(nodes.nodes[:, :nodes.used], before)
+        nodes = replaced
+        assert american_nodes_greeks_into(nodes, spot, elapsed, out) == 0
+        full = _figures(b, state, panel, spot=spot, t=b["t"] - elapsed)
+        np.testing.assert_allclose(out[0], full[0], atol=1e-6 * 100)
+        np.testing.assert_allclose(out[1], full[1], atol=1e-5)
+        np.testing.assert_allclose(out[2], full[2], rtol=1e-3, atol=1e-7)
