@@ -63,6 +63,10 @@ def strategy_stats(
         "p95_pnl": float(np.quantile(pnl, 0.95)),
         "upside_kept": gain / none_gain if none_gain else None,
         "attribution": attribution,
+        **({} if outcome.exercises is None else {
+            "early_exercises": float(outcome.exercises.mean()),
+            "early_exercise_value": (0.0 if outcome.exercise_value is None
+                                     else float(outcome.exercise_value[i].mean()))}),
     }
 
 

@@ -47,10 +47,17 @@ class Legs:
     strike: FloatArray
     expiry: FloatArray
     weight: FloatArray
+    american: NDArray[np.bool_] | None = None  # None: every row European
 
     @property
     def size(self) -> int:
         return int(self.strike.shape[0])
+
+    @property
+    def is_american(self) -> NDArray[np.bool_]:
+        if self.american is None:
+            return np.zeros(self.size, dtype=bool)
+        return self.american
 
     @staticmethod
     def empty() -> Legs:
@@ -58,15 +65,27 @@ class Legs:
         return Legs(np.zeros(0, dtype=bool), z, z, z)
 
     def merged(self) -> Legs:
-        """One row per distinct (call/put, strike, expiry): weights summed, zero rows dropped."""
+        """One row per distinct (call/put, strike, expiry, style): weights summed, zero rows
+        dropped."""
         if self.size == 0:
             return self
-        keys = np.stack([self.is_call.astype(np.float64), self.strike, self.expiry], axis=1)
+        keys = np.stack([self.is_call.astype(np.float64), self.strike, self.expiry,
+                         self.is_american.astype(np.float64)], axis=1)
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
         weight = np.zeros(uniq.shape[0])
         np.add.at(weight, inverse.ravel(), self.weight)
         keep = weight != 0.0
-        return Legs(uniq[keep, 0] > 0.5, uniq[keep, 1], uniq[keep, 2], weight[keep])
+        american = uniq[keep, 3] > 0.5
+        return Legs(uniq[keep, 0] > 0.5, uniq[keep, 1], uniq[keep, 2], weight[keep],
+                    american if american.any() else None)
+
+    def concat(self, other: Legs) -> Legs:
+        american = np.concatenate([self.is_american, other.is_american])
+        return Legs(np.concatenate([self.is_call, other.is_call]),
+                    np.concatenate([self.strike, other.strike]),
+                    np.concatenate([self.expiry, other.expiry]),
+                    np.concatenate([self.weight, other.weight]),
+                    american if american.any() else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +172,8 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
         raise InvalidInput("positions", "a list of position items is required")
 
     per_under: dict[str, dict[str, Any]] = {
-        sym: {"calls": [], "strikes": [], "expiries": [], "weights": [], "delta_one": 0.0,
-              "future": False, "bonds": []}
+        sym: {"calls": [], "strikes": [], "expiries": [], "weights": [], "styles": [],
+              "delta_one": 0.0, "future": False, "bonds": []}
         for sym in params
     }
     for i, item in enumerate(items):
@@ -180,6 +199,7 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
             acc["strikes"].append(inst.strike)
             acc["expiries"].append(inst.expiry)
             acc["weights"].append(qty * inst.multiplier)
+            acc["styles"].append(inst.style)  # None: the underlying's option_style
         else:
             acc["delta_one"] += qty * inst.multiplier
             if inst.type is InstrumentType.FUTURE:
@@ -191,11 +211,17 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
         if not isinstance(raw, dict):
             raise InvalidInput(where, "must be a mapping")
         acc = per_under[sym]
+        option_style = str(raw.get("option_style", "european")).lower()
+        if option_style not in ("european", "american"):
+            raise InvalidInput(f"{where}.option_style", "must be european or american")
+        american = np.array([(st or option_style) == "american" for st in acc["styles"]],
+                            dtype=bool)
         legs = Legs(
             np.asarray(acc["calls"], dtype=bool),
             np.asarray(acc["strikes"], dtype=np.float64),
             np.asarray(acc["expiries"], dtype=np.float64),
             np.asarray(acc["weights"], dtype=np.float64),
+            american if american.any() else None,
         ).merged()
         hedge_raw = raw.get("hedge") or {}
         hedge = HedgeSpec(

@@ -49,6 +49,7 @@ from app.backtest.valuation import (
     RowGreeks,
     RowPricer,
     aggregate,
+    exercise_region,
     price_rows,
     pricing_greeks,
 )
@@ -82,6 +83,8 @@ class Outcome:
     sample: dict[str, NDArray[Any]] = field(default_factory=dict)
     spot_paths: FloatArray | None = None
     seconds: float = 0.0
+    exercise_value: FloatArray | None = None  # (k, n_paths) $ of early exercises (+ received)
+    exercises: FloatArray | None = None  # (n_paths,) American rows exercised early per path
 
     @property
     def unexplained(self) -> FloatArray:
@@ -99,8 +102,54 @@ class Outcome:
             {k: (self.buckets.get(k, np.zeros_like(self.pnl))
                  + other.buckets.get(k, np.zeros_like(other.pnl))) for k in names},
             self.initial_value + other.initial_value, self.sample, self.spot_paths,
-            self.seconds + other.seconds,
+            self.seconds + other.seconds, _sum(self.exercise_value, other.exercise_value),
+            _sum(self.exercises, other.exercises),
         )
+
+
+def _sum(a: FloatArray | None, b: FloatArray | None) -> FloatArray | None:
+    return b if a is None else a if b is None else a + b
+
+
+class EarlyExercise:
+    """American rows exercised before expiry, per (row, path): on the first step a row's
+    cell sits in the exercise region (`exercise_region`) the holder exercises — or, short,
+    is assigned — and the cell is cash from then on: its intrinsic value at exercise grown
+    at r, with no delta, gamma or vega (theta r·cash, so the attribution stays whole). The
+    value stays continuous (the price there is the intrinsic value); what changes is the
+    risk the hedge sees. `value` sums weight × intrinsic per strategy and path (+ received
+    by a long holder, − paid by a short one), `count` the exercises per path."""
+
+    def __init__(self, rows: Legs, n_paths: int, rate: float) -> None:
+        self.rows, self.rate = rows, rate
+        self.done = np.zeros((rows.size, n_paths), dtype=bool)
+        self.cash = np.zeros((rows.size, n_paths))
+        self.when = np.zeros((rows.size, n_paths))
+        self.value: FloatArray | None = None
+        self.count = np.zeros(n_paths)
+
+    def settle(self, alive: NDArray[np.intp], g: RowGreeks, spot: FloatArray, now: float,
+               weights: FloatArray) -> None:
+        am = self.rows.is_american[alive]
+        if not am.any():
+            return
+        new = exercise_region(g, self.rows.is_call[alive], self.rows.strike[alive], spot)
+        new &= am[:, None] & ~self.done[alive]
+        if new.any():
+            self.done[alive] |= new
+            self.cash[alive] = np.where(new, g.price, self.cash[alive])
+            self.when[alive] = np.where(new, now, self.when[alive])
+            self.count += new.sum(axis=0)
+            paid = np.einsum("kn,np->kp", weights[:, alive], np.where(new, g.price, 0.0))
+            self.value = paid if self.value is None else self.value + paid
+        done = self.done[alive]
+        if done.any():
+            grown = self.cash[alive] * np.exp(self.rate * (now - self.when[alive])
+                                              / SECONDS_PER_YEAR)
+            g.price[done] = grown[done]
+            g.theta[done] = self.rate * grown[done]
+            for figure in (g.delta, g.gamma, g.vega):
+                figure[done] = 0.0
 
 
 def with_bonds(fig: BookFigures, b: BondFigures | None) -> BookFigures:
@@ -168,12 +217,7 @@ def run_underlying(
     event_ts = [float(x) for x in ((times - start) + 1e-6 if anchored else times)]
     extra, tail_row, ins_row = _overlay_rows(u, strategies, start, end)
     n_book = u.legs.size
-    rows = Legs(
-        np.concatenate([u.legs.is_call, extra.is_call]),
-        np.concatenate([u.legs.strike, extra.strike]),
-        np.concatenate([u.legs.expiry, extra.expiry]),
-        np.concatenate([u.legs.weight, extra.weight]),
-    )
+    rows = u.legs.concat(extra)
     weights = np.tile(rows.weight, (k, 1))
     spec = u.hedge
     spu = spec.shares_per_unit
@@ -184,6 +228,7 @@ def run_underlying(
         return u.vol if market.vol is None else market.vol[i]
 
     pricers: dict[bytes, RowPricer] = {}
+    early = EarlyExercise(rows, n_paths, rate) if rows.is_american.any() else None
 
     def figures(i: int, alive: NDArray[np.intp], decide_mask: NDArray[np.bool_] | None,
                 validate: bool = False) -> tuple[FloatArray, BookFigures, RowGreeks]:
@@ -197,6 +242,8 @@ def run_underlying(
             if key not in pricers:
                 pricers[key] = RowPricer(rows, alive, n_paths, rate, u.div_yield, u.model)
             g = pricers[key](spot_all[i], float(times[i]), vol_at(i))
+        if early is not None:
+            early.settle(alive, g, spot_all[i], float(times[i]), weights)
         w = weights[:, alive]
         if decide_mask is None or decide_mask.all():
             fig = aggregate(w, g, want_tau)
@@ -341,4 +388,6 @@ def run_underlying(
                 "hedge_shares": sample_hedge, "trade_shares": sample_trade,
                 "reasons": sample_reason},
         spot_paths=spot_all[:, :m].copy(), seconds=time.perf_counter() - began,
+        exercise_value=None if early is None else early.value,
+        exercises=None if early is None else early.count,
     )

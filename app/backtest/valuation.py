@@ -76,6 +76,8 @@ class RowPricer:
         self.flat_vol: float | None = None
         self.out = (np.empty((9, size)), np.empty((9, size)))
         self.flip = 0
+        self.american = AmericanRows(np.repeat(rows.is_american[index], n_paths),
+                                     float(np.max(self.expiry, initial=0.0)))
 
     def __call__(self, spot: FloatArray, now: float, vol: FloatArray | float) -> RowGreeks:
         """`spot` (n_paths,) $, `now` epoch s, `vol` float or (n_paths,) per 1.00."""
@@ -93,9 +95,63 @@ class RowPricer:
         self.flip ^= 1
         self._into(self.is_call, self.spot, self.strike, self.t, self.vol, self.rate,
                    self.div, self.black76, out)
+        if self.american.any:
+            self.american.price(self, now, out)
         # GREEK_NAMES order: price, delta, gamma, vega, theta, ...
         price, delta, gamma, vega, theta = (out[j].reshape(n, p) for j in range(5))
         return RowGreeks(price, delta, gamma, theta, vega, tau[:, None])
+
+
+class AmericanRows:
+    """The American cells of a `RowPricer` (rows × paths, flattened): after the European
+    pass, priced on exercise boundaries solved once per (call/put, vol octave) and kept
+    (`app.pricing.american_boundaries` with reuse; they serve every expiry up to the book's
+    longest, and every path: a boundary does not depend on spot). Cells at expiry keep
+    their intrinsic value; a cell the cached boundaries do not cover goes through the
+    validated `greeks(style="american")`."""
+
+    def __init__(self, american: NDArray[np.bool_], last_expiry: float) -> None:
+        self.cells = np.flatnonzero(american)
+        self.any = bool(self.cells.size)
+        self.last_expiry = last_expiry
+        self.state: Any = None
+        self.key: tuple[float, float, bool, float] | None = None
+
+    def price(self, rp: RowPricer, now: float, out: FloatArray) -> None:
+        from app.pricing import american_boundaries, american_greeks_into
+
+        live = self.cells[rp.t[self.cells] > 0.0]
+        if not live.size:
+            return
+        rate, q = float(rp.rate[0]), float(rp.div[0])
+        horizon = 0.5 * max(1.0, float(np.ceil((self.last_expiry - now)
+                                               / SECONDS_PER_YEAR / 0.5)))
+        key = (rate, q, rp.black76, horizon)
+        reuse = self.state if self.key == key else None
+        is_call, vol = rp.is_call[live], rp.vol[live]
+        self.state, panel = american_boundaries(is_call, vol, rate, q, rp.black76, horizon,
+                                                reuse=reuse)
+        self.key = key
+        sub = np.empty((9, live.size))
+        args = (is_call, rp.spot[live], rp.strike[live], rp.t[live], vol)
+        if american_greeks_into(*args, rate, q, rp.black76, self.state, panel, sub):
+            bad = np.flatnonzero(np.isnan(sub[0]))
+            g = pricing_greeks()(*(a[bad] for a in args), rate, q,
+                                 model="black76" if rp.black76 else "bsm", style="american")
+            for row, name in enumerate(("price", "delta", "gamma", "vega", "theta")):
+                sub[row, bad] = g[name]
+        out[:, live] = sub
+
+
+def exercise_region(g: RowGreeks, is_call: NDArray[np.bool_], strike: FloatArray,
+                    spot: FloatArray) -> NDArray[np.bool_]:
+    """(n_rows, n_paths): where an American row is worth exactly its intrinsic value with
+    delta ±1 and gamma 0 before expiry — inside the exercise region, where its holder
+    exercises (and a short one is assigned)."""
+    intrinsic = np.where(is_call[:, None], spot[None, :] - strike[:, None],
+                         strike[:, None] - spot[None, :])
+    return ((intrinsic > 0.0) & (g.tau > 0.0) & (g.gamma == 0.0)
+            & (np.abs(g.delta) == 1.0) & (g.price <= intrinsic * (1.0 + 1e-12)))
 
 
 def price_rows(
@@ -117,14 +173,15 @@ def price_rows(
     greeks = pricing_greeks()
     tau = np.maximum(rows.expiry[index] - now, 0.0)[:, None] / SECONDS_PER_YEAR
     v = vol if np.ndim(vol) == 0 else np.asarray(vol)[None, :]
+    style = np.where(rows.is_american[index], "american", "european")[:, None]
     g = greeks(
         rows.is_call[index][:, None], spot[None, :], rows.strike[index][:, None], tau, v,
-        rate, div_yield, model=model,
+        rate, div_yield, model=model, style=style,
     )
     shape = (index.shape[0], spot.shape[0])
 
-    def field(name: str) -> FloatArray:
-        return np.broadcast_to(np.asarray(g[name], dtype=np.float64), shape)
+    def field(name: str) -> FloatArray:  # writable: an early exercise overwrites its cells
+        return np.array(np.broadcast_to(np.asarray(g[name], dtype=np.float64), shape))
 
     return RowGreeks(field("price"), field("delta"), field("gamma"), field("theta"),
                      field("vega"), tau)
