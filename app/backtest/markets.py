@@ -20,7 +20,7 @@ pricing core.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,17 @@ def time_grid(start: float, end: float, n_steps: int) -> FloatArray:
     if n_steps < 1:
         raise InvalidInput("steps", "must be at least 1")
     return np.linspace(start, end, n_steps + 1)
+
+
+#: A decision point this long before each ex time: the last moment to exercise an American
+#: call before the stock goes ex (holding through the drop would give the dividend away).
+BEFORE_EX_S = 1.0
+
+
+def with_ex_points(times: FloatArray, dividends: tuple[tuple[float, float], ...]) -> FloatArray:
+    """`times` with a point BEFORE_EX_S before each ex time inside the run."""
+    extra = [ex - BEFORE_EX_S for ex, _ in dividends if times[0] < ex - BEFORE_EX_S < times[-1]]
+    return np.unique(np.concatenate([times, extra])) if extra else times
 
 
 def gbm_paths(
@@ -211,3 +222,32 @@ def replay_paths(tape: TickTape, symbol: str, start: float, spot: float) -> Mark
         times = np.concatenate([[start], ts])
         prices = np.concatenate([[spot], px])
     return MarketPaths(times.astype(np.float64), prices.astype(np.float64)[:, None])
+
+
+def with_cash_dividends(market: MarketPaths,
+                        dividends: tuple[tuple[float, float], ...]) -> MarketPaths:
+    """The paths with the stock dropping by each cash dividend at its ex time (the spot
+    model): a step whose interval (t_i, t_i+1] holds an ex time ends that much lower, and
+    every later point keeps the path's own returns from there. A drop never takes the stock
+    below 1e-6 of its price."""
+    times = market.times
+    drops = np.zeros(times.shape[0])
+    for ex, amount in dividends:
+        j = int(np.searchsorted(times, ex, side="left"))
+        if 0 < j < times.shape[0]:
+            drops[j] += amount
+    if not drops.any():
+        return market
+    spot = market.spot.copy()
+    ratio = market.spot[1:] / market.spot[:-1]
+    for j in range(1, times.shape[0]):
+        spot[j] = spot[j - 1] * ratio[j - 1]
+        if drops[j]:
+            spot[j] = np.maximum(spot[j] - drops[j], 1e-6 * spot[j])
+    return replace(market, spot=spot)
+
+
+def dividends_in(dividends: tuple[tuple[float, float], ...], after: float,
+                 until: float) -> float:
+    """Cash per share of the dividends going ex in (after, until]."""
+    return sum(a for ex, a in dividends if after < ex <= until)

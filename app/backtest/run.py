@@ -25,6 +25,8 @@ from app.backtest.markets import (
     read_ticks,
     replay_paths,
     time_grid,
+    with_cash_dividends,
+    with_ex_points,
 )
 from app.backtest.scenario import Scenario, UnderlyingBook
 from app.backtest.simulate import Outcome, run_underlying
@@ -63,19 +65,22 @@ def market_for(
     """The paths of underlying `u` under `config.model`."""
     if tape is not None:
         return replay_paths(tape, u.symbol, scenario.start, u.spot)
-    times = time_grid(scenario.start, scenario.end, config.n_steps)
+    times = with_ex_points(time_grid(scenario.start, scenario.end, config.n_steps), u.dividends)
     vol = u.vol if config.realized_vol is None else config.realized_vol
     if u.is_future:
         growth = 0.0 if config.drift is None else config.drift
     else:
         growth = (u.rate if config.drift is None else config.drift) - u.div_yield
     if config.model == "gbm":
-        return gbm_paths(rng, u.spot, growth, vol, times, config.n_paths)
+        return with_cash_dividends(gbm_paths(rng, u.spot, growth, vol, times, config.n_paths),
+                                   u.dividends)
     if config.model == "merton":
-        return merton_paths(rng, u.spot, growth, vol, times, config.n_paths, config.jumps)
+        return with_cash_dividends(merton_paths(rng, u.spot, growth, vol, times, config.n_paths,
+                                                config.jumps), u.dividends)
     if config.model == "heston":
-        return heston_paths(rng, u.spot, growth, vol, times, config.n_paths, config.heston,
-                            scenario.end)
+        return with_cash_dividends(heston_paths(rng, u.spot, growth, vol, times,
+                                                config.n_paths, config.heston, scenario.end),
+                                   u.dividends)
     raise InvalidInput("model", f"{config.model!r}: expected gbm, heston, merton or replay:FILE")
 
 

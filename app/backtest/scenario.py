@@ -13,6 +13,7 @@ they are (`convertibles`, priced along the paths by `app.backtest.convertibles`)
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 
 from app.backtest.convertibles import BondHolding
 from app.domain import InstrumentType, canonical_symbol, instrument_from_fields, parse_ts
+from app.domain.instrument import ex_time_from
 from app.errors import InvalidInput
 from app.hedging.policy import HedgeSpec
 from app.pricing.arrays import FloatArray
@@ -107,6 +109,7 @@ class UnderlyingBook:
     is_future: bool = False
     hedge: HedgeSpec = field(default_factory=lambda: HedgeSpec("?"))
     convertibles: tuple[BondHolding, ...] = ()
+    dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
 
     @property
     def model(self) -> str:
@@ -235,12 +238,15 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
             raise InvalidInput(f"{where}.spot", "must be > 0")
         if not 0 < vol <= 10:
             raise InvalidInput(f"{where}.vol", "must be in (0, 10]")
+        is_future = bool(acc["future"] or raw.get("type") == "future")
+        dividends = _dividends(raw.get("dividends") or [], where, start)
+        if dividends and is_future:
+            raise InvalidInput(f"{where}.dividends", "a future pays no cash dividend")
         books.append(UnderlyingBook(
             symbol=sym, spot=spot, rate=_number(raw, "rate", where, 0.0),
             div_yield=_number(raw, "div_yield", where, 0.0), vol=vol, legs=legs,
-            delta_one=float(acc["delta_one"]),
-            is_future=bool(acc["future"] or raw.get("type") == "future"), hedge=hedge,
-            convertibles=tuple(acc["bonds"]),
+            delta_one=float(acc["delta_one"]), is_future=is_future, hedge=hedge,
+            convertibles=tuple(acc["bonds"]), dividends=dividends,
         ))
     horizon = None
     if data.get("end") is not None:
@@ -252,6 +258,28 @@ def scenario_from_mapping(data: dict[str, Any]) -> Scenario:
     if scenario.end <= start:
         raise InvalidInput("end", "the book's last expiry (or end) must come after start")
     return scenario
+
+
+def _dividends(raw: Any, where: str, start: float) -> tuple[tuple[float, float], ...]:
+    """`dividends: [{ex_date, amount}]` of an underlying (as PUT /v1/underlyings takes them):
+    the ones going ex after `start`, in time order."""
+    if not isinstance(raw, list):
+        raise InvalidInput(f"{where}.dividends", "a list of {ex_date, amount} is required")
+    out = []
+    for j, item in enumerate(raw):
+        at = f"{where}.dividends.{j}"
+        if not isinstance(item, dict) or "ex_date" not in item:
+            raise InvalidInput(f"{at}.ex_date", "required")
+        try:
+            ex = ex_time_from(item["ex_date"])
+        except ValueError as exc:
+            raise InvalidInput(f"{at}.ex_date", str(exc)) from None
+        amount = _number(item, "amount", at)
+        if not (math.isfinite(amount) and amount >= 0.0):
+            raise InvalidInput(f"{at}.amount", "must be a finite cash amount >= 0")
+        if ex > start:
+            out.append((ex, amount))
+    return tuple(sorted(out))
 
 
 def load_book(path: str | Path | None) -> Scenario:

@@ -20,8 +20,14 @@ past their expiry and are cash from then on.
 
 Attribution of each step, from the figures at t_i (grown at r like the P&L so the buckets add
 up): delta = net delta · dS; gamma = ½ Γ dS²; theta = Θ dt plus the financing of the book and
-the hedge (the time decay a hedged book earns or pays); vega = ν dσ_mark; costs = −cost;
-unexplained = the rest (higher-order and jump terms).
+the hedge (the time decay a hedged book earns or pays) and the cash dividends its stock is paid;
+vega = ν dσ_mark; costs = −cost; unexplained = the rest (higher-order and jump terms — and
+the ex-dividend drop, which the options' prices anticipate and the delta term does not).
+
+American rows (a position's `style`, or its underlying's `option_style`) are priced on
+exercise boundaries and exercised per path where the model says (`EarlyExercise`); cash
+dividends (`dividends` of an underlying) drop the stock at each ex time on every path and
+price the rows they fall inside on finite-difference grids (app.backtest.valuation).
 
 Convertible bonds in the book (`app.backtest.convertibles`) add their value and figures to the
 options' at every step (shared by every strategy, like the options), their coupons as cash,
@@ -41,7 +47,8 @@ from numpy.typing import NDArray
 
 from app.backtest.convertibles import BondFigures, BondMarks, CreditParams, spread_paths
 from app.backtest.costs import CostModel
-from app.backtest.markets import MarketPaths
+from app.backtest.exercise import EarlyExercise
+from app.backtest.markets import MarketPaths, dividends_in
 from app.backtest.scenario import Legs, UnderlyingBook
 from app.backtest.strategies import Strategy
 from app.backtest.valuation import (
@@ -49,7 +56,6 @@ from app.backtest.valuation import (
     RowGreeks,
     RowPricer,
     aggregate,
-    exercise_region,
     price_rows,
     pricing_greeks,
 )
@@ -109,47 +115,6 @@ class Outcome:
 
 def _sum(a: FloatArray | None, b: FloatArray | None) -> FloatArray | None:
     return b if a is None else a if b is None else a + b
-
-
-class EarlyExercise:
-    """American rows exercised before expiry, per (row, path): on the first step a row's
-    cell sits in the exercise region (`exercise_region`) the holder exercises — or, short,
-    is assigned — and the cell is cash from then on: its intrinsic value at exercise grown
-    at r, with no delta, gamma or vega (theta r·cash, so the attribution stays whole). The
-    value stays continuous (the price there is the intrinsic value); what changes is the
-    risk the hedge sees. `value` sums weight × intrinsic per strategy and path (+ received
-    by a long holder, − paid by a short one), `count` the exercises per path."""
-
-    def __init__(self, rows: Legs, n_paths: int, rate: float) -> None:
-        self.rows, self.rate = rows, rate
-        self.done = np.zeros((rows.size, n_paths), dtype=bool)
-        self.cash = np.zeros((rows.size, n_paths))
-        self.when = np.zeros((rows.size, n_paths))
-        self.value: FloatArray | None = None
-        self.count = np.zeros(n_paths)
-
-    def settle(self, alive: NDArray[np.intp], g: RowGreeks, spot: FloatArray, now: float,
-               weights: FloatArray) -> None:
-        am = self.rows.is_american[alive]
-        if not am.any():
-            return
-        new = exercise_region(g, self.rows.is_call[alive], self.rows.strike[alive], spot)
-        new &= am[:, None] & ~self.done[alive]
-        if new.any():
-            self.done[alive] |= new
-            self.cash[alive] = np.where(new, g.price, self.cash[alive])
-            self.when[alive] = np.where(new, now, self.when[alive])
-            self.count += new.sum(axis=0)
-            paid = np.einsum("kn,np->kp", weights[:, alive], np.where(new, g.price, 0.0))
-            self.value = paid if self.value is None else self.value + paid
-        done = self.done[alive]
-        if done.any():
-            grown = self.cash[alive] * np.exp(self.rate * (now - self.when[alive])
-                                              / SECONDS_PER_YEAR)
-            g.price[done] = grown[done]
-            g.theta[done] = self.rate * grown[done]
-            for figure in (g.delta, g.gamma, g.vega):
-                figure[done] = 0.0
 
 
 def with_bonds(fig: BookFigures, b: BondFigures | None) -> BookFigures:
@@ -234,13 +199,14 @@ def run_underlying(
                 validate: bool = False) -> tuple[FloatArray, BookFigures, RowGreeks]:
         """Price the rows `alive` at t_i: (book value per strategy and path with every row
         priced, the figures of the rows still alive at t_i (`decide_mask`), per-row figures)."""
-        if validate:  # the first pricing goes through the validated entry point
+        if validate and not u.dividends:  # the first pricing: the validated entry point
             g = price_rows(rows, alive, spot_all[i], float(times[i]), vol_at(i), rate,
                            u.div_yield, u.model)
         else:
             key = alive.tobytes()
             if key not in pricers:
-                pricers[key] = RowPricer(rows, alive, n_paths, rate, u.div_yield, u.model)
+                pricers[key] = RowPricer(rows, alive, n_paths, rate, u.div_yield, u.model,
+                                         u.dividends)
             g = pricers[key](spot_all[i], float(times[i]), vol_at(i))
         if early is not None:
             early.settle(alive, g, spot_all[i], float(times[i]), weights)
@@ -356,13 +322,15 @@ def run_underlying(
             bond_cash, bond_carry = b_next.cash, b_next.carry
         linear = u.delta_one + hedge * spu
         ds = s_next - s_i
+        # cash dividends going ex in the step: the stock drops by them, its holder is paid
+        paid = dividends_in(u.dividends, float(times[i]), float(times[i + 1])) * linear
         gain = (value_end - fig.value * growth + linear * (s_next - g_carry * s_i)
-                - step_cost * growth + bond_cash)
+                - step_cost * growth + bond_cash + paid)
         step = {
             "delta": (fig.delta + linear) * ds,
             "gamma": 0.5 * fig.gamma * ds * ds,
             "theta": (fig.theta * dt - fig.value * (growth - 1.0)
-                      - linear * s_i * (g_carry - 1.0) + bond_carry),
+                      - linear * s_i * (g_carry - 1.0) + bond_carry + paid),
             "vega": (fig.vega * (market.vol[i + 1] - market.vol[i])
                      if market.vol is not None else 0.0),
             "costs": -step_cost * growth,

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from app.backtest.scenario import Legs
 from app.domain.units import SECONDS_PER_YEAR
+from app.errors import InvalidInput
 from app.pricing.arrays import FloatArray
 
 
@@ -57,7 +58,8 @@ class RowPricer:
     """
 
     def __init__(self, rows: Legs, index: NDArray[np.intp], n_paths: int, rate: float,
-                 div_yield: float, model: str) -> None:
+                 div_yield: float, model: str,
+                 dividends: tuple[tuple[float, float], ...] = ()) -> None:
         from app.pricing import greeks_into
 
         self._into = greeks_into
@@ -78,6 +80,7 @@ class RowPricer:
         self.flip = 0
         self.american = AmericanRows(np.repeat(rows.is_american[index], n_paths),
                                      float(np.max(self.expiry, initial=0.0)))
+        self.cash = CashDividendRows(rows.is_american[index], dividends) if dividends else None
 
     def __call__(self, spot: FloatArray, now: float, vol: FloatArray | float) -> RowGreeks:
         """`spot` (n_paths,) $, `now` epoch s, `vol` float or (n_paths,) per 1.00."""
@@ -97,6 +100,8 @@ class RowPricer:
                    self.div, self.black76, out)
         if self.american.any:
             self.american.price(self, now, out)
+        if self.cash is not None:
+            self.cash.price(self, spot, now, out)
         # GREEK_NAMES order: price, delta, gamma, vega, theta, ...
         price, delta, gamma, vega, theta = (out[j].reshape(n, p) for j in range(5))
         return RowGreeks(price, delta, gamma, theta, vega, tau[:, None])
@@ -143,15 +148,69 @@ class AmericanRows:
         out[:, live] = sub
 
 
-def exercise_region(g: RowGreeks, is_call: NDArray[np.bool_], strike: FloatArray,
-                    spot: FloatArray) -> NDArray[np.bool_]:
-    """(n_rows, n_paths): where an American row is worth exactly its intrinsic value with
-    delta ±1 and gamma 0 before expiry — inside the exercise region, where its holder
-    exercises (and a short one is assigned)."""
-    intrinsic = np.where(is_call[:, None], spot[None, :] - strike[:, None],
-                         strike[:, None] - spot[None, :])
-    return ((intrinsic > 0.0) & (g.tau > 0.0) & (g.gamma == 0.0)
-            & (np.abs(g.delta) == 1.0) & (g.price <= intrinsic * (1.0 + 1e-12)))
+class CashDividendRows:
+    """The rows of a `RowPricer` with a cash dividend going ex inside their life, priced in
+    the spot model on one finite-difference grid per row and step (`dividend_grids` spanning
+    every path's spot, read at each: the paths share time and vol), European and American
+    alike, over what the other passes wrote. A cell outside its grid's trusted band goes
+    through the validated `greeks(dividends=...)`. Needs the book's flat vol."""
+
+    def __init__(self, american: NDArray[np.bool_],
+                 dividends: tuple[tuple[float, float], ...]) -> None:
+        self.american = american
+        self.ex = np.array([ex for ex, _ in dividends])
+        self.amounts = np.array([a for _, a in dividends])
+
+    def price(self, rp: RowPricer, spot: FloatArray, now: float, out: FloatArray) -> None:
+        from app.pricing import dividend_grid_greeks_into, dividend_grids
+
+        p = rp.shape[1]
+        ahead = self.ex > now
+        if not ahead.any():
+            return
+        times = (self.ex[ahead] - now) / SECONDS_PER_YEAR
+        amounts = self.amounts[ahead]
+        tau = np.maximum(rp.expiry - now, 0.0) / SECONDS_PER_YEAR
+        rows = np.flatnonzero((tau > 0.0) & (times.min() < tau))
+        if not rows.size:
+            return
+        if rp.flat_vol is None:
+            raise InvalidInput("model", "cash dividends are priced at the book's flat vol: "
+                               "gbm, merton or a replay")
+        m = rows.size
+        lo, hi = float(spot.min()), float(spot.max())
+        cell = rows * p
+        grid = dividend_grids(rp.is_call[cell], np.full(m, lo), rp.strike[cell], tau[rows],
+                              np.full(m, rp.flat_vol), rp.rate[:m], rp.div[:m],
+                              self.american[rows], times, amounts, spot_high=np.full(m, hi))
+        sub = np.empty((9, m * p))
+        stale = sum(dividend_grid_greeks_into(_row_over_paths(grid, j, p), spot, 0.0,
+                                              sub[:, j * p:(j + 1) * p]) for j in range(m))
+        if stale:
+            bad = np.flatnonzero(np.isnan(sub[0]))
+            row_of = rows[bad // p]
+            g = pricing_greeks()(rp.is_call[cell][bad // p], spot[bad % p],
+                                 rp.strike[cell][bad // p], tau[row_of], rp.flat_vol,
+                                 float(rp.rate[0]), float(rp.div[0]),
+                                 style=np.where(self.american[row_of], "american", "european"),
+                                 dividends=(times, amounts))
+            for j, name in enumerate(("price", "delta", "gamma", "vega", "theta")):
+                sub[j, bad] = g[name]
+        cells = (rows[:, None] * p + np.arange(p)[None, :]).ravel()
+        out[:, cells] = sub
+
+
+def _row_over_paths(grid: Any, j: int, p: int) -> Any:
+    """Option j of `grid` seen as p options (one per path) without copying its solved
+    values: every per-option array a stride-0 view."""
+    from dataclasses import fields, replace
+
+    per_option = {f.name: np.broadcast_to(getattr(grid, f.name)[j:j + 1], (p,))
+                  for f in fields(grid) if f.name not in ("values", "prev", "div_times",
+                                                          "div_amounts")}
+    values = np.broadcast_to(grid.values[:, j:j + 1, :], (5, p, grid.values.shape[2]))
+    prev = np.broadcast_to(grid.prev[j:j + 1, :], (p, grid.prev.shape[1]))
+    return replace(grid, **per_option, values=values, prev=prev)
 
 
 def price_rows(

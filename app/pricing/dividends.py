@@ -100,17 +100,20 @@ def dividend_schedule(dividends: Any) -> tuple[np.ndarray, np.ndarray]:
 def dividend_grids(is_call: np.ndarray, spot: np.ndarray, strike: np.ndarray, t: np.ndarray,
                    vol: np.ndarray, rate: np.ndarray, div_yield: np.ndarray,
                    american: np.ndarray, div_times: np.ndarray, div_amounts: np.ndarray,
-                   time_steps: int = TIME_STEPS, points_per_sd: float = POINTS_PER_SD
-                   ) -> DividendGrid:
+                   time_steps: int = TIME_STEPS, points_per_sd: float = POINTS_PER_SD,
+                   spot_high: np.ndarray | None = None) -> DividendGrid:
     """Solve the grids of N options (float64[N] / bool[N] arrays, t > 0, vol > 0) around
-    their current spots. Five Crank–Nicolson solves per option (see the module docstring)."""
+    their current spots — or, with `spot_high`, over the spots from `spot` to `spot_high`
+    (one grid read at many spots: a backtest's paths). Five Crank–Nicolson solves per option
+    (see the module docstring)."""
     n = strike.shape[0]
     sd = np.maximum(vol * np.sqrt(t), 1e-4)
     before = (div_times[None, :] > 0.0) & (div_times[None, :] < t[:, None])
     paid = (before * div_amounts[None, :]).sum(axis=1)
     low_spot = np.maximum(spot - paid, 0.05 * spot)
+    top = spot if spot_high is None else np.maximum(spot, spot_high)
     lo = np.minimum(np.log(low_spot), np.log(strike)) - SPREAD_SD * sd
-    hi = np.maximum(np.log(spot), np.log(strike)) + SPREAD_SD * sd
+    hi = np.maximum(np.log(top), np.log(strike)) + SPREAD_SD * sd
     points = np.clip(np.ceil((hi - lo) / sd * points_per_sd), MIN_POINTS, MAX_POINTS)
     nx = int(points.max()) if n else MIN_POINTS
     dx = (hi - lo) / (nx - 1)

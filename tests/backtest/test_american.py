@@ -91,3 +91,72 @@ def test_an_unknown_option_style_names_the_field() -> None:
     with pytest.raises(InvalidInput) as err:
         put_book(None, option_style="bermudan")
     assert err.value.field == "underlyings.XYZ.option_style"
+
+
+def call_book_with_dividend(style: str, amount: float = 6.0) -> Any:
+    """A call 20 % in the money; a large cash dividend goes ex 200 days into its year."""
+    ex = "2025-07-20"
+    return scenario_from_mapping({
+        "start": START,
+        "underlyings": {"XYZ": {"spot": 120.0, "rate": 0.03, "div_yield": 0.0, "vol": 0.2,
+                                "option_style": style,
+                                "dividends": [{"ex_date": ex, "amount": amount}]}},
+        "positions": [{"symbol": "C", "type": "call", "underlying": "XYZ", "strike": 100.0,
+                       "expiry": START + 365 * 86_400.0, "quantity": 100}],
+    })
+
+
+def test_an_american_call_is_exercised_just_before_a_large_dividend_goes_ex() -> None:
+    book = call_book_with_dividend("american")
+    out, rows = run(book, ["interval:100", "none"], n_paths=200, n_steps=100, seed=5)
+    ex_time = book.underlyings[0].dividends[0][0]
+    assert out.exercises is not None and (out.exercises > 0).mean() > 0.5
+    times = out.sample["times"]
+    hedge = out.sample["hedge_shares"][0]
+    if out.exercises[0]:  # the sample path: exercised on the step before the ex time
+        before = int(np.searchsorted(times, ex_time)) - 1
+        assert hedge[before + 1:].max() == pytest.approx(hedge[-1])
+    european = call_book_with_dividend("european")
+    eu_out, eu_rows = run(european, ["interval:100"], n_paths=200, n_steps=100, seed=5)
+    assert out.initial_value > eu_out.initial_value  # the right to exercise before ex
+    premium = out.initial_value
+    assert abs(rows[0]["mean_pnl"]) < 0.02 * premium
+    assert abs(eu_rows[0]["mean_pnl"]) < 0.02 * eu_out.initial_value
+    total = sum(out.buckets.values()) + out.unexplained
+    np.testing.assert_allclose(total, out.pnl, atol=1e-6 * premium)
+
+
+def test_a_dividend_drops_every_path_at_its_ex_time_and_pays_the_stock_holder() -> None:
+    from app.backtest.markets import MarketPaths, with_cash_dividends
+
+    times = np.array([0.0, 10.0, 20.0, 30.0])
+    spot = np.array([[100.0, 50.0], [101.0, 50.5], [102.0, 51.0], [103.0, 51.5]])
+    moved = with_cash_dividends(MarketPaths(times, spot), ((15.0, 2.0), (30.0, 1.0)))
+    np.testing.assert_allclose(moved.spot[:2], spot[:2])
+    np.testing.assert_allclose(moved.spot[2], [101.0 * 102 / 101 - 2.0, 50.5 * 51 / 50.5 - 2.0])
+    np.testing.assert_allclose(moved.spot[3], moved.spot[2] * spot[3] / spot[2] - 1.0)
+    # a stock held through the ex date: the drop is paid back in cash, nothing lost
+    book = scenario_from_mapping({
+        "start": START, "end": START + 30 * 86_400.0,
+        "underlyings": {"XYZ": {"spot": 100.0, "rate": 0.0, "vol": 0.2,
+                                "dividends": [{"ex_date": "2025-01-15", "amount": 3.0}]}},
+        "positions": [{"symbol": "XYZ", "quantity": 1_000}]})
+    out, _ = run(book, ["none"], n_paths=50, n_steps=30, seed=1, realized_vol=1e-9)
+    np.testing.assert_allclose(out.pnl, 0.0, atol=1e-3)
+    np.testing.assert_allclose(out.buckets["theta"], 3_000.0, rtol=1e-9)
+
+
+def test_bad_dividends_name_their_field() -> None:
+    for dividends, field in (([{"amount": 1.0}], "underlyings.XYZ.dividends.0.ex_date"),
+                             ([{"ex_date": "2025-13-01", "amount": 1.0}],
+                              "underlyings.XYZ.dividends.0.ex_date"),
+                             ([{"ex_date": "2025-03-01", "amount": -1.0}],
+                              "underlyings.XYZ.dividends.0.amount")):
+        with pytest.raises(InvalidInput) as err:
+            scenario_from_mapping({
+                "start": START, "underlyings": {"XYZ": {"spot": 100.0, "vol": 0.2,
+                                                        "dividends": dividends}},
+                "positions": [{"symbol": "C", "type": "call", "underlying": "XYZ",
+                               "strike": 100.0, "expiry": START + 86_400.0 * 30,
+                               "quantity": 1}]})
+        assert err.value.field == field
