@@ -117,7 +117,8 @@ def _numpy_reference(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 def test_the_compiled_rules_are_the_numpy_formulas_bit_for_bit():
     """The rules were numpy expressions; the compiled ones must give the same bits, NaN and
-    infinities included (the live engine's figures did not move when the decision did)."""
+    infinities included (the live engine's figures did not move when the decision did) —
+    except where a transcendental function's last bit depends on the CPU (see below)."""
     rng = np.random.default_rng(2)
     f = _numpy_reference(rng, 20_000)
     to_edge = rng.random(20_000) < 0.5
@@ -142,8 +143,14 @@ def test_the_compiled_rules_are_the_numpy_formulas_bit_for_bit():
     same = np.testing.assert_array_equal
     with np.errstate(divide="ignore", over="ignore"):  # as numpy: inf, with a warning
         same(rules.band_goal(f["net"], f["target"], f["half"], to_edge), goal)
-        same(rules.whalley_wilmott_half_width(f["spot"], f["gamma"], f["cost"], f["aversion"],
-                                              f["rate"], f["tau"]), ww)
+        # exp and cbrt: numpy picks SIMD versions by CPU (AVX-512 here, not on every
+        # machine), the compiled rule libm's; both are correctly rounded to within an ulp
+        got = rules.whalley_wilmott_half_width(f["spot"], f["gamma"], f["cost"], f["aversion"],
+                                               f["rate"], f["tau"])
+        same(np.isnan(got), np.isnan(ww))
+        same(np.isinf(got), np.isinf(ww))
+        finite = np.isfinite(ww)
+        np.testing.assert_array_max_ulp(got[finite], ww[finite], maxulp=4)
         same(rules.order_units(goal, f["net"], f["spu"], f["lot"]), units)
         same(rules.interval_due(f["event"], f["last"], f["interval"]), due)
         same(rules.interval_slot(f["event"], f["last"], f["interval"]), slot)
