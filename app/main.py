@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         warm_up()  # compile/load the kernels now, never on the first tick
         if not app.state.keys.enabled:
             log.warning("HEDGE_API_KEYS is unset: no authentication, every client is admin")
-        core = Core(clock, max_clock_skew_s=settings.max_clock_skew_s)
+        core = Core(clock, max_clock_skew_s=settings.max_clock_skew_s,
+                    max_order_units=settings.max_quantity)
         runner = Runner(
             core,
             SqliteJournal(settings.db_path),

@@ -88,11 +88,12 @@ class FillOutcome:
 
 
 class Core:
-    def __init__(self, clock: Clock, max_clock_skew_s: float = 5.0, next_seq: int = 1) -> None:
+    def __init__(self, clock: Clock, max_clock_skew_s: float = 5.0, next_seq: int = 1,
+                 max_order_units: float = math.inf) -> None:
         self.clock = clock
         self.max_clock_skew_s = max_clock_skew_s
         self.book = Book()
-        self.hedger = HedgeEngine(clock, next_seq=next_seq)
+        self.hedger = HedgeEngine(clock, next_seq=next_seq, max_order_units=max_order_units)
         self.risk: dict[str, UnderlyingRisk] = {}
         self.dirty = Inbox()  # underlyings waiting for a recompute, oldest first
         self.jump_filters: dict[str, JumpFilter] = {}

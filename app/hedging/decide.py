@@ -230,9 +230,12 @@ class Decider:
     """`decide` for one element at a time — the live engine's call on every recompute — through
     the same kernel with n = 1, on buffers allocated once (no array is built per call)."""
 
-    __slots__ = ("_key", "_out", "_p", "_x")
+    __slots__ = ("_key", "_max_order_units", "_out", "_p", "_x")
 
-    def __init__(self) -> None:
+    def __init__(self, max_order_units: float = math.inf) -> None:
+        """`max_order_units`: the service's cap on any order (HEDGE_MAX_QUANTITY), applied
+        under each policy's own `max_order` — a book however large never sends a larger one."""
+        self._max_order_units = max_order_units
         self._p = np.empty(K.N_PARAMS)
         self._x = np.empty((K.N_INPUTS, 1))
         self._out = np.empty((K.N_OUTPUTS, 1))
@@ -266,6 +269,9 @@ class Decider:
         key = self._key
         if key is None or key[0] is not policy or key[1] is not spec or key[2] != rate:
             self._p[:] = _params(policy, spec, rate, None)
+            cap, own = self._max_order_units, self._p[K.P_MAX_ORDER]
+            if math.isfinite(cap):
+                self._p[K.P_MAX_ORDER] = cap if math.isnan(own) else min(own, cap)
             self._key = (policy, spec, rate)
         self._x[:, 0] = (valued, delta, pending, hedge_position, spot, gamma, tau, as_of,
                          policy.target_delta, last_check, halted, system_halt, stale,

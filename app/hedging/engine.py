@@ -41,6 +41,7 @@ class HedgeEngine:
         clock: Clock,
         next_seq: int = 1,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        max_order_units: float = math.inf,
     ) -> None:
         self.clock = clock
         self.next_seq = next_seq
@@ -52,7 +53,7 @@ class HedgeEngine:
         self.open: dict[str, dict[str, PendingOrder]] = {}  # underlying -> still pending
         self.halted_all = False
         self.system_halt: str | None = None  # set by the runner, e.g. "outbox full"
-        self._decider = Decider()
+        self._decider = Decider(max_order_units)
         warm_up()  # the decision kernel compiles (or loads) now, not on the first tick
 
     # --- policy and kill switch -----------------------------------------------------------

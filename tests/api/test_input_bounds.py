@@ -123,6 +123,22 @@ def test_quantities_past_hedge_max_quantity_are_refused_naming_the_field():
         assert r.status_code == 200 and r.json()["position"]["quantity"] == 1_000
 
 
+def test_no_hedge_order_is_larger_than_hedge_max_quantity_however_large_the_book():
+    """1,000 calls (about 50,000 shares of delta) under a 1,000-unit maximum: the policy
+    sends at most 1,000 shares at a time (clipped), the rest after each fill, as max_order."""
+    with make_client(max_quantity=1_000) as c:
+        assert c.put("/v1/underlyings/XYZ", json={"vol": 0.2, "spot": 100.0}).status_code == 200
+        assert c.put("/v1/positions", json=[{"symbol": CALL, "quantity": -1_000}]
+                     ).status_code == 200
+        r = c.put("/v1/hedge/policies/XYZ", json={"mode": "band", "band": 100.0})
+        assert r.status_code == 200
+        c.post("/v1/ticks", json=[{"symbol": "XYZ", "price": 100.0}])
+        signals = c.get("/v1/hedge/signals").json()
+        assert len(signals) == 1, signals
+        assert signals[0]["quantity"] == 1_000 and signals[0]["side"] == "buy"
+        assert c.get("/v1/risk/XYZ").json()["delta"] < -10_000  # far more was wanted
+
+
 def test_the_default_maximum_quantity_is_a_billion_units(client: TestClient):
     client.put("/v1/underlyings/XYZ", json={"vol": 0.2, "spot": 100.0})
     r = client.post("/v1/fills", json=fill("Q1", quantity=1e15))
