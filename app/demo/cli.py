@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from app.api import logs
 from app.demo.board import Board, risk_line
 from app.demo.feed import TickFeed
 from app.demo.interrupts import STOP_SIGNALS, note_stop_signals, take_noted
@@ -354,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.ui and not is_terminal(sys.stdout):
         opts = replace(opts, ui=False)  # a pipe or a file: plain lines, never a table
     out = FallbackStdout()
+    logs.install()  # the in-process service's records: no API key, no raw client text
     level = logging.INFO if not opts.ui else logging.WARNING
     if opts.ui:
         from rich.logging import RichHandler

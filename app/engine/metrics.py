@@ -3,7 +3,11 @@ as in tests, never collide)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (
     0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0
@@ -18,10 +22,6 @@ class Metrics:
         self.fills = Counter("dynhedge_fills_total", "Fills by outcome", ["outcome"], registry=r)
         self.signals = Counter(
             "dynhedge_signals_total", "Signals by outcome", ["outcome"], registry=r
-        )
-        self.quiet = Counter(
-            "dynhedge_hedge_quiet_total", "Decisions not to trade, by reason", ["reason"],
-            registry=r,
         )
         self.recompute_seconds = Histogram(
             "dynhedge_recompute_seconds", "Revaluation of one underlying",
@@ -49,3 +49,20 @@ class Metrics:
             "dynhedge_ws_dropped_total", "WebSocket consumers dropped for not reading",
             ["feed"], registry=r,
         )
+
+    def count_quiet(self, totals: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        """dynhedge_hedge_quiet_total{reason}: the hedge engine's own counts of decisions not
+        to trade, read when scraped (the tick path only bumps a dict entry)."""
+        self.registry.register(_QuietCollector(totals))
+
+
+class _QuietCollector(Collector):
+    def __init__(self, totals: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self.totals = totals
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("dynhedge_hedge_quiet", "Decisions not to trade, by reason",
+                                     labels=["reason"])
+        for reason, count in sorted(self.totals()):
+            family.add_metric([reason], count)
+        yield family

@@ -60,6 +60,7 @@ class Runner:
         self.journal = journal
         self.bus = bus
         self.metrics = metrics
+        metrics.count_quiet(core.hedger.quiet_totals)
         self.egress = Egress(journal, bus, metrics, core.set_system_halt, core.raise_next_seq,
                              outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)

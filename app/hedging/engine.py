@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from app.domain import Clock
@@ -285,6 +286,13 @@ class HedgeEngine:
         else:
             return
         log.warning("%s: %s", underlying, st.breach)
+
+    def quiet_totals(self) -> list[tuple[str, int]]:
+        """Decisions not to trade since start, by reason, over every underlying."""
+        total: Counter[str] = Counter()
+        for st in self.states.values():
+            total.update(st.quiet)
+        return list(total.items())
 
     def _quiet(self, st: HedgeState, reason: str) -> None:
         st.quiet[reason] += 1

@@ -147,6 +147,19 @@ def test_health_ready_metrics(client):
     assert "dynhedge_recompute_seconds_bucket" in text
 
 
+def test_the_quiet_metric_counts_each_decision_not_to_trade_by_reason(client):
+    load_book(client, band=1e6)  # a band no delta reaches: every decision is "inside_band"
+    for price in (100.0, 100.5, 101.0):
+        client.post("/v1/ticks", json={"symbol": "XYZ", "price": price})
+    def quiet() -> dict[str, int]:
+        return dict(client.get("/v1/hedge/policies").json()["XYZ"]["state"]["quiet"])
+
+    counts = wait_for(lambda: quiet().get("inside_band", 0) >= 3 and quiet())
+    text = client.get("/metrics").text
+    line = f'dynhedge_hedge_quiet_total{{reason="inside_band"}} {float(counts["inside_band"])}'
+    assert line in text, [x for x in text.splitlines() if "quiet" in x]
+
+
 def test_policies_view_shows_band_net_delta_and_why_quiet(client):
     load_book(client, band=1e9)
     client.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0})
