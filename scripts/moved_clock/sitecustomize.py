@@ -18,4 +18,8 @@ _offset = os.environ.get("DYNHEDGE_CLOCK_OFFSET_S")
 if _offset:
     import time_machine
 
-    time_machine.travel(time.time() + float(_offset), tick=True).start()
+    _moved = time_machine.travel(time.time() + float(_offset), tick=True).start()
+    # travel() took its time (a millisecond or more on a busy machine) between reading the
+    # clock and starting: shift that away, so every process's clock is real + offset to the
+    # microsecond and times compared across processes (a bench's latencies) stay true
+    _moved.shift(-(time.time() - time_machine.escape_hatch.time.time() - float(_offset)))
