@@ -56,7 +56,8 @@ async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerD
                                                       hedge.ratio, hedge.lot_size),
         max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
         declared_type=body.type, option_style=body.option_style,
-        dividends=_dividends(body)))
+        dividends=_dividends(body), beta=body.beta, benchmark=body.benchmark,
+        price_scan_pct=body.price_scan_pct, vol_scan=body.vol_scan))
     return Json(market_view(runner.read.market(symbol)))
 
 

@@ -120,6 +120,10 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
                 body["option_style"] = cmd.option_style
             if cmd.dividends:
                 body["dividends"] = [[ex, amount] for ex, amount in cmd.dividends]
+            if cmd.beta != 1.0 or cmd.benchmark is not None:
+                body["beta"], body["benchmark"] = cmd.beta, cmd.benchmark
+            if cmd.price_scan_pct != 15.0 or cmd.vol_scan != 0.04:
+                body["price_scan_pct"], body["vol_scan"] = cmd.price_scan_pct, cmd.vol_scan
             return "underlying", body
         case LoadPositions():
             return "positions", {"positions": [
@@ -168,7 +172,10 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             max_jump_pct=body.get("max_jump_pct", 10.0),
             confirm_ticks=body.get("confirm_ticks", 3), declared_type=body.get("type"),
             option_style=body.get("option_style", "european"),
-            dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())))
+            dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())),
+            beta=body.get("beta", 1.0), benchmark=body.get("benchmark"),
+            price_scan_pct=body.get("price_scan_pct", 15.0),
+            vol_scan=body.get("vol_scan", 0.04))
     if kind == "positions":
         items = []
         for p in body["positions"]:

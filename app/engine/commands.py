@@ -30,6 +30,10 @@ class SetUnderlying:
     declared_type: str | None = None
     option_style: str = "european"  # for its options that give no style of their own
     dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
+    beta: float = 1.0  # to `benchmark`: the beta-weighted delta (1.0: the underlying itself)
+    benchmark: str | None = None
+    price_scan_pct: float = 15.0  # the span16 scenarios' price scan range, % of spot
+    vol_scan: float = 0.04  # and vol scan range, vol units (0.04 = 4 vol points)
 
 
 @dataclass(frozen=True, slots=True)

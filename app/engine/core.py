@@ -117,6 +117,10 @@ class Core:
         as_of: float | None = None,
         option_style: str = "european",
         dividends: tuple[tuple[float, float], ...] = (),
+        beta: float = 1.0,
+        benchmark: str | None = None,
+        price_scan_pct: float = 15.0,
+        vol_scan: float = 0.04,
     ) -> UnderlyingMarket:
         """`as_of`: when the parameters were set (wall clock now unless replayed). A hedge
         multiplier that contradicts its defined instrument raises InvalidInput."""
@@ -134,6 +138,10 @@ class Core:
             hedge_request=request,
             option_style=option_style,
             dividends=tuple(sorted(dividends)),
+            beta=beta,
+            benchmark=benchmark,
+            price_scan_pct=price_scan_pct,
+            vol_scan=vol_scan,
         )
         old = self.book.markets.get(symbol)
         if spot is not None:

@@ -65,7 +65,9 @@ def execute(core: Core, cmd: Command) -> Any:
                 cmd.symbol, rate=cmd.rate, div_yield=cmd.div_yield, vol=cmd.vol,
                 spot=cmd.spot, hedge=cmd.hedge, max_jump_pct=cmd.max_jump_pct,
                 confirm_ticks=cmd.confirm_ticks, declared_type=cmd.declared_type,
-                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends)
+                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends,
+                beta=cmd.beta, benchmark=cmd.benchmark, price_scan_pct=cmd.price_scan_pct,
+                vol_scan=cmd.vol_scan)
         case LoadPositions():
             return core.load_positions([(p.instrument, p.quantity) for p in cmd.positions])
         case RecordFill():

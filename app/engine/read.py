@@ -46,6 +46,10 @@ class MarketView:
     last_tick: LastTick | None
     option_style: str = "european"
     dividends: tuple[tuple[float, float], ...] = ()
+    beta: float = 1.0
+    benchmark: str | None = None
+    price_scan_pct: float = 15.0
+    vol_scan: float = 0.04
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,5 +179,6 @@ def _market(m: Any) -> MarketView:
         symbol=m.symbol, spot=m.spot, rate=m.rate, div_yield=m.div_yield, vol=m.vol,
         type="future" if m.is_future else (m.declared_type or "stock"), hedge=m.hedge,
         max_jump_pct=m.max_jump_pct, confirm_ticks=m.confirm_ticks, as_of=m.as_of,
-        last_tick=last, option_style=m.option_style, dividends=m.dividends)
+        last_tick=last, option_style=m.option_style, dividends=m.dividends, beta=m.beta,
+        benchmark=m.benchmark, price_scan_pct=m.price_scan_pct, vol_scan=m.vol_scan)
 

@@ -34,6 +34,10 @@ def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
         "hedge_position": float(r.hedge_position) + 0.0,
         "pending": float(r.pending) + 0.0,
         "unpriced": r.unpriced,
+        "beta": r.beta,
+        "beta_dollar_delta": _num(r.beta_dollar_delta),
+        "benchmark": r.benchmark,
+        "benchmark_delta": _num(r.benchmark_delta),
     }
 
 
@@ -143,16 +147,24 @@ def convertible_rows(c: ConvertibleRows) -> list[dict[str, Any]]:
     return out
 
 
-def total_view(risks: list[UnderlyingRisk]) -> dict[str, float]:
-    tot = {"dollar_delta": 0.0, "dollar_gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0}
+def total_view(risks: list[UnderlyingRisk]) -> dict[str, Any]:
+    """The book's totals; `benchmark_delta`: shares of each benchmark the beta-weighted
+    dollar deltas add up to (underlyings whose benchmark has a spot)."""
+    tot: dict[str, Any] = {"dollar_delta": 0.0, "dollar_gamma": 0.0, "vega": 0.0, "theta": 0.0,
+                           "rho": 0.0, "beta_dollar_delta": 0.0}
+    bench: dict[str, float] = {}
     for r in risks:
         if not r.valued:
             continue
+        tot["beta_dollar_delta"] += r.beta_dollar_delta or 0.0
+        if r.benchmark is not None and r.benchmark_delta is not None:
+            bench[r.benchmark] = bench.get(r.benchmark, 0.0) + r.benchmark_delta
         tot["dollar_delta"] += r.dollar_delta or 0.0
         tot["dollar_gamma"] += r.dollar_gamma or 0.0
         tot["vega"] += r.vega or 0.0
         tot["theta"] += r.theta or 0.0
         tot["rho"] += r.rho or 0.0
+    tot["benchmark_delta"] = bench
     return tot
 
 
@@ -192,6 +204,10 @@ def market_view(m: MarketView) -> dict[str, Any]:
         "confirm_ticks": m.confirm_ticks,
         "option_style": m.option_style,
         "dividends": [{"ex_date": iso_utc(ex), "amount": amount} for ex, amount in m.dividends],
+        "beta": m.beta,
+        "benchmark": m.benchmark,
+        "price_scan_pct": m.price_scan_pct,
+        "vol_scan": m.vol_scan,
         "as_of": iso_utc(m.as_of),
         "last_tick": None if last is None else {
             "ts": iso_utc(last.ts), "price": last.price, "bid": last.bid, "ask": last.ask},
