@@ -330,6 +330,10 @@ class Book:
             out.append((sym, pos.quantity, pos.quantity * pos.instrument.multiplier))
         return tuple(out)
 
+    def linear_delta(self, underlying: str) -> float:
+        """Shares of delta the stock, future and hedge positions of one underlying hold."""
+        return sum(d for _, _, d in self._linear(underlying, self.markets.get(underlying)))
+
     def reindex_linear(self) -> None:
         """Rebuild the per-underlying index of stock/future positions (after `positions` was
         filled from outside, e.g. a snapshot restore)."""

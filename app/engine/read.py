@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.book import UnderlyingRisk
 from app.domain import HedgeSpec, Instrument
-from app.engine import advice
+from app.engine import advice, scenarios
+from app.engine.scenarios import ScenarioRequest
 from app.errors import UnknownSymbol
 from app.hedging import HedgePolicy, HedgeState
 from app.hedging.rails import is_stale
@@ -161,6 +162,15 @@ class ReadModel:
 
     def system_halt(self) -> str | None:
         return self._core.hedger.system_halt
+
+    # --- scenarios ------------------------------------------------------------------------
+
+    def scenarios(self, request: ScenarioRequest) -> dict[str, Any]:
+        """Scenario P&L by full revaluation (nothing changes): see `app.engine.scenarios`."""
+        core = self._core
+        answer = scenarios.run(core.book, request, sorted(core.book.markets))
+        stamps = [m.as_of for m in core.book.markets.values() if m.as_of is not None]
+        return {"as_of": max(stamps) if stamps else None, **answer}
 
     # --- advice ---------------------------------------------------------------------------
 
