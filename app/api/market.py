@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
 
 from app.api.answers import (
     AcceptOut,
@@ -151,6 +153,13 @@ async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = N
 async def bust_fill(exec_id: IdPath, runner: RunnerDep) -> Json:
     """Reverse an acknowledged fill (the broker busted it); journaled like the fill."""
     return Json(await runner.bust(exec_id))
+
+
+@router.get("/fills", dependencies=[Read], responses=answers(list[dict[str, Any]]))
+async def get_fills(runner: RunnerDep,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Json:
+    """The latest fills, newest first, as journaled (`busted` when reversed since)."""
+    return Json(await runner.recent_fills(limit))
 
 
 @router.post("/fills", dependencies=[Trade], responses=answers(FillAnswer))

@@ -27,12 +27,15 @@ from app.engine.commands import (
     CancelSignal,
     Command,
     Halt,
+    LimitAlert,
+    LimitSpec,
     LoadPositions,
     NewFill,
     PositionItem,
     Reconcile,
     RecordFill,
     Resume,
+    SetLimits,
     SetPolicy,
     SetUnderlying,
     SignalSent,
@@ -151,6 +154,10 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
         case Reconcile():
             return "reconcile", {"positions": [{"symbol": s, "quantity": q}
                                                for s, q in cmd.positions]}
+        case SetLimits():
+            return "limits", {"limits": [spec.record() for spec in cmd.limits]}
+        case LimitAlert():
+            return "alert", dict(cmd.alert)
         case AcceptReconcile():
             return "reconcile_accept", {
                 "symbols": None if cmd.symbols is None else list(cmd.symbols),
@@ -210,6 +217,10 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             counts=bool(body.get("counts", True)))
     if kind == "reconcile":
         return Reconcile(tuple((p["symbol"], float(p["quantity"])) for p in body["positions"]))
+    if kind == "limits":
+        return SetLimits(tuple(LimitSpec(**d) for d in body["limits"]))
+    if kind == "alert":
+        return LimitAlert(body)
     if kind == "reconcile_accept":
         symbols = body.get("symbols")
         return AcceptReconcile(None if symbols is None else tuple(symbols),

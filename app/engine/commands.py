@@ -8,8 +8,10 @@ again from the journal at start-up, so a restart rebuilds exactly what ran."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain import Fill, HedgeRequest, Instrument
+from app.engine.limits import LimitSpec
 from app.hedging import HedgePolicy
 
 
@@ -130,8 +132,23 @@ class AcceptReconcile:
     adopt: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SetLimits:
+    """PUT /v1/limits: every limit, replacing what was there."""
+
+    limits: tuple[LimitSpec, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LimitAlert:
+    """An alert that went out (journaled by the runner): replayed, it rebuilds the state of
+    its limit and the alert history (see `app.engine.limits`)."""
+
+    alert: dict[str, Any]
+
+
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
-           | CancelSignal | SignalSent | Reconcile | AcceptReconcile)
+           | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetLimits | LimitAlert)
 
 __all__ = [
     "AcceptReconcile",
@@ -139,12 +156,15 @@ __all__ = [
     "CancelSignal",
     "Command",
     "Halt",
+    "LimitAlert",
+    "LimitSpec",
     "LoadPositions",
     "NewFill",
     "PositionItem",
     "Reconcile",
     "RecordFill",
     "Resume",
+    "SetLimits",
     "SetPolicy",
     "SetUnderlying",
     "SignalSent",

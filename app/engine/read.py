@@ -7,6 +7,7 @@ it likes. Their JSON is built in one place per message, `app.engine.views`."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +172,22 @@ class ReadModel:
         answer = scenarios.run(core.book, request, sorted(core.book.markets))
         stamps = [m.as_of for m in core.book.markets.values() if m.as_of is not None]
         return {"as_of": max(stamps) if stamps else None, **answer}
+
+    # --- limits and alerts ------------------------------------------------------------------
+
+    def limits(self) -> list[tuple[Any, Any]]:
+        """(spec, a copy of its state) of every limit, in the order they were given."""
+        limits = self._core.limits
+        return [(spec, dataclasses.replace(limits.states[i])) for i, spec in limits.specs.items()]
+
+    def alerts(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """The kept alerts with `seq > after`, newest first, at most `limit`."""
+        out = []
+        for a in reversed(self._core.limits.alerts):
+            if a["seq"] <= after or len(out) >= limit:
+                break
+            out.append(a)
+        return out
 
     # --- advice ---------------------------------------------------------------------------
 

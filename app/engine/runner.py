@@ -29,7 +29,7 @@ from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
-from app.engine.views import risk_view
+from app.engine.views import alert_view, fill_view, risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
 
@@ -63,6 +63,8 @@ class Runner:
         self.egress = Egress(journal, bus, metrics, core.set_system_halt, core.raise_next_seq,
                              outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)
+        self.alert_feed = Feed("alerts", feed_size, metrics)
+        self._alerts_waiting = asyncio.Event()
         self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
         self._fill_queue: list[tuple[RecordFill, str, asyncio.Future[dict[str, Any]]]] = []
         self._inflight: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
@@ -96,6 +98,7 @@ class Runner:
             asyncio.create_task(self._sweep_loop(), name="ttl-sweeper"),
             asyncio.create_task(self._fill_writer(), name="fill-writer"),
             asyncio.create_task(self._tick_checkpoint_loop(), name="tick-checkpoint"),
+            asyncio.create_task(self._alert_writer(), name="alert-writer"),
         ]
         self._wake.set()
         self.ready = True
@@ -103,6 +106,11 @@ class Runner:
     async def stop(self) -> None:
         self.ready = False
         await cancel_all(self._tasks)
+        try:
+            async with self._lock:
+                await self._flush_alerts()
+        except Exception:
+            log.exception("alerts not journaled at stop")
         try:
             await self._checkpoint_ticks()  # a clean stop keeps the last tick exactly
         except Exception:
@@ -121,6 +129,7 @@ class Runner:
             restore(self.core, snap)
         records = await self.journal.fill_records(self.fills.size)
         replayed: dict[str, dict[str, Any]] = {}
+        self.core.limits.replaying = True  # the journal's alerts rebuild the limits' states
         for kind, body in events:
             try:
                 cmd = self._replayed(decode(kind, body))
@@ -130,6 +139,7 @@ class Runner:
                 continue
             if isinstance(cmd, RecordFill):
                 replayed[cmd.fill.exec_id] = _fill_answer(result)
+        self.core.limits.replaying = False
         for symbol, state in (await self.journal.last_ticks()).items():
             restore_tick_state(self.core, symbol, state)
         for exec_id, (payload, result) in records.items():  # oldest first
@@ -274,8 +284,10 @@ class Runner:
 
     async def execute(self, cmd: Command) -> Any:
         """Check a command (a refused one is never journaled), journal it, apply it, and
-        recompute what it touched before answering with its outcome."""
+        recompute what it touched before answering with its outcome. Alerts raised before it
+        are journaled before it, and those it raised before its answer."""
         async with self._lock:
+            await self._flush_alerts()
             self.core.check(cmd)
             kind, body = encode(cmd)
             try:
@@ -284,8 +296,56 @@ class Runner:
                 raise NotReady(f"journal write failed: {exc}") from exc
             result = self.core.execute(cmd)
             self._recompute_dirty_now()
+            await self._flush_alerts()
             await self._snapshot_maybe(event_id)
             return result
+
+    async def ack_limit(self, limit_id: str) -> None:
+        """An admin acknowledges a limit's breach; its alert is journaled before the answer
+        (the journal's alerts are what rebuild the limits at start-up)."""
+        async with self._lock:
+            await self._flush_alerts()
+            self.core.limits.ack(limit_id, self.core)
+            self._recompute_dirty_now()
+            await self._flush_alerts()
+
+    # --- alerts ---------------------------------------------------------------------------
+
+    async def _flush_alerts(self) -> None:
+        """Journal the alerts the core raised (under the lock, so they keep their order with
+        the commands), then hand them to the WebSocket feed and the bus."""
+        limits = self.core.limits
+        while limits.outbox:
+            alert = limits.outbox[0]
+            try:
+                await self.journal.append("alert", alert)
+            except Exception:
+                log.exception("alert %s not journaled; retried with the next", alert["seq"])
+                return
+            limits.outbox.pop(0)
+            self.metrics.alerts.labels(alert["kind"]).inc()
+            message = kept(dumps(alert_view(alert)))
+            self.alert_feed.offer(message)
+            self._background(self._publish_alert(message))
+
+    async def _publish_alert(self, message: bytes) -> None:
+        try:
+            await self.bus.publish_alert(message)
+        except Exception as exc:
+            self.metrics.redis_errors.inc()
+            log.warning("alert not published on the bus (it is journaled and served by "
+                        "GET /v1/alerts): %s", exc)
+
+    async def _alert_writer(self) -> None:
+        while True:
+            await self._alerts_waiting.wait()
+            self._alerts_waiting.clear()
+            if self.core.limits.outbox:
+                async with self._lock:
+                    await self._flush_alerts()
+                if self.core.limits.outbox:  # the journal refused: try again shortly
+                    await asyncio.sleep(0.5)
+                    self._alerts_waiting.set()
 
     async def bust(self, exec_id: str) -> dict[str, Any]:
         """Reverse an acknowledged fill (journaled). 404 unknown, 409 busted already."""
@@ -345,6 +405,8 @@ class Runner:
         if first is not None:
             self.metrics.risk_lag_seconds.observe(done - first)
         self._risk_changed.add(underlying)
+        if self.core.limits.outbox:
+            self._alerts_waiting.set()
         if signals:
             self.egress.emit(self.core.sent(signals), self._tick_perf.get(underlying, t0))
 
@@ -432,6 +494,10 @@ class Runner:
                 self._risk_changed.add(u)
 
     # --- read side ----------------------------------------------------------------------------
+
+    async def recent_fills(self, limit: int) -> list[dict[str, Any]]:
+        """The latest fills, newest first, as journaled (`busted` when reversed since)."""
+        return [fill_view(body, busted) for body, busted in await self.journal.recent_fills(limit)]
 
     async def signals_after(self, after: int, limit: int) -> list[bytes]:
         return await self.egress.signals_after(after, limit)

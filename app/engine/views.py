@@ -236,3 +236,24 @@ def position_view(p: PositionView) -> dict[str, Any]:
     instrument = instrument_view(p.instrument, p.style)
     return {"symbol": p.symbol, "quantity": p.quantity + 0.0, **instrument,
             "instrument": instrument}
+
+
+def alert_view(a: dict[str, Any]) -> dict[str, Any]:
+    """An alert as published (Redis, /v1/ws/alerts, GET /v1/alerts): its time in ISO."""
+    return {**a, "ts": iso_utc(a["ts"])}
+
+
+def limit_view(spec: Any, state: Any) -> dict[str, Any]:
+    """A limit with its current value, usage of the breach level in % and state."""
+    value = state.value
+    return {**spec.record(), "value": value,
+            "usage_pct": None if value is None else 100.0 * value / spec.breach,
+            "state": state.state, "since": iso_utc(state.since)}
+
+
+def fill_view(body: dict[str, Any], busted: bool) -> dict[str, Any]:
+    """A journaled fill as GET /v1/fills lists it."""
+    return {"exec_id": body["exec_id"], "symbol": body["symbol"], "side": body["side"],
+            "quantity": float(body["quantity"]), "price": float(body["price"]),
+            "ts": iso_utc(float(body["ts"])), "signal_id": body.get("signal_id"),
+            "busted": busted}
