@@ -80,13 +80,13 @@ async def get_limits(runner: RunnerDep) -> Json:
     return Json(_limits_answer(runner))
 
 
-@router.post("/limits/{limit_id}/ack", dependencies=[Admin],
+@router.post("/limits/{id}/ack", dependencies=[Admin],
              responses=answers(dict[str, Any]))
-async def ack_limit(limit_id: IdPath, runner: RunnerDep) -> Json:
+async def ack_limit(id: IdPath, runner: RunnerDep) -> Json:
     """Acknowledge a breach: it clears now if the value is back inside, else once it is.
     404 unknown limit, 409 not in an unacknowledged breach."""
-    await runner.ack_limit(limit_id)
-    return Json(next(v for v in _limits_answer(runner) if v["id"] == limit_id))
+    await runner.ack_limit(id)
+    return Json(next(v for v in _limits_answer(runner) if v["id"] == id))
 
 
 @router.get("/alerts", dependencies=[Read], responses=answers(list[dict[str, Any]]))
