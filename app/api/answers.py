@@ -175,6 +175,9 @@ class PositionRisk(BaseModel):
 
 class RiskDetail(RiskFigures):
     positions: list[PositionRisk]
+    vega_buckets: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="vega by expiry (weekly, monthly, quarterly, longer) "
+        "and by moneyness (10d_put, 25d_put, atm, 25d_call, 10d_call)")
 
 
 class RiskTotal(BaseModel):
@@ -186,6 +189,8 @@ class RiskTotal(BaseModel):
     beta_dollar_delta: float = 0.0
     benchmark_delta: dict[str, float] = Field(
         default_factory=dict, description="shares of each benchmark")
+    vega_buckets: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="vega by expiry and by moneyness bucket")
 
 
 class RiskOut(BaseModel):

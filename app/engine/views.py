@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from app.book import UnderlyingRisk
+from app.book import UnderlyingRisk, buckets
 from app.book.risk import ConvertibleRows
 from app.book.vols import SOURCES
 from app.domain import Instrument, iso_utc
@@ -100,6 +100,7 @@ def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
                      "theta": 0.0, "rho": 0.0},
         })
     out["positions"] = rows
+    out["vega_buckets"] = buckets.vega_buckets(r.options, r.as_of)
     return out
 
 
@@ -165,6 +166,11 @@ def total_view(risks: list[UnderlyingRisk]) -> dict[str, Any]:
         tot["theta"] += r.theta or 0.0
         tot["rho"] += r.rho or 0.0
     tot["benchmark_delta"] = bench
+    vb = buckets.empty()
+    for r in risks:
+        if r.valued:
+            buckets.add(vb, buckets.vega_buckets(r.options, r.as_of))
+    tot["vega_buckets"] = vb
     return tot
 
 
