@@ -100,6 +100,7 @@ class Limits:
         for s in specs:
             self._by_scope.setdefault(s.scope, []).append(s)
         self._scenario_at.clear()
+        self._contrib, self._totals = {}, [0.0] * len(_SUMMED)  # rebuilt by the recomputes
 
     @staticmethod
     def check_specs(specs: tuple[LimitSpec, ...], core: Core) -> None:
@@ -113,9 +114,9 @@ class Limits:
         """Check the limits of `underlying` and of the book; returns the underlyings a breach
         asks to flatten."""
         flatten: set[str] = set()
-        self._add_to_totals(underlying, risk)
-        if not self.specs:
+        if not self.specs:  # nothing to do (a PUT of limits recomputes every underlying)
             return flatten
+        self._add_to_totals(underlying, risk)
         now = core.clock.now()
         for spec in self._by_scope.get(underlying, ()):
             value = self._value(core, spec, risk)

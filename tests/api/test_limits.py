@@ -205,3 +205,23 @@ def test_whoami_and_the_fills_list(tmp_path: Any) -> None:
 
 def setup_h(c: TestClient, h: dict[str, str]) -> None:
     assert c.put("/v1/underlyings/XYZ", json={"vol": 0.2, "spot": 100.0}, headers=h).is_success
+
+
+def test_a_book_limit_sums_the_underlyings_and_halts_them_all(client: TestClient) -> None:
+    setup(client)
+    assert client.put("/v1/underlyings/ABC", json={"vol": 0.2, "spot": 50.0}).is_success
+    r = client.put("/v1/positions", json=[{"symbol": CALL, "quantity": 100},
+                                          {"symbol": "ABC", "quantity": -4000}])
+    assert r.status_code == 200, r.text
+    risk = client.get("/v1/risk").json()
+    xyz, abc = (risk["underlyings"][u]["dollar_delta"] for u in ("XYZ", "ABC"))
+    assert abc == -200_000.0 and xyz > 0
+    total = abs(xyz + abc)
+    r = client.put("/v1/limits", json=[{"id": "book-dd", "metric": "dollar_delta",
+                                        "warn": total * 0.5, "breach": total * 0.9,
+                                        "action": "halt"}])
+    got = r.json()[0]
+    assert got["value"] == pytest.approx(total) and got["state"] == "breach"
+    policies = client.get("/v1/hedge/policies").json()
+    assert policies["XYZ"]["state"]["halted"] and policies["ABC"]["state"]["halted"]
+    assert "all underlyings" in client.get("/v1/alerts").json()[0]["message"]
