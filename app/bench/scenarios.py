@@ -9,6 +9,7 @@ values; target 10 ms), `grid` (175 cells: 175,000 option values; target 30 ms), 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows = []
     for preset, target in TARGETS_MS.items():
         req = ScenarioRequest(preset=preset)
-        seconds = best_seconds(lambda req=req: scenarios.run(b, req, ["XYZ"]), quick)
+        seconds = best_seconds(partial(scenarios.run, b, req, ["XYZ"]), quick)
         cells = len(scenarios.run(b, req, ["XYZ"])["underlyings"]["XYZ"]["cells"])
         value = seconds * 1e3
         rows.append({"section": SECTION, "name": f"{preset}: {cells} cells, 1,000 options",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from app.book import UnderlyingRisk
 from app.domain import HedgeSpec, Instrument
 from app.engine import advice, scenarios
-from app.engine.scenarios import ScenarioRequest
+from app.engine.scenarios import ScenarioRequest as ScenarioRequest
 from app.errors import UnknownSymbol
 from app.hedging import HedgePolicy, HedgeState
 from app.hedging.rails import is_stale
@@ -182,7 +182,7 @@ class ReadModel:
 
     def alerts(self, after: int, limit: int) -> list[dict[str, Any]]:
         """The kept alerts with `seq > after`, newest first, at most `limit`."""
-        out = []
+        out: list[dict[str, Any]] = []
         for a in reversed(self._core.limits.alerts):
             if a["seq"] <= after or len(out) >= limit:
                 break

@@ -65,6 +65,7 @@ class ScenarioRequest:
             if cells > MAX_CELLS:
                 raise InvalidInput("spot_moves_pct", f"{cells} cells: at most {MAX_CELLS}")
             return self
+        axes: tuple[tuple[float, ...], tuple[float, ...], str, tuple[float, ...]]
         if self.preset == "grid":
             axes = (GRID_SPOTS, GRID_VOLS, "relative", GRID_RATES)
         elif self.preset == "pm":
