@@ -68,6 +68,11 @@ class LimitState:
     since: float | None = None  # wall time of the breach
 
 
+def _fmt(x: float) -> str:
+    """A figure in a message: whole with separators from 100 on, else 4 significant digits."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4g}"
+
+
 def _size(r: UnderlyingRisk, metric: str) -> float | None:
     v = getattr(r, metric)
     return None if v is None else abs(float(v))
@@ -168,7 +173,7 @@ class Limits:
             if level != "breach":
                 st.state, st.since = level, None
                 self._lift(spec, core)
-                self._alert("clear", spec, st, now, f"back inside {spec.breach:,.0f}: cleared")
+                self._alert("clear", spec, st, now, f"back inside {_fmt(spec.breach)}: cleared")
             return set()
         if level == "breach":
             st.state, st.since = "breach", now
@@ -176,16 +181,16 @@ class Limits:
         if level != st.state:
             was, st.state = st.state, level
             if level == "warn":
-                self._alert("warn", spec, st, now, f"past warn {spec.warn:,.0f}")
+                self._alert("warn", spec, st, now, f"past warn {_fmt(spec.warn)}")
             elif was == "warn":
-                self._alert("clear", spec, st, now, f"back under warn {spec.warn:,.0f}")
+                self._alert("clear", spec, st, now, f"back under warn {_fmt(spec.warn)}")
         return set()
 
     def _fire(self, core: Core, spec: LimitSpec, st: LimitState, now: float) -> set[str]:
         target = None if spec.scope == BOOK else spec.scope
         what = {"alert": "alert only", "flatten": "delta flattened to target",
                 "reduce_only": "hedging reduce-only", "halt": "hedging halted"}[spec.action]
-        self._alert("breach", spec, st, now, f"beyond {spec.breach:,.0f}: {what}")
+        self._alert("breach", spec, st, now, f"beyond {_fmt(spec.breach)}: {what}")
         self._apply(spec, core)
         if spec.action == "halt":
             self.kill_switch("halt", target, now, f"by limit {spec.id}")
@@ -259,7 +264,7 @@ class Limits:
                     "level": spec.breach if kind == "breach" else spec.warn
                     if kind == "warn" else spec.breach,
                     "state": st.state, "action": spec.action,
-                    "message": f"{where} {spec.metric} {value:,.0f} {text}"}, now)
+                    "message": f"{where} {spec.metric} {_fmt(value)} {text}"}, now)
 
     def _emit(self, body: dict[str, Any], now: float) -> None:
         if self.replaying:

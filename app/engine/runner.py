@@ -125,11 +125,11 @@ class Runner:
         """Rebuild the book, policies, halts and pending signals: the latest snapshot, then
         the journal's tail through the same command functions that ran live."""
         snap, events = await self.journal.replay()
+        self.core.limits.replaying = True  # the journal's alerts rebuild the limits' states
         if snap is not None:
             restore(self.core, snap)
         records = await self.journal.fill_records(self.fills.size)
         replayed: dict[str, dict[str, Any]] = {}
-        self.core.limits.replaying = True  # the journal's alerts rebuild the limits' states
         for kind, body in events:
             try:
                 cmd = self._replayed(decode(kind, body))
