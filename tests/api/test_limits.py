@@ -84,6 +84,9 @@ def test_halt_engages_the_kill_switch_which_stays_until_resumed(client: TestClie
     assert not policy_state(client)["halted"]
     assert kinds(client)[-1] == "resume"
     assert client.get("/v1/limits").json()[0]["state"] == "breach"  # latched: no re-halt
+    metrics = client.get("/metrics").text
+    for kind in ("breach", "halt", "resume"):
+        assert f'dynhedge_alerts_total{{kind="{kind}"}} 1.0' in metrics
 
 
 def test_flatten_sends_the_order_to_the_target_ignoring_the_band(client: TestClient) -> None:

@@ -172,3 +172,27 @@ def test_an_underlying_without_a_spot_is_listed_unpriced() -> None:
         ans = c.post("/v1/risk/scenarios", json={"preset": "pm"}).json()
     assert ans["unpriced"] == {"ABC": "no spot"}
     assert ans["underlyings"] == {} and ans["total"]["cells"] == []
+
+
+@pytest.mark.parametrize("style", ["european", "american"])
+def test_a_spot_cell_is_what_the_risk_view_shows_after_that_tick(style: str) -> None:
+    """The same pricing as the risk view (American rows included): the +5 % cell's P&L is
+    the change of the positions' value once a tick moves spot there (same event time)."""
+    with make_client() as c:
+        assert c.put("/v1/underlyings/XYZ", json={"rate": RATE, "div_yield": DIV, "vol": VOL,
+                                                   "option_style": style}).is_success
+        assert c.put("/v1/positions", json=[CALL, PUT, STOCK]).is_success
+        assert c.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0, "ts": T0}).is_success
+        before = c.get("/v1/risk/XYZ").json()
+        cell = c.post("/v1/risk/scenarios", json={"spot_moves_pct": [5.0]}).json()[
+            "underlyings"]["XYZ"]["cells"][0]
+        assert c.post("/v1/ticks", json={"symbol": "XYZ", "price": 105.0, "ts": T0}).is_success
+        after = c.get("/v1/risk/XYZ").json()
+
+    def value(view: dict[str, Any]) -> float:
+        return sum(p["quantity"] * p["unit"]["price"] * (100 if p["symbol"] != "XYZ" else 1)
+                   for p in view["positions"] if p["symbol"] != "XYZ") + 200 * view["spot"]
+
+    assert {p["style"] for p in after["positions"] if "style" in p} == {style}
+    assert cell["pnl"] == pytest.approx(value(after) - value(before), rel=1e-9, abs=1e-6)
+    assert cell["delta"] == pytest.approx(after["delta"], rel=1e-6)
