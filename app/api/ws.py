@@ -216,4 +216,4 @@ async def alert_feed(ws: WebSocket) -> None:
     if not await _admit(ws, "read"):
         return
     runner: Runner = ws.app.state.runner
-    await _serve_feed(ws, runner.alert_feed, [])
+    await _serve_feed(ws, runner.alerts.feed, [])

@@ -19,6 +19,7 @@ from typing import Any
 
 from app.codec import dumps, kept
 from app.domain import Tick
+from app.engine.alert_egress import AlertEgress
 from app.engine.command_codec import Unresolved, decode, encode
 from app.engine.commands import BustFill, Command, NewFill, RecordFill
 from app.engine.core import Core
@@ -29,7 +30,7 @@ from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
-from app.engine.views import alert_view, fill_view, risk_view
+from app.engine.views import fill_view, risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
 
@@ -63,7 +64,7 @@ class Runner:
         self.egress = Egress(journal, bus, metrics, core.set_system_halt, core.raise_next_seq,
                              outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)
-        self.alert_feed = Feed("alerts", feed_size, metrics)
+        self.alerts = AlertEgress(journal, bus, metrics, feed_size)
         self._alerts_waiting = asyncio.Event()
         self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
         self._fill_queue: list[tuple[RecordFill, str, asyncio.Future[dict[str, Any]]]] = []
@@ -116,6 +117,7 @@ class Runner:
         except Exception:
             log.exception("last tick checkpoint at stop failed")
         await self.egress.stop()  # hands over what is queued, briefly
+        await self.alerts.drain()
         if self._pending_io:
             await asyncio.gather(*self._pending_io, return_exceptions=True)
         await self.bus.close()
@@ -311,30 +313,9 @@ class Runner:
 
     # --- alerts ---------------------------------------------------------------------------
 
-    async def _flush_alerts(self) -> None:
-        """Journal the alerts the core raised (under the lock, so they keep their order with
-        the commands), then hand them to the WebSocket feed and the bus."""
-        limits = self.core.limits
-        while limits.outbox:
-            alert = limits.outbox[0]
-            try:
-                await self.journal.append("alert", alert)
-            except Exception:
-                log.exception("alert %s not journaled; retried with the next", alert["seq"])
-                return
-            limits.outbox.pop(0)
-            self.metrics.alerts.labels(alert["kind"]).inc()
-            message = kept(dumps(alert_view(alert)))
-            self.alert_feed.offer(message)
-            self._background(self._publish_alert(message))
-
-    async def _publish_alert(self, message: bytes) -> None:
-        try:
-            await self.bus.publish_alert(message)
-        except Exception as exc:
-            self.metrics.redis_errors.inc()
-            log.warning("alert not published on the bus (it is journaled and served by "
-                        "GET /v1/alerts): %s", exc)
+    async def _flush_alerts(self) -> bool:
+        """Journal, then hand out, the alerts the core raised (call under the lock)."""
+        return await self.alerts.flush(self.core.limits.outbox)
 
     async def _alert_writer(self) -> None:
         while True:
@@ -342,8 +323,8 @@ class Runner:
             self._alerts_waiting.clear()
             if self.core.limits.outbox:
                 async with self._lock:
-                    await self._flush_alerts()
-                if self.core.limits.outbox:  # the journal refused: try again shortly
+                    done = await self._flush_alerts()
+                if not done:  # the journal refused: try again shortly
                     await asyncio.sleep(0.5)
                     self._alerts_waiting.set()
 
