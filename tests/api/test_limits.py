@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import CALL, T0, load_book, make_client
+from tests.api.conftest import CALL, T0, load_book, make_client, wait_for
 
 
 def setup(c: TestClient, band: float = 1e9) -> float:
@@ -16,7 +16,7 @@ def setup(c: TestClient, band: float = 1e9) -> float:
     quiet. Returns the delta."""
     load_book(c, quantity=100, band=band)
     assert c.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0, "ts": T0}).is_success
-    return float(c.get("/v1/risk/XYZ").json()["delta"])
+    return float(wait_for(lambda: c.get("/v1/risk/XYZ").json()["delta"]))
 
 
 def limit(c: TestClient, **kw: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.domain import expiry_from
 from app.pricing.reference import greeks_reference
-from tests.api.conftest import T0, make_client
+from tests.api.conftest import T0, make_client, wait_for
 
 RATE, DIV, VOL = 0.03, 0.01, 0.25
 CALL = {"symbol": "XYZ C100", "type": "call", "underlying": "XYZ", "strike": 100.0,
@@ -34,6 +34,7 @@ def book() -> Any:
         assert r.status_code == 200, r.text
         r = c.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0, "ts": T0})
         assert r.status_code == 200, r.text
+        wait_for(lambda: c.get("/v1/risk/XYZ").json()["spot"] == 100.0)  # recomputed
         yield c
 
 
@@ -183,11 +184,11 @@ def test_a_spot_cell_is_what_the_risk_view_shows_after_that_tick(style: str) -> 
                                                    "option_style": style}).is_success
         assert c.put("/v1/positions", json=[CALL, PUT, STOCK]).is_success
         assert c.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0, "ts": T0}).is_success
-        before = c.get("/v1/risk/XYZ").json()
+        before = wait_for(lambda: (v := c.get("/v1/risk/XYZ").json())["spot"] == 100.0 and v)
         cell = c.post("/v1/risk/scenarios", json={"spot_moves_pct": [5.0]}).json()[
             "underlyings"]["XYZ"]["cells"][0]
         assert c.post("/v1/ticks", json={"symbol": "XYZ", "price": 105.0, "ts": T0}).is_success
-        after = c.get("/v1/risk/XYZ").json()
+        after = wait_for(lambda: (v := c.get("/v1/risk/XYZ").json())["spot"] == 105.0 and v)
 
     def value(view: dict[str, Any]) -> float:
         return sum(p["quantity"] * p["unit"]["price"] * (100 if p["symbol"] != "XYZ" else 1)
@@ -196,3 +197,21 @@ def test_a_spot_cell_is_what_the_risk_view_shows_after_that_tick(style: str) -> 
     assert {p["style"] for p in after["positions"] if "style" in p} == {style}
     assert cell["pnl"] == pytest.approx(value(after) - value(before), rel=1e-9, abs=1e-6)
     assert cell["delta"] == pytest.approx(after["delta"], rel=1e-6)
+
+
+def test_a_convertible_is_revalued_by_its_pricer_in_each_cell() -> None:
+    from tests.api.test_convertibles_api import BOND, direct
+
+    with make_client() as c:
+        assert c.put("/v1/underlyings/XYZ", json={"rate": 0.04, "div_yield": 0.01,
+                                                   "vol": 0.3}).is_success
+        assert c.put("/v1/positions", json=[{**BOND, "quantity": 10}]).is_success
+        assert c.post("/v1/ticks", json={"symbol": "XYZ", "price": 110.0, "ts": T0}).is_success
+        ans = c.post("/v1/risk/scenarios", json={"spot_moves_pct": [-10.0, 0.0, 10.0]}).json()
+    cells = ans["underlyings"]["XYZ"]["cells"]
+    assert cells[1]["pnl"] == 0.0
+    base = direct(110.0, T0)["price"]
+    for c_ in (cells[0], cells[2]):
+        moved = direct(110.0 * (1 + c_["spot_move_pct"] / 100), T0)["price"]
+        # the cached solve's grid serves a spot move (as on a tick): within 3e-4 of the price
+        assert c_["pnl"] == pytest.approx(10 * (moved - base), abs=10 * base * 3e-4), c_

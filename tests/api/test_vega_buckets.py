@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import T0, make_client
+from tests.api.conftest import T0, make_client, wait_for
 
 DAY = 86_400
 
@@ -23,7 +23,7 @@ def test_vega_is_bucketed_by_expiry_and_by_moneyness() -> None:
         assert c.put("/v1/underlyings/XYZ", json={"vol": 0.25}).is_success
         assert c.put("/v1/positions", json=book).is_success
         assert c.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0, "ts": T0}).is_success
-        detail = c.get("/v1/risk/XYZ").json()
+        detail = wait_for(lambda: (v := c.get("/v1/risk/XYZ").json())["spot"] and v)
         total = c.get("/v1/risk").json()["total"]
     vega = {p["symbol"]: p["vega"] for p in detail["positions"]}
     delta = {p["symbol"]: p["unit"]["delta"] for p in detail["positions"]}

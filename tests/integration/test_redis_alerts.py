@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from app.bus_names import STREAM_FIELD
-from tests.api.conftest import T0, load_book, make_client
+from tests.api.conftest import T0, load_book, make_client, wait_for
 from tests.integration.conftest import REDIS_URL
 
 pytestmark = pytest.mark.redis
@@ -30,7 +30,7 @@ def test_alerts_go_on_the_channel_the_stream_and_the_websocket() -> None:
         with make_client(redis_url=REDIS_URL, **names) as c:
             load_book(c, band=1e9)
             c.post("/v1/ticks", json={"symbol": "XYZ", "price": 100.0, "ts": T0})
-            delta = c.get("/v1/risk/XYZ").json()["delta"]
+            delta = wait_for(lambda: c.get("/v1/risk/XYZ").json()["delta"])
             with c.websocket_connect("/v1/ws/alerts") as ws:
                 r_put = c.put("/v1/limits", json=[{
                     "id": "d", "scope": "XYZ", "metric": "delta", "warn": delta / 2,
