@@ -95,9 +95,11 @@ class Limits:
 
     def configure(self, specs: tuple[LimitSpec, ...], core: Core) -> None:
         """Replace every limit. A kept id keeps its state (a latched breach survives a PUT);
-        a dropped limit lifts the reduce-only it set."""
+        a dropped limit, or one whose action or scope changed, lifts the reduce-only it set."""
+        new = {s.id: s for s in specs}
         for old in self.specs.values():
-            if all(s.id != old.id for s in specs):
+            kept = new.get(old.id)
+            if kept is None or kept.action != old.action or kept.scope != old.scope:
                 self._lift(old, core)
         self.specs = {s.id: s for s in specs}
         self.states = {s.id: self.states.get(s.id) or LimitState() for s in specs}
