@@ -12,7 +12,19 @@ from fastapi import FastAPI
 from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
-from app.api import dashboard, docs, errors, hedge, market, ops, risk, ws
+from app.api import (
+    alerts,
+    controls,
+    dashboard,
+    docs,
+    errors,
+    hedge,
+    market,
+    ops,
+    risk,
+    whoami,
+    ws,
+)
 from app.api.gate import Gate, KeyRing, RateLimit
 from app.api.limits import BodyLimit
 from app.domain import Clock, WallClock
@@ -36,6 +48,8 @@ def make_bus(settings: Settings) -> SignalBus:
             settings.signal_stream,
             maxlen=settings.stream_maxlen,
             timeout_s=settings.redis_timeout_ms / 1000.0,
+            alert_channel=settings.alert_channel,
+            alert_stream=settings.alert_stream,
         )
     return MemoryBus()
 
@@ -85,7 +99,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.rate_limit = RateLimit(settings.rate_limit)
     app.state.origins = settings.origins()
     errors.install(app)
-    for module in (ops, market, risk, hedge, ws, dashboard, docs):
+    for module in (ops, market, controls, alerts, whoami, risk, hedge, ws, dashboard, docs):
         app.include_router(module.router)
     # the last added runs first: the gate (key, scope, origin, content type) decides before
     # the body limit reads a byte

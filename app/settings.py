@@ -6,7 +6,12 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.bus_names import DEFAULT_SIGNAL_CHANNEL, DEFAULT_SIGNAL_STREAM
+from app.bus_names import (
+    DEFAULT_ALERT_CHANNEL,
+    DEFAULT_ALERT_STREAM,
+    DEFAULT_SIGNAL_CHANNEL,
+    DEFAULT_SIGNAL_STREAM,
+)
 
 SCOPES = ("read", "trade", "admin")
 DEFAULT_MAX_QUANTITY = 1e9  # units of an instrument: the largest fill, position or order
@@ -22,6 +27,8 @@ class Settings(BaseSettings):
     api_keys: str | None = None
     signal_channel: str = DEFAULT_SIGNAL_CHANNEL
     signal_stream: str = DEFAULT_SIGNAL_STREAM
+    alert_channel: str = DEFAULT_ALERT_CHANNEL
+    alert_stream: str = DEFAULT_ALERT_STREAM
     stream_maxlen: int = 100_000
     max_body_bytes: int = 1_048_576
     max_clock_skew_s: float = 5.0

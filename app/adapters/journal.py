@@ -184,6 +184,17 @@ class SqliteJournal:
         """(the journaled fill, busted?) or None."""
         return await self._run(self._fill_record, exec_id)  # type: ignore[no-any-return]
 
+    async def recent_fills(self, limit: int) -> list[tuple[dict[str, Any], bool]]:
+        """(the journaled fill, busted?) of the latest `limit` fills, newest first."""
+        return list(await self._run(self._recent_fills, limit))
+
+    def _recent_fills(self, limit: int) -> list[tuple[dict[str, Any], bool]]:
+        assert self._db is not None
+        rows = self._db.execute(
+            "SELECT e.body, f.busted FROM fills f JOIN events e ON e.id = f.event_id "
+            "ORDER BY f.event_id DESC LIMIT ?", (limit,)).fetchall()
+        return [(loads(body), bool(busted)) for body, busted in rows]
+
     async def set_fill_result(self, exec_id: str, result: dict[str, Any]) -> None:
         await self._run(self._set_fill_result, exec_id, dumps(result))
 

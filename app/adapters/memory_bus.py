@@ -16,6 +16,7 @@ class MemoryBus:
         self.queue_size = queue_size
         self.subscribers: set[asyncio.Queue[bytes]] = set()
         self._last_seq: int | None = None
+        self.alerts_published = 0
 
     async def start(self) -> None:
         return None
@@ -41,6 +42,10 @@ class MemoryBus:
                 q.put_nowait(message)
             except asyncio.QueueFull:
                 self.subscribers.discard(q)
+
+    async def publish_alert(self, message: bytes) -> None:
+        """In process, alerts reach their readers through the runner's alert feed."""
+        self.alerts_published += 1
 
     async def last_seq(self) -> int | None:
         return self._last_seq

@@ -40,7 +40,7 @@ from redis.exceptions import RedisError
 from redis.maint_notifications import MaintNotificationsConfig
 
 from app.adapters.keys import seq_of, stream_id
-from app.bus_names import STREAM_FIELD
+from app.bus_names import DEFAULT_ALERT_CHANNEL, DEFAULT_ALERT_STREAM, STREAM_FIELD
 from app.engine.ports import Delivery
 
 # KEYS[1] the stream. ARGV[1] the channel, ARGV[2] the stream's approximate max length,
@@ -91,8 +91,12 @@ class RedisBus:
         stream: str,
         maxlen: int = 100_000,
         timeout_s: float = 0.25,
+        alert_channel: str = DEFAULT_ALERT_CHANNEL,
+        alert_stream: str = DEFAULT_ALERT_STREAM,
     ) -> None:
         self.url = url
+        self.alert_channel = alert_channel
+        self.alert_stream = alert_stream
         self.channel = channel
         self.stream = stream
         self.maxlen = maxlen
@@ -146,6 +150,15 @@ class RedisBus:
         self.server = server.decode() if isinstance(server, bytes) else str(server)
         reason = error.decode() if isinstance(error, bytes) else str(error)
         return Delivery(int(held), reason or None)
+
+    async def publish_alert(self, message: bytes) -> None:
+        """XADD the alert to the alert stream (field `data`) and PUBLISH it on the alert
+        channel, in one MULTI round trip; raises when Redis does not take it."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xadd(self.alert_stream, {STREAM_FIELD: message}, maxlen=self.maxlen,
+                  approximate=True)
+        pipe.publish(self.alert_channel, message)
+        await asyncio.wait_for(pipe.execute(), self.timeout_s)
 
     async def last_seq(self) -> int | None:
         try:

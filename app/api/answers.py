@@ -54,6 +54,10 @@ class UnderlyingOut(BaseModel):
     confirm_ticks: int
     option_style: str
     dividends: list[DividendOut]
+    beta: float = Field(description="to `benchmark`: weights the beta-weighted delta")
+    benchmark: str | None
+    price_scan_pct: float = Field(description="span16's price scan range, % of spot")
+    vol_scan: float = Field(description="span16's vol scan range (0.04 = 4 vol points)")
     as_of: str | None
     last_tick: LastTickOut | None
 
@@ -119,6 +123,11 @@ class RiskFigures(BaseModel):
     pending: float = Field(description="units of the hedge instrument")
     unpriced: str | None = Field(
         None, description="why the figures are null: `no market parameters`, `no spot`")
+    beta: float = Field(1.0, description="the underlying's beta to its benchmark")
+    beta_dollar_delta: float | None = Field(None, description="dollar_delta × beta")
+    benchmark: str | None = None
+    benchmark_delta: float | None = Field(
+        None, description="shares of the benchmark: beta_dollar_delta / its spot")
 
 
 class UnitFigures(BaseModel):
@@ -166,6 +175,9 @@ class PositionRisk(BaseModel):
 
 class RiskDetail(RiskFigures):
     positions: list[PositionRisk]
+    vega_buckets: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="vega by expiry (weekly, monthly, quarterly, longer) "
+        "and by moneyness (10d_put, 25d_put, atm, 25d_call, 10d_call)")
 
 
 class RiskTotal(BaseModel):
@@ -174,6 +186,11 @@ class RiskTotal(BaseModel):
     vega: float
     theta: float
     rho: float
+    beta_dollar_delta: float = 0.0
+    benchmark_delta: dict[str, float] = Field(
+        default_factory=dict, description="shares of each benchmark")
+    vega_buckets: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="vega by expiry and by moneyness bucket")
 
 
 class RiskOut(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
 
 from app.api.answers import (
     AcceptOut,
@@ -56,7 +58,8 @@ async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerD
                                                       hedge.ratio, hedge.lot_size),
         max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
         declared_type=body.type, option_style=body.option_style,
-        dividends=_dividends(body)))
+        dividends=_dividends(body), beta=body.beta, benchmark=body.benchmark,
+        price_scan_pct=body.price_scan_pct, vol_scan=body.vol_scan))
     return Json(market_view(runner.read.market(symbol)))
 
 
@@ -150,6 +153,13 @@ async def accept_reconcile(runner: RunnerDep, body: ReconcileAcceptIn | None = N
 async def bust_fill(exec_id: IdPath, runner: RunnerDep) -> Json:
     """Reverse an acknowledged fill (the broker busted it); journaled like the fill."""
     return Json(await runner.bust(exec_id))
+
+
+@router.get("/fills", dependencies=[Read], responses=answers(list[dict[str, Any]]))
+async def get_fills(runner: RunnerDep,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Json:
+    """The latest fills, newest first, as journaled (`busted` when reversed since)."""
+    return Json(await runner.recent_fills(limit))
 
 
 @router.post("/fills", dependencies=[Trade], responses=answers(FillAnswer))

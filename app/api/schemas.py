@@ -179,6 +179,11 @@ class UnderlyingIn(Strict):
     # options are American; index options such as SPX European)
     option_style: Literal["european", "american"] = "european"
     dividends: Annotated[list[DividendIn], Field(max_length=400)] = []
+    # risk controls: beta to the benchmark (beta-weighted delta), the span16 scan ranges
+    beta: Annotated[float, Field(ge=-20, le=20, allow_inf_nan=False)] = 1.0
+    benchmark: Symbol | None = None
+    price_scan_pct: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 15.0
+    vol_scan: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] = 0.04
 
 
 class PositionIn(InstrumentFields):

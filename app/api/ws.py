@@ -1,4 +1,5 @@
-"""WebSockets (CONTRACT §4): ingest (client → server), risk and signals (server → client).
+"""WebSockets (CONTRACT §4): ingest (client → server), risk, signals and alerts (server →
+client).
 
 A consumer that stops reading is dropped once its bounded queue fills; the others never
 notice. Frames over HEDGE_MAX_BODY_BYTES close the socket with 1009."""
@@ -207,3 +208,12 @@ async def signal_feed(ws: WebSocket) -> None:
         return
     runner: Runner = ws.app.state.runner
     await _serve_feed(ws, runner.egress.signal_feed, [])
+
+
+@router.websocket("/alerts")
+async def alert_feed(ws: WebSocket) -> None:
+    """Every alert as it is journaled (limits' warn, breach, ack, clear; halt, resume)."""
+    if not await _admit(ws, "read"):
+        return
+    runner: Runner = ws.app.state.runner
+    await _serve_feed(ws, runner.alerts.feed, [])

@@ -266,10 +266,12 @@ class Book:
             totals = totals + bond_totals
             gamma_tau = _blend_tau(rows, gamma_tau, weight, weighted_tau)
         delta = float(totals[0]) + sum(d for _, _, d in linear)
+        bench = None if m.benchmark is None else self.markets.get(m.benchmark)
         return UnderlyingRisk(
             underlying, m.spot, m.as_of, delta, float(totals[1]), float(totals[2]),
             float(totals[3]), float(totals[4]), hedge_units, pending, gamma_tau, rows, linear,
-            convertibles=bond_rows,
+            convertibles=bond_rows, beta=m.beta, benchmark=m.benchmark,
+            benchmark_spot=None if bench is None else bench.spot,
         )
 
     def convertible_upkeep(self, max_bonds: int) -> set[str]:
@@ -327,6 +329,10 @@ class Book:
             pos = self.positions[sym]
             out.append((sym, pos.quantity, pos.quantity * pos.instrument.multiplier))
         return tuple(out)
+
+    def linear_delta(self, underlying: str) -> float:
+        """Shares of delta the stock, future and hedge positions of one underlying hold."""
+        return sum(d for _, _, d in self._linear(underlying, self.markets.get(underlying)))
 
     def reindex_linear(self) -> None:
         """Rebuild the per-underlying index of stock/future positions (after `positions` was

@@ -38,3 +38,9 @@ class UnderlyingMarket:
     option_style: str = "european"  # the style of its options that give none of their own
     dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
     surface: SurfaceState | None = None
+    # risk controls: the beta to `benchmark` (beta-weighted delta; 1.0: itself), and the SPAN
+    # scan ranges of the `span16` scenarios (price in %, vol in vol units, 0.04 = 4 points)
+    beta: float = 1.0
+    benchmark: str | None = None
+    price_scan_pct: float = 15.0
+    vol_scan: float = 0.04

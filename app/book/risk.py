@@ -120,6 +120,9 @@ class UnderlyingRisk:
     linear: tuple[tuple[str, float, float], ...] = ()  # (symbol, quantity, delta in shares)
     unpriced: str | None = None  # why the figures are None: "no market parameters", "no spot"
     convertibles: ConvertibleRows | None = None
+    beta: float = 1.0  # to `benchmark` (the underlying's market parameters)
+    benchmark: str | None = None
+    benchmark_spot: float | None = None  # the benchmark's spot at this valuation
 
     @property
     def valued(self) -> bool:
@@ -136,3 +139,18 @@ class UnderlyingRisk:
         if self.gamma is None or self.spot is None:
             return None
         return self.gamma * self.spot * self.spot * 0.01
+
+    @property
+    def beta_dollar_delta(self) -> float | None:
+        """$ of the benchmark: dollar delta × beta."""
+        dd = self.dollar_delta
+        return None if dd is None else dd * self.beta
+
+    @property
+    def benchmark_delta(self) -> float | None:
+        """The delta in shares of the benchmark: beta-weighted dollar delta / its spot
+        (None without a benchmark that has a spot)."""
+        bdd = self.beta_dollar_delta
+        if bdd is None or not self.benchmark_spot:
+            return None
+        return bdd / self.benchmark_spot

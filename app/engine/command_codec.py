@@ -27,12 +27,15 @@ from app.engine.commands import (
     CancelSignal,
     Command,
     Halt,
+    LimitAlert,
+    LimitSpec,
     LoadPositions,
     NewFill,
     PositionItem,
     Reconcile,
     RecordFill,
     Resume,
+    SetLimits,
     SetPolicy,
     SetUnderlying,
     SignalSent,
@@ -120,6 +123,10 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
                 body["option_style"] = cmd.option_style
             if cmd.dividends:
                 body["dividends"] = [[ex, amount] for ex, amount in cmd.dividends]
+            if cmd.beta != 1.0 or cmd.benchmark is not None:
+                body["beta"], body["benchmark"] = cmd.beta, cmd.benchmark
+            if cmd.price_scan_pct != 15.0 or cmd.vol_scan != 0.04:
+                body["price_scan_pct"], body["vol_scan"] = cmd.price_scan_pct, cmd.vol_scan
             return "underlying", body
         case LoadPositions():
             return "positions", {"positions": [
@@ -147,6 +154,10 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
         case Reconcile():
             return "reconcile", {"positions": [{"symbol": s, "quantity": q}
                                                for s, q in cmd.positions]}
+        case SetLimits():
+            return "limits", {"limits": [spec.record() for spec in cmd.limits]}
+        case LimitAlert():
+            return "alert", dict(cmd.alert)
         case AcceptReconcile():
             return "reconcile_accept", {
                 "symbols": None if cmd.symbols is None else list(cmd.symbols),
@@ -168,7 +179,10 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             max_jump_pct=body.get("max_jump_pct", 10.0),
             confirm_ticks=body.get("confirm_ticks", 3), declared_type=body.get("type"),
             option_style=body.get("option_style", "european"),
-            dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())))
+            dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())),
+            beta=body.get("beta", 1.0), benchmark=body.get("benchmark"),
+            price_scan_pct=body.get("price_scan_pct", 15.0),
+            vol_scan=body.get("vol_scan", 0.04))
     if kind == "positions":
         items = []
         for p in body["positions"]:
@@ -203,6 +217,10 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             counts=bool(body.get("counts", True)))
     if kind == "reconcile":
         return Reconcile(tuple((p["symbol"], float(p["quantity"])) for p in body["positions"]))
+    if kind == "limits":
+        return SetLimits(tuple(LimitSpec(**d) for d in body["limits"]))
+    if kind == "alert":
+        return LimitAlert(body)
     if kind == "reconcile_accept":
         symbols = body.get("symbols")
         return AcceptReconcile(None if symbols is None else tuple(symbols),

@@ -8,8 +8,10 @@ again from the journal at start-up, so a restart rebuilds exactly what ran."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain import Fill, HedgeRequest, Instrument
+from app.engine.limits import LimitSpec
 from app.hedging import HedgePolicy
 
 
@@ -30,6 +32,10 @@ class SetUnderlying:
     declared_type: str | None = None
     option_style: str = "european"  # for its options that give no style of their own
     dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
+    beta: float = 1.0  # to `benchmark`: the beta-weighted delta (1.0: the underlying itself)
+    benchmark: str | None = None
+    price_scan_pct: float = 15.0  # the span16 scenarios' price scan range, % of spot
+    vol_scan: float = 0.04  # and vol scan range, vol units (0.04 = 4 vol points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +132,23 @@ class AcceptReconcile:
     adopt: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SetLimits:
+    """PUT /v1/limits: every limit, replacing what was there."""
+
+    limits: tuple[LimitSpec, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LimitAlert:
+    """An alert that went out (journaled by the runner): replayed, it rebuilds the state of
+    its limit and the alert history (see `app.engine.limits`)."""
+
+    alert: dict[str, Any]
+
+
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
-           | CancelSignal | SignalSent | Reconcile | AcceptReconcile)
+           | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetLimits | LimitAlert)
 
 __all__ = [
     "AcceptReconcile",
@@ -135,12 +156,15 @@ __all__ = [
     "CancelSignal",
     "Command",
     "Halt",
+    "LimitAlert",
+    "LimitSpec",
     "LoadPositions",
     "NewFill",
     "PositionItem",
     "Reconcile",
     "RecordFill",
     "Resume",
+    "SetLimits",
     "SetPolicy",
     "SetUnderlying",
     "SignalSent",

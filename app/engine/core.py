@@ -33,6 +33,7 @@ from app.engine import dispatch, fills
 from app.engine.commands import Command, NewFill, RecordFill, SignalSent
 from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
+from app.engine.limits import Limits
 from app.engine.occ import occ_or_invalid
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
@@ -98,6 +99,7 @@ class Core:
         self.dirty = Inbox()  # underlyings waiting for a recompute, oldest first
         self.jump_filters: dict[str, JumpFilter] = {}
         self.reconcile_broker: dict[str, float] = {}  # the broker's positions, last reconcile
+        self.limits = Limits()  # risk limits and their alerts (checked after each recompute)
         self._quote = _QuoteBuffers()
         self._american_iv: dict[tuple[float, float, bool, float], AmericanBoundaries] = {}
 
@@ -118,6 +120,10 @@ class Core:
         as_of: float | None = None,
         option_style: str = "european",
         dividends: tuple[tuple[float, float], ...] = (),
+        beta: float = 1.0,
+        benchmark: str | None = None,
+        price_scan_pct: float = 15.0,
+        vol_scan: float = 0.04,
     ) -> UnderlyingMarket:
         """`as_of`: when the parameters were set (wall clock now unless replayed). A hedge
         multiplier that contradicts its defined instrument raises InvalidInput."""
@@ -135,6 +141,10 @@ class Core:
             hedge_request=request,
             option_style=option_style,
             dividends=tuple(sorted(dividends)),
+            beta=beta,
+            benchmark=benchmark,
+            price_scan_pct=price_scan_pct,
+            vol_scan=vol_scan,
         )
         old = self.book.markets.get(symbol)
         if spot is not None:
@@ -163,9 +173,11 @@ class Core:
 
     def halt(self, underlying: str | None) -> None:
         self.hedger.halt(underlying)
+        self.limits.kill_switch("halt", underlying, self.clock.now())
 
     def resume(self, underlying: str | None) -> None:
         self.hedger.resume(underlying)
+        self.limits.kill_switch("resume", underlying, self.clock.now())
         self.dirty.update(self.book.markets if underlying is None else (underlying,))
 
     # --- ticks ----------------------------------------------------------------------------
@@ -406,6 +418,11 @@ class Core:
         self.risk[underlying] = risk
         if market is None:
             return signals
+        flatten = self.limits.check(self, underlying, risk)
+        if flatten:
+            signals.extend(self._flatten(flatten))
+            if underlying in flatten:
+                return signals  # traded to the target now: no policy decision this time
         users = self.book.hedge_users.get(market.hedge.instrument, [underlying])
         if len(users) > 1:
             sig = self.hedger.decide_shared([self._decision_input(u) for u in users], underlying)
@@ -416,6 +433,20 @@ class Core:
             for u in users:
                 self._refresh_pending(u)
         return signals
+
+    def _flatten(self, underlyings: set[str]) -> list[Signal]:
+        """A limit's `flatten`: each underlying's delta to its policy's target now."""
+        out = []
+        for u in sorted(underlyings):
+            market = self.book.markets.get(u)
+            risk = self.risk.get(u)
+            if market is None or risk is None:
+                continue
+            sig = self.hedger.flatten(risk, market.hedge)
+            if sig is not None:
+                out.append(sig)
+                self._refresh_pending(u)
+        return out
 
     def _decision_input(
         self, underlying: str

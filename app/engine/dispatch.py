@@ -13,10 +13,12 @@ from app.engine.commands import (
     CancelSignal,
     Command,
     Halt,
+    LimitAlert,
     LoadPositions,
     Reconcile,
     RecordFill,
     Resume,
+    SetLimits,
     SetPolicy,
     SetUnderlying,
     SignalSent,
@@ -50,6 +52,8 @@ def check(core: Core, cmd: Command) -> None:
         case Halt() | Resume():
             if cmd.underlying is not None:
                 core.ensure_known(cmd.underlying)
+        case SetLimits():
+            core.limits.check_specs(cmd.limits, core)
         case CancelSignal():
             if cmd.signal_id not in core.hedger.signals:
                 raise UnknownSymbol("signal", cmd.signal_id)
@@ -65,7 +69,9 @@ def execute(core: Core, cmd: Command) -> Any:
                 cmd.symbol, rate=cmd.rate, div_yield=cmd.div_yield, vol=cmd.vol,
                 spot=cmd.spot, hedge=cmd.hedge, max_jump_pct=cmd.max_jump_pct,
                 confirm_ticks=cmd.confirm_ticks, declared_type=cmd.declared_type,
-                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends)
+                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends,
+                beta=cmd.beta, benchmark=cmd.benchmark, price_scan_pct=cmd.price_scan_pct,
+                vol_scan=cmd.vol_scan)
         case LoadPositions():
             return core.load_positions([(p.instrument, p.quantity) for p in cmd.positions])
         case RecordFill():
@@ -91,4 +97,11 @@ def execute(core: Core, cmd: Command) -> Any:
             return reconcile.reconcile(core, dict(cmd.positions))
         case AcceptReconcile():
             return reconcile.accept(core, cmd.symbols, cmd.adopt)
+        case SetLimits():
+            core.limits.configure(cmd.limits, core)
+            core.dirty.update(core.book.markets)  # judged at once, by the recompute after
+            return None
+        case LimitAlert():
+            core.limits.restore(cmd.alert, core)
+            return None
     raise TypeError(f"not a command: {cmd!r}")

@@ -42,6 +42,10 @@ class Metrics:
         self.outbox_depth = Gauge(
             "dynhedge_outbox_depth", "Signals waiting to be published", registry=r
         )
+        self.alerts = Counter(
+            "dynhedge_alerts_total", "Alerts (warn, breach, ack, clear, halt, resume) by kind",
+            ["kind"], registry=r,
+        )
         self.redis_errors = Counter(
             "dynhedge_redis_publish_errors_total", "Failed publishes to Redis", registry=r
         )

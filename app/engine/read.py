@@ -7,12 +7,14 @@ it likes. Their JSON is built in one place per message, `app.engine.views`."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.book import UnderlyingRisk
 from app.domain import HedgeSpec, Instrument
-from app.engine import advice
+from app.engine import advice, scenarios
+from app.engine.scenarios import ScenarioRequest as ScenarioRequest
 from app.errors import UnknownSymbol
 from app.hedging import HedgePolicy, HedgeState
 from app.hedging.rails import is_stale
@@ -46,6 +48,10 @@ class MarketView:
     last_tick: LastTick | None
     option_style: str = "european"
     dividends: tuple[tuple[float, float], ...] = ()
+    beta: float = 1.0
+    benchmark: str | None = None
+    price_scan_pct: float = 15.0
+    vol_scan: float = 0.04
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +164,31 @@ class ReadModel:
     def system_halt(self) -> str | None:
         return self._core.hedger.system_halt
 
+    # --- scenarios ------------------------------------------------------------------------
+
+    def scenarios(self, request: ScenarioRequest) -> dict[str, Any]:
+        """Scenario P&L by full revaluation (nothing changes): see `app.engine.scenarios`."""
+        core = self._core
+        answer = scenarios.run(core.book, request, sorted(core.book.markets))
+        stamps = [m.as_of for m in core.book.markets.values() if m.as_of is not None]
+        return {"as_of": max(stamps) if stamps else None, **answer}
+
+    # --- limits and alerts ------------------------------------------------------------------
+
+    def limits(self) -> list[tuple[Any, Any]]:
+        """(spec, a copy of its state) of every limit, in the order they were given."""
+        limits = self._core.limits
+        return [(spec, dataclasses.replace(limits.states[i])) for i, spec in limits.specs.items()]
+
+    def alerts(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """The kept alerts with `seq > after`, newest first, at most `limit`."""
+        out: list[dict[str, Any]] = []
+        for a in reversed(self._core.limits.alerts):
+            if a["seq"] <= after or len(out) >= limit:
+                break
+            out.append(a)
+        return out
+
     # --- advice ---------------------------------------------------------------------------
 
     def options_plan(self, underlying: str, candidates: list[dict[str, Any]],
@@ -175,5 +206,6 @@ def _market(m: Any) -> MarketView:
         symbol=m.symbol, spot=m.spot, rate=m.rate, div_yield=m.div_yield, vol=m.vol,
         type="future" if m.is_future else (m.declared_type or "stock"), hedge=m.hedge,
         max_jump_pct=m.max_jump_pct, confirm_ticks=m.confirm_ticks, as_of=m.as_of,
-        last_tick=last, option_style=m.option_style, dividends=m.dividends)
+        last_tick=last, option_style=m.option_style, dividends=m.dividends, beta=m.beta,
+        benchmark=m.benchmark, price_scan_pct=m.price_scan_pct, vol_scan=m.vol_scan)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from app.codec import dumps, kept
 from app.domain import Tick
+from app.engine.alert_egress import AlertEgress
 from app.engine.command_codec import Unresolved, decode, encode
 from app.engine.commands import BustFill, Command, NewFill, RecordFill
 from app.engine.core import Core
@@ -29,7 +30,7 @@ from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
-from app.engine.views import risk_view
+from app.engine.views import fill_view, risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
 
@@ -64,6 +65,8 @@ class Runner:
         self.egress = Egress(journal, bus, metrics, core.set_system_halt, core.raise_next_seq,
                              outbox_size, feed_size)
         self.risk_feed = Feed("risk", feed_size, metrics)
+        self.alerts = AlertEgress(journal, bus, metrics, feed_size)
+        self._alerts_waiting = asyncio.Event()
         self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
         self._fill_queue: list[tuple[RecordFill, str, asyncio.Future[dict[str, Any]]]] = []
         self._inflight: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
@@ -97,6 +100,7 @@ class Runner:
             asyncio.create_task(self._sweep_loop(), name="ttl-sweeper"),
             asyncio.create_task(self._fill_writer(), name="fill-writer"),
             asyncio.create_task(self._tick_checkpoint_loop(), name="tick-checkpoint"),
+            asyncio.create_task(self._alert_writer(), name="alert-writer"),
         ]
         self._wake.set()
         self.ready = True
@@ -105,10 +109,16 @@ class Runner:
         self.ready = False
         await cancel_all(self._tasks)
         try:
+            async with self._lock:
+                await self._flush_alerts()
+        except Exception:
+            log.exception("alerts not journaled at stop")
+        try:
             await self._checkpoint_ticks()  # a clean stop keeps the last tick exactly
         except Exception:
             log.exception("last tick checkpoint at stop failed")
         await self.egress.stop()  # hands over what is queued, briefly
+        await self.alerts.drain()
         if self._pending_io:
             await asyncio.gather(*self._pending_io, return_exceptions=True)
         await self.bus.close()
@@ -118,6 +128,7 @@ class Runner:
         """Rebuild the book, policies, halts and pending signals: the latest snapshot, then
         the journal's tail through the same command functions that ran live."""
         snap, events = await self.journal.replay()
+        self.core.limits.replaying = True  # the journal's alerts rebuild the limits' states
         if snap is not None:
             restore(self.core, snap)
         records = await self.journal.fill_records(self.fills.size)
@@ -131,6 +142,7 @@ class Runner:
                 continue
             if isinstance(cmd, RecordFill):
                 replayed[cmd.fill.exec_id] = _fill_answer(result)
+        self.core.limits.replaying = False
         for symbol, state in (await self.journal.last_ticks()).items():
             restore_tick_state(self.core, symbol, state)
         for exec_id, (payload, result) in records.items():  # oldest first
@@ -275,8 +287,10 @@ class Runner:
 
     async def execute(self, cmd: Command) -> Any:
         """Check a command (a refused one is never journaled), journal it, apply it, and
-        recompute what it touched before answering with its outcome."""
+        recompute what it touched before answering with its outcome. Alerts raised before it
+        are journaled before it, and those it raised before its answer."""
         async with self._lock:
+            await self._flush_alerts()
             self.core.check(cmd)
             kind, body = encode(cmd)
             try:
@@ -285,8 +299,35 @@ class Runner:
                 raise NotReady(f"journal write failed: {exc}") from exc
             result = self.core.execute(cmd)
             self._recompute_dirty_now()
+            await self._flush_alerts()
             await self._snapshot_maybe(event_id)
             return result
+
+    async def ack_limit(self, limit_id: str) -> None:
+        """An admin acknowledges a limit's breach; its alert is journaled before the answer
+        (the journal's alerts are what rebuild the limits at start-up)."""
+        async with self._lock:
+            await self._flush_alerts()
+            self.core.limits.ack(limit_id, self.core)
+            self._recompute_dirty_now()
+            await self._flush_alerts()
+
+    # --- alerts ---------------------------------------------------------------------------
+
+    async def _flush_alerts(self) -> bool:
+        """Journal, then hand out, the alerts the core raised (call under the lock)."""
+        return await self.alerts.flush(self.core.limits.outbox)
+
+    async def _alert_writer(self) -> None:
+        while True:
+            await self._alerts_waiting.wait()
+            self._alerts_waiting.clear()
+            if self.core.limits.outbox:
+                async with self._lock:
+                    done = await self._flush_alerts()
+                if not done:  # the journal refused: try again shortly
+                    await asyncio.sleep(0.5)
+                    self._alerts_waiting.set()
 
     async def bust(self, exec_id: str) -> dict[str, Any]:
         """Reverse an acknowledged fill (journaled). 404 unknown, 409 busted already."""
@@ -346,6 +387,8 @@ class Runner:
         if first is not None:
             self.metrics.risk_lag_seconds.observe(done - first)
         self._risk_changed.add(underlying)
+        if self.core.limits.outbox:
+            self._alerts_waiting.set()
         if signals:
             self.egress.emit(self.core.sent(signals), self._tick_perf.get(underlying, t0))
 
@@ -433,6 +476,10 @@ class Runner:
                 self._risk_changed.add(u)
 
     # --- read side ----------------------------------------------------------------------------
+
+    async def recent_fills(self, limit: int) -> list[dict[str, Any]]:
+        """The latest fills, newest first, as journaled (`busted` when reversed since)."""
+        return [fill_view(body, busted) for body, busted in await self.journal.recent_fills(limit)]
 
     async def signals_after(self, after: int, limit: int) -> list[bytes]:
         return await self.egress.signals_after(after, limit)

@@ -41,6 +41,7 @@ def capture(core: Core) -> dict[str, Any]:
         "next_seq": hedger.next_seq,
         "pending": [_pending(p) for orders in hedger.open.values() for p in orders.values()],
         "reconcile_broker": core.reconcile_broker,
+        "limits": core.limits.capture(),
     }
 
 
@@ -83,6 +84,8 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
         seen.add(d["signal_id"])
         hedger.remember(PendingOrder(**d))
     core.reconcile_broker = snap.get("reconcile_broker") or {}
+    if snap.get("limits"):
+        core.limits.restore_snapshot(snap["limits"], core)
 
 
 def _market(m: UnderlyingMarket) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from app.book import UnderlyingRisk
+from app.book import UnderlyingRisk, buckets
 from app.book.risk import ConvertibleRows
 from app.book.vols import SOURCES
 from app.domain import Instrument, iso_utc
@@ -34,6 +34,10 @@ def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
         "hedge_position": float(r.hedge_position) + 0.0,
         "pending": float(r.pending) + 0.0,
         "unpriced": r.unpriced,
+        "beta": r.beta,
+        "beta_dollar_delta": _num(r.beta_dollar_delta),
+        "benchmark": r.benchmark,
+        "benchmark_delta": _num(r.benchmark_delta),
     }
 
 
@@ -96,6 +100,7 @@ def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
                      "theta": 0.0, "rho": 0.0},
         })
     out["positions"] = rows
+    out["vega_buckets"] = buckets.vega_buckets(r.options, r.as_of)
     return out
 
 
@@ -143,16 +148,29 @@ def convertible_rows(c: ConvertibleRows) -> list[dict[str, Any]]:
     return out
 
 
-def total_view(risks: list[UnderlyingRisk]) -> dict[str, float]:
-    tot = {"dollar_delta": 0.0, "dollar_gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0}
+def total_view(risks: list[UnderlyingRisk]) -> dict[str, Any]:
+    """The book's totals; `benchmark_delta`: shares of each benchmark the beta-weighted
+    dollar deltas add up to (underlyings whose benchmark has a spot)."""
+    tot: dict[str, Any] = {"dollar_delta": 0.0, "dollar_gamma": 0.0, "vega": 0.0, "theta": 0.0,
+                           "rho": 0.0, "beta_dollar_delta": 0.0}
+    bench: dict[str, float] = {}
     for r in risks:
         if not r.valued:
             continue
+        tot["beta_dollar_delta"] += r.beta_dollar_delta or 0.0
+        if r.benchmark is not None and r.benchmark_delta is not None:
+            bench[r.benchmark] = bench.get(r.benchmark, 0.0) + r.benchmark_delta
         tot["dollar_delta"] += r.dollar_delta or 0.0
         tot["dollar_gamma"] += r.dollar_gamma or 0.0
         tot["vega"] += r.vega or 0.0
         tot["theta"] += r.theta or 0.0
         tot["rho"] += r.rho or 0.0
+    tot["benchmark_delta"] = bench
+    vb = buckets.empty()
+    for r in risks:
+        if r.valued:
+            buckets.add(vb, buckets.vega_buckets(r.options, r.as_of))
+    tot["vega_buckets"] = vb
     return tot
 
 
@@ -192,6 +210,10 @@ def market_view(m: MarketView) -> dict[str, Any]:
         "confirm_ticks": m.confirm_ticks,
         "option_style": m.option_style,
         "dividends": [{"ex_date": iso_utc(ex), "amount": amount} for ex, amount in m.dividends],
+        "beta": m.beta,
+        "benchmark": m.benchmark,
+        "price_scan_pct": m.price_scan_pct,
+        "vol_scan": m.vol_scan,
         "as_of": iso_utc(m.as_of),
         "last_tick": None if last is None else {
             "ts": iso_utc(last.ts), "price": last.price, "bid": last.bid, "ask": last.ask},
@@ -220,3 +242,24 @@ def position_view(p: PositionView) -> dict[str, Any]:
     instrument = instrument_view(p.instrument, p.style)
     return {"symbol": p.symbol, "quantity": p.quantity + 0.0, **instrument,
             "instrument": instrument}
+
+
+def alert_view(a: dict[str, Any]) -> dict[str, Any]:
+    """An alert as published (Redis, /v1/ws/alerts, GET /v1/alerts): its time in ISO."""
+    return {**a, "ts": iso_utc(a["ts"])}
+
+
+def limit_view(spec: Any, state: Any) -> dict[str, Any]:
+    """A limit with its current value, usage of the breach level in % and state."""
+    value = state.value
+    return {**spec.record(), "value": value,
+            "usage_pct": None if value is None else 100.0 * value / spec.breach,
+            "state": state.state, "since": iso_utc(state.since)}
+
+
+def fill_view(body: dict[str, Any], busted: bool) -> dict[str, Any]:
+    """A journaled fill as GET /v1/fills lists it."""
+    return {"exec_id": body["exec_id"], "symbol": body["symbol"], "side": body["side"],
+            "quantity": float(body["quantity"]), "price": float(body["price"]),
+            "ts": iso_utc(float(body["ts"])), "signal_id": body.get("signal_id"),
+            "busted": busted}

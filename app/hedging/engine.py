@@ -271,6 +271,28 @@ class HedgeEngine:
                           order_qty, pending, net, st.policy.target_delta, "manual", False,
                           notional, instrument, shares=None if counts else {})
 
+    def flatten(self, risk: Exposure, spec: HedgeSpec) -> Signal | None:
+        """Trade the delta to the policy's target now, ignoring the band (a limit's
+        `flatten`), with reason `flatten`; the kill switch and `max_order` still hold. None
+        when there is nothing to trade or hedging is halted."""
+        u = risk.underlying
+        if (self.is_halted(u) or self.system_halt is not None or risk.delta is None
+                or risk.spot is None):
+            return None
+        st = self.state(u)
+        pending = self.pending(u)
+        per_unit = spec.shares_per_unit
+        net = risk.delta + pending * per_unit
+        lot = spec.lot_size
+        order = lot * round((st.policy.target_delta - net) / per_unit / lot)
+        if st.policy.max_order is not None:
+            order = max(-st.policy.max_order, min(st.policy.max_order, order))
+        if order == 0:
+            return None
+        notional = abs(order) * per_unit * risk.spot
+        return self._emit(st, u, risk.as_of, risk.hedge_position, risk.spot, spec, order,
+                          pending, net, st.policy.target_delta, "flatten", False, notional)
+
     # --- internals ------------------------------------------------------------------------
 
     @staticmethod

@@ -171,3 +171,41 @@ def test_the_promised_answers_show_as_rows_bars_alerts_a_heat_map_and_pnl(serve:
     page.locator('#totals [data-field="pnl"]').filter(has_text="750").wait_for()
     page.wait_for_function("() => !document.querySelector('#chart-note').textContent")
     b.assert_only_talked_to(svc)
+
+
+def test_the_real_endpoints_fill_the_same_panels(serve: Any, browser: Any) -> None:
+    """No stand-ins: the service's own GET /v1/fills, /v1/limits, /v1/alerts, /v1/ws/alerts,
+    POST /v1/risk/scenarios and the beta-weighted figures fill the panels."""
+    svc: Service = serve()
+    load_book(svc, ("XYZ", "ABC"), band=1e9)
+    assert svc.http.put("/v1/underlyings/ABC", json={"vol": 0.2, "beta": 1.5,
+                                                     "benchmark": "XYZ"}).is_success
+    svc.http.post("/v1/ticks", json=[{"symbol": "XYZ", "price": 100.0},
+                                     {"symbol": "ABC", "price": 50.0}])
+    r = svc.http.post("/v1/fills", json={"exec_id": "E-1", "symbol": "XYZ", "side": "buy",
+                                         "quantity": 100, "price": 100.25})
+    assert r.status_code == 200, r.text
+    abc = svc.http.get("/v1/risk/ABC").json()
+    assert abc["beta_dollar_delta"] == 1.5 * abc["dollar_delta"]
+    b = browser()
+    page = b.page
+    page.goto(svc.base + "/dashboard")
+    page.locator('#fill-rows tr[data-exec="E-1"]').wait_for()
+    assert page.locator('#fill-rows tr[data-exec="E-1"] [data-field="price"]').inner_text() \
+        == "100.25"
+    # beta-weighted dollar delta: ABC 1,000 shares × 50 × 1.5
+    page.locator('tr[data-underlying="ABC"] td[data-field="beta_dollar_delta"]').filter(
+        has_text="75,000").wait_for()
+    # the heat map of the grid preset, revalued by the service
+    page.locator("#heatmap td.worst").wait_for()
+    assert page.locator("#heatmap tbody td").count() == 35
+    # a limit set now: its bar, and its breach pushed on /v1/ws/alerts
+    delta = svc.http.get("/v1/risk/XYZ").json()["delta"]
+    r = svc.http.put("/v1/limits", json=[{"id": "xyz-delta", "scope": "XYZ", "metric": "delta",
+                                          "warn": delta / 2, "breach": delta * 0.9}])
+    assert r.status_code == 200, r.text
+    page.locator('.limit[data-limit="xyz-delta"].breach').wait_for()
+    page.locator("#alerts li").filter(has_text="breach").first.wait_for()
+    for panel in ("fills", "limits", "alerts", "scenarios"):
+        assert page.locator(f'.status[data-for="{panel}"]').is_hidden(), panel
+    b.assert_only_talked_to(svc)
