@@ -1,17 +1,21 @@
 """One backtest run: a book, a market model, strategies and costs → per-path outcomes.
 
 Each underlying gets its own paths from its own child of the seed (`SeedSequence(seed).spawn`),
-so a run is reproducible and adding an underlying does not change the others' paths.
+so a run is reproducible and adding an underlying does not change the others' paths. With a
+`block_size` the paths are drawn and run in blocks, each from its own spawned seeds
+(`app.backtest.blocks`): the same figures one block after another here or as Ray tasks
+(`app.backtest.cluster`). Without one (the default) the run is a single block, as it always was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from app.backtest.blocks import BlockJob, block_jobs, combine
 from app.backtest.convertibles import CreditParams
 from app.backtest.costs import CostModel
 from app.backtest.markets import (
@@ -40,7 +44,9 @@ MODELS = ("gbm", "heston", "merton")
 class RunConfig:
     """`model` gbm | heston | merton | replay:FILE; `realized_vol` None = the book's vol;
     `drift` None = the risk-free rate (the price's growth: drift − q; 0 for a future);
-    `credit` how the spreads of the book's convertibles move (with Merton's down-jumps)."""
+    `credit` how the spreads of the book's convertibles move (with Merton's down-jumps);
+    `block_size` None = all paths in one block, else blocks of that many paths, each drawn from
+    its own seeds (`app.backtest.blocks`: the figures then depend on the seed and block size)."""
 
     model: str = "gbm"
     n_paths: int = 10_000
@@ -52,6 +58,7 @@ class RunConfig:
     heston: HestonParams = field(default_factory=HestonParams)
     jumps: JumpParams = field(default_factory=JumpParams)
     credit: CreditParams = field(default_factory=CreditParams)
+    block_size: int | None = None
 
     @property
     def replay_file(self) -> str | None:
@@ -102,13 +109,8 @@ def build_strategies(
     return out
 
 
-def run_backtest(
-    scenario: Scenario,
-    strategies: Sequence[Strategy],
-    config: RunConfig,
-    on_step: Callable[[], None] | None = None,
-) -> Outcome:
-    """Run every strategy on every underlying's paths; outcomes summed over underlyings."""
+def prepare(config: RunConfig) -> TickTape | None:
+    """Check the model and sizes before any path is drawn; the replay's tape (None: simulated)."""
     tape = None
     if config.replay_file is not None:
         path = Path(config.replay_file)
@@ -120,15 +122,51 @@ def run_backtest(
                            "replay:FILE")
     if config.n_paths < 1:
         raise InvalidInput("paths", "must be at least 1")
-    children = np.random.SeedSequence(config.seed).spawn(len(scenario.underlyings))
+    return tape
+
+
+def jobs_of(scenario: Scenario, config: RunConfig) -> list[BlockJob]:
+    """The run's blocks, with their seeds."""
+    return block_jobs(config.seed, len(scenario.underlyings), config.n_paths, config.block_size)
+
+
+def run_block(
+    scenario: Scenario,
+    strategies: Sequence[Strategy],
+    config: RunConfig,
+    job: BlockJob,
+    tape: TickTape | None,
+    on_step: Callable[[], None] | None = None,
+) -> Outcome:
+    """One block: every strategy on each underlying's `job.n_paths` paths, drawn from its seed;
+    outcomes summed over underlyings. Pure: what it returns depends on its arguments alone."""
+    block = config if job.n_paths == config.n_paths else replace(config, n_paths=job.n_paths)
     total: Outcome | None = None
-    for u, child in zip(scenario.underlyings, children, strict=True):
-        market = market_for(u, scenario, config, np.random.default_rng(child), tape)
+    for u, seed in zip(scenario.underlyings, job.seeds, strict=True):
+        market = market_for(u, scenario, block, np.random.default_rng(seed), tape)
         outcome = run_underlying(u, strategies, market, config.costs, on_step,
                                  anchored=tape is None, credit=config.credit)
         total = outcome if total is None else total.merge(outcome)
     assert total is not None
     return total
+
+
+def run_backtest(
+    scenario: Scenario,
+    strategies: Sequence[Strategy],
+    config: RunConfig,
+    on_step: Callable[[], None] | None = None,
+    on_block: Callable[[], None] | None = None,
+) -> Outcome:
+    """Run every strategy on every underlying's paths, block after block in this process;
+    outcomes summed over underlyings, blocks combined in order."""
+    tape = prepare(config)
+    outcomes = []
+    for job in jobs_of(scenario, config):
+        outcomes.append(run_block(scenario, strategies, config, job, tape, on_step))
+        if on_block is not None:
+            on_block()
+    return combine(outcomes)
 
 
 def steps_of(scenario: Scenario, config: RunConfig) -> int:

@@ -24,6 +24,7 @@ SECTIONS: dict[str, str] = {
     "convertible": "app.bench.convertible",
     "american": "app.bench.american",
     "scenarios": "app.bench.scenarios",
+    "cluster": "app.bench.cluster",
 }
 
 

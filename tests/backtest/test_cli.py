@@ -72,7 +72,8 @@ def test_a_replay_runs_the_tick_file_through_the_same_loop(tmp_path: Path) -> No
 @pytest.mark.parametrize("argv", [["--strategy", "sometimes"], ["--model", "brownian"],
                                   ["--steps", "10", "--strategy", "interval:20"],
                                   ["--model", "replay:/nonexistent.csv"],
-                                  ["--book", "/nonexistent.json"], ["--commission", "-1"]])
+                                  ["--book", "/nonexistent.json"], ["--commission", "-1"],
+                                  ["--block-size", "0"], ["--cluster", "dask"]])
 def test_bad_arguments_exit_2_with_a_reason(argv: list[str], tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     code = main([*argv, "--paths", "10", "--quiet", "--out", str(tmp_path)])
@@ -87,5 +88,5 @@ def test_help_explains_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for option in ("--book", "--model", "--paths", "--steps", "--strategy", "--commission",
                    "--per-share", "--spread-bps", "--impact", "--realized-vol", "--seed",
-                   "--out", "--drift"):
+                   "--out", "--drift", "--block-size", "--cluster"):
         assert option in text
