@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
-from app.api import dashboard, docs, errors, hedge, market, ops, risk, ws
+from app.api import dashboard, docs, errors, hedge, market, ops, risk, surfaces, ws
 from app.api.gate import Gate, KeyRing, RateLimit
 from app.api.limits import BodyLimit
 from app.domain import Clock, WallClock
@@ -22,6 +22,7 @@ from app.engine.ports import SignalBus
 from app.engine.runner import Runner
 from app.pricing import warm_up
 from app.settings import Settings
+from app.surface import warm_up as warm_up_surface
 
 log = logging.getLogger("dynhedge")
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warm_up()  # compile/load the kernels now, never on the first tick
+        warm_up_surface()  # ... nor on the first fit or surface lookup
         if not app.state.keys.enabled:
             log.warning("HEDGE_API_KEYS is unset: no authentication, every client is admin")
         core = Core(clock, max_clock_skew_s=settings.max_clock_skew_s)
@@ -84,7 +86,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.rate_limit = RateLimit(settings.rate_limit)
     app.state.origins = settings.origins()
     errors.install(app)
-    for module in (ops, market, risk, hedge, ws, dashboard, docs):
+    for module in (ops, market, risk, surfaces, hedge, ws, dashboard, docs):
         app.include_router(module.router)
     # the last added runs first: the gate (key, scope, origin, content type) decides before
     # the body limit reads a byte

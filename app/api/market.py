@@ -37,6 +37,7 @@ from app.engine.commands import (
     PositionItem,
     Reconcile,
     SetUnderlying,
+    SurfaceConfig,
 )
 from app.engine.views import market_view, position_view
 from app.errors import InvalidInput
@@ -56,7 +57,8 @@ async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerD
                                                       hedge.ratio, hedge.lot_size),
         max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
         declared_type=body.type, option_style=body.option_style,
-        dividends=_dividends(body)))
+        dividends=_dividends(body),
+        surface=None if body.surface is None else SurfaceConfig(**body.surface.model_dump())))
     return Json(market_view(runner.read.market(symbol)))
 
 

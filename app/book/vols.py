@@ -45,6 +45,21 @@ class SurfaceConfig:
     quote_max_age_s: float = 60.0
 
 
+@dataclass(frozen=True, slots=True)
+class OptionQuote:
+    """One option's latest quote as a fit reads it: its terms, the vol its tick gave or
+    implied (`iv`), the event time, and its market (NaN when the tick gave only an `iv`)."""
+
+    strike: float
+    expiry: float  # epoch s
+    is_call: bool
+    iv: float
+    ts: float
+    bid: float = float("nan")
+    ask: float = float("nan")
+    american: bool = False
+
+
 @dataclass(slots=True)
 class SurfaceState:
     """The surface of one underlying as the single writer holds it: swapped whole on a refit
@@ -61,6 +76,13 @@ class SurfaceState:
     new_quotes: int = 0  # quotes since the last fit started
     fitting: bool = False  # a fit runs in the background
     last_fit_wall: float | None = None
+    # the latest quote of each option (symbol -> its quote): what the next fit reads
+    quotes: dict[str, OptionQuote] = field(default_factory=dict)
+
+    def note_quote(self, symbol: str, quote: OptionQuote) -> None:
+        """An option tick's quote (its vol already implied, American where it is)."""
+        self.quotes[symbol] = quote
+        self.new_quotes += 1
 
     def install(self, surface: Surface, as_of: float, source: str) -> None:
         self.surface, self.as_of, self.source = surface, as_of, source

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from app.book.vols import SurfaceConfig
 from app.domain import (
     ConvertibleSpec,
     Fill,
@@ -34,10 +35,15 @@ from app.engine.commands import (
     RecordFill,
     Resume,
     SetPolicy,
+    SetSurface,
     SetUnderlying,
     SignalSent,
+    SurfaceFitted,
 )
 from app.hedging import HedgePolicy
+from app.surface import Slice, SsviParams, Surface, SviParams
+
+_SVI = ("a", "b", "rho", "m", "sigma")
 
 INSTRUMENT_FIELDS = ("type", "underlying", "strike", "expiry", "multiplier", "style",
                      *CONVERTIBLE_FIELDS)
@@ -68,6 +74,33 @@ def instrument_of_record(d: dict[str, Any]) -> Instrument:
     return Instrument(d["symbol"], InstrumentType(d["type"]), d["underlying"], d["strike"],
                       d["expiry"], d["multiplier"], d["style"],
                       None if terms is None else ConvertibleSpec.of_record(terms))
+
+
+def surface_record(s: Surface) -> dict[str, Any]:
+    """A surface whole (the journal's and the snapshot's record): its model, the spot at its
+    fit, each slice's t, forward, label and raw SVI params, and the SSVI numbers if any."""
+    out: dict[str, Any] = {"model": s.model, "spot": s.spot, "expiries": [
+        {"expiry": x.expiry, "t": x.t, "forward": x.forward,
+         **dict(zip(_SVI, (float(v) for v in x.params.as_array()), strict=True))}
+        for x in s.slices]}
+    if s.ssvi is not None:
+        out["ssvi"] = {"rho": s.ssvi.rho, "eta": s.ssvi.eta, "gamma": s.ssvi.gamma}
+    return out
+
+
+def surface_of_record(d: dict[str, Any]) -> Surface:
+    ssvi = d.get("ssvi")
+    return Surface(
+        tuple(Slice(float(x["t"]), float(x["forward"]),
+                    SviParams(*(float(x[n]) for n in _SVI)), x.get("expiry"))
+              for x in d["expiries"]),
+        model=d.get("model", "svi"),
+        ssvi=None if ssvi is None else SsviParams(ssvi["rho"], ssvi["eta"], ssvi["gamma"]),
+        spot=d.get("spot"))
+
+
+def surface_config_of(d: dict[str, Any] | None) -> SurfaceConfig | None:
+    return None if d is None else SurfaceConfig(**d)
 
 
 def _fill_record(r: RecordFill) -> dict[str, Any]:
@@ -120,7 +153,17 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
                 body["option_style"] = cmd.option_style
             if cmd.dividends:
                 body["dividends"] = [[ex, amount] for ex, amount in cmd.dividends]
+            if cmd.surface is not None:
+                body["surface"] = dataclasses.asdict(cmd.surface)
             return "underlying", body
+        case SetSurface():
+            return "surface", {"underlying": cmd.underlying, "as_of": cmd.as_of,
+                               "locked": cmd.locked, "surface": None if cmd.surface is None
+                               else surface_record(cmd.surface)}
+        case SurfaceFitted():
+            return "surface_fit", {"underlying": cmd.underlying, "as_of": cmd.as_of,
+                                   "wall": cmd.wall, "surface": surface_record(cmd.surface),
+                                   "report": cmd.report}
         case LoadPositions():
             return "positions", {"positions": [
                 {"symbol": p.instrument.symbol, "quantity": p.quantity,
@@ -168,7 +211,16 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             max_jump_pct=body.get("max_jump_pct", 10.0),
             confirm_ticks=body.get("confirm_ticks", 3), declared_type=body.get("type"),
             option_style=body.get("option_style", "european"),
-            dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())))
+            dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())),
+            surface=surface_config_of(body.get("surface")))
+    if kind == "surface":
+        d = body.get("surface")
+        return SetSurface(body["underlying"], None if d is None else surface_of_record(d),
+                          float(body["as_of"]), bool(body.get("locked", True)))
+    if kind == "surface_fit":
+        return SurfaceFitted(body["underlying"], surface_of_record(body["surface"]),
+                             float(body["as_of"]), float(body["wall"]),
+                             body.get("report") or {})
     if kind == "positions":
         items = []
         for p in body["positions"]:

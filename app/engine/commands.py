@@ -7,10 +7,13 @@ again from the journal at start-up, so a restart rebuilds exactly what ran."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from app.book.vols import SurfaceConfig
 from app.domain import Fill, HedgeRequest, Instrument
 from app.hedging import HedgePolicy
+from app.surface import Surface
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,31 @@ class SetUnderlying:
     declared_type: str | None = None
     option_style: str = "european"  # for its options that give no style of their own
     dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
+    surface: SurfaceConfig | None = None  # None: no surface (quotes, else the flat vol)
+
+
+@dataclass(frozen=True, slots=True)
+class SetSurface:
+    """PUT /v1/surfaces/{underlying}: a desk's own surface (validated at the edge: free of
+    static arbitrage), its slices' t in years from `as_of`; `surface` None changes only the
+    lock. `locked` keeps refits off it until the desk says otherwise."""
+
+    underlying: str
+    surface: Surface | None
+    as_of: float
+    locked: bool = True
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SurfaceFitted:
+    """A refit from option quotes that passed its checks: swapped in whole (refused while
+    the desk's surface is locked). `report` is the fit's report (GET /v1/surfaces)."""
+
+    underlying: str
+    surface: Surface
+    as_of: float
+    wall: float
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +155,8 @@ class AcceptReconcile:
 
 
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
-           | CancelSignal | SignalSent | Reconcile | AcceptReconcile)
+           | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetSurface
+           | SurfaceFitted)
 
 __all__ = [
     "AcceptReconcile",
@@ -142,6 +171,9 @@ __all__ = [
     "RecordFill",
     "Resume",
     "SetPolicy",
+    "SetSurface",
     "SetUnderlying",
     "SignalSent",
+    "SurfaceConfig",
+    "SurfaceFitted",
 ]

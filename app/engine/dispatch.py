@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.domain import HedgeRequest, canonical_symbol
-from app.engine import reconcile
+from app.engine import reconcile, surfaces
 from app.engine.commands import (
     AcceptReconcile,
     BustFill,
@@ -18,8 +18,10 @@ from app.engine.commands import (
     RecordFill,
     Resume,
     SetPolicy,
+    SetSurface,
     SetUnderlying,
     SignalSent,
+    SurfaceFitted,
 )
 from app.engine.fills import check_not_on_an_option
 from app.errors import InvalidInput, UnknownSymbol
@@ -53,6 +55,8 @@ def check(core: Core, cmd: Command) -> None:
         case CancelSignal():
             if cmd.signal_id not in core.hedger.signals:
                 raise UnknownSymbol("signal", cmd.signal_id)
+        case SetSurface() | SurfaceFitted():
+            surfaces.check(core, cmd)
         case _:
             return
 
@@ -65,7 +69,12 @@ def execute(core: Core, cmd: Command) -> Any:
                 cmd.symbol, rate=cmd.rate, div_yield=cmd.div_yield, vol=cmd.vol,
                 spot=cmd.spot, hedge=cmd.hedge, max_jump_pct=cmd.max_jump_pct,
                 confirm_ticks=cmd.confirm_ticks, declared_type=cmd.declared_type,
-                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends)
+                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends,
+                surface=cmd.surface)
+        case SetSurface():
+            return surfaces.set_surface(core, cmd)
+        case SurfaceFitted():
+            return surfaces.fitted(core, cmd)
         case LoadPositions():
             return core.load_positions([(p.instrument, p.quantity) for p in cmd.positions])
         case RecordFill():

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.book import UnderlyingRisk
+from app.book.vols import SurfaceConfig
 from app.domain import HedgeSpec, Instrument
-from app.engine import advice
+from app.engine import advice, surfaces
 from app.errors import UnknownSymbol
 from app.hedging import HedgePolicy, HedgeState
 from app.hedging.rails import is_stale
+from app.surface import Surface
 
 if TYPE_CHECKING:
     from app.engine.core import Core
@@ -46,6 +48,27 @@ class MarketView:
     last_tick: LastTick | None
     option_style: str = "european"
     dividends: tuple[tuple[float, float], ...] = ()
+    surface: SurfaceConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SurfaceView:
+    """One underlying's surface as in force: its settings, the surface in use (None until a
+    fit is accepted or the desk puts one), where it came from, its lock, the last fit's report
+    and the fits not swapped in by reason."""
+
+    underlying: str
+    config: SurfaceConfig
+    surface: Surface | None
+    as_of: float | None
+    version: int
+    locked: bool
+    source: str | None
+    report: dict[str, Any] | None
+    rejected: tuple[tuple[str, int], ...]
+    fitting: bool
+    quotes: int
+    new_quotes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +142,30 @@ class ReadModel:
     def market(self, underlying: str) -> MarketView:
         return _market(self._core.book.market(underlying))
 
+    # --- surfaces -------------------------------------------------------------------------
+
+    def surface(self, underlying: str) -> SurfaceView:
+        """UnknownSymbol for an unknown underlying, or one without `surface` settings."""
+        st = self._core.book.market(underlying).surface
+        if st is None:
+            raise UnknownSymbol("surface", underlying)
+        return SurfaceView(underlying, st.config, st.surface, st.as_of, st.version, st.locked,
+                           st.source, st.report, tuple(sorted(st.rejected.items())),
+                           st.fitting, len(st.quotes), st.new_quotes)
+
+    def surface_grid(self, underlying: str, strikes: list[float] | None,
+                     expiries: list[float] | None) -> dict[str, Any]:
+        return surfaces.grid(underlying, self._core.book.market(underlying), strikes, expiries)
+
+    def desk_surface(self, underlying: str, model: str, expiries: list[dict[str, Any]],
+                     ssvi: dict[str, float] | None, spot: float | None,
+                     as_of: float) -> Surface:
+        """A desk's surface resolved against the underlying (its spot and forwards) and
+        validated: see `app.engine.surfaces.desk_surface`."""
+        surfaces.state_of(self._core, underlying)  # settings first (404, 409)
+        return surfaces.desk_surface(self._core.book.market(underlying), model, expiries,
+                                     ssvi, spot, as_of)
+
     def positions(self) -> tuple[PositionView, ...]:
         book = self._core.book
         return tuple(PositionView(sym, p.quantity, p.instrument, book.style_of(p.instrument))
@@ -175,5 +222,6 @@ def _market(m: Any) -> MarketView:
         symbol=m.symbol, spot=m.spot, rate=m.rate, div_yield=m.div_yield, vol=m.vol,
         type="future" if m.is_future else (m.declared_type or "stock"), hedge=m.hedge,
         max_jump_pct=m.max_jump_pct, confirm_ticks=m.confirm_ticks, as_of=m.as_of,
-        last_tick=last, option_style=m.option_style, dividends=m.dividends)
+        last_tick=last, option_style=m.option_style, dividends=m.dividends,
+        surface=None if m.surface is None else m.surface.config)
 
