@@ -139,13 +139,13 @@ def option_vols(quote_iv: FloatArray, quote_ts: FloatArray, flat_vol: float,
 
 
 class StickyCache:
-    """Sticky-strike vols of one group's rows, evaluated once per surface version (and again
-    when rows are added): a tick reads the array, it never touches the surface."""
+    """Sticky-strike vols of one group's rows, evaluated once per surface swapped in (and
+    again when rows are added): a tick reads the array, it never touches the surface."""
 
-    __slots__ = ("_n", "_version", "_vols")
+    __slots__ = ("_n", "_surface", "_vols")
 
     def __init__(self) -> None:
-        self._version = -1
+        self._surface: Surface | None = None  # the surface the vols were read from
         self._n = -1
         self._vols: FloatArray = np.zeros(0)
 
@@ -153,10 +153,10 @@ class StickyCache:
              t_surface: FloatArray, expiry: FloatArray, spot: float, as_of: float,
              rate: float, div_yield: float, black76: bool) -> FloatArray:
         n = strike.shape[0]
-        if self._version != state.version or self._n != n:
+        if self._surface is not surface or self._n != n:
             t_now = np.maximum(expiry - as_of, 0.0) / SECONDS_PER_YEAR
             forward, dfds = forwards(spot, t_now, rate, div_yield, black76)
             self._vols = smile_vols(surface, strike, t_surface, forward, spot, "strike",
                                     dfds).vol
-            self._version, self._n = state.version, n
+            self._surface, self._n = surface, n
         return self._vols

@@ -133,6 +133,8 @@ def gather(underlying: str, market: UnderlyingMarket, wall: float) -> FitJob | N
     if state is None or market.spot is None or market.as_of is None:
         return None
     as_of, spot = market.as_of, market.spot
+    for sym in [s for s, q in state.quotes.items() if q.expiry <= as_of]:
+        del state.quotes[sym]  # expired: never read again
     oldest = as_of - state.config.quote_max_age_s
     rows = [(sym, q) for sym, q in state.quotes.items() if q.ts >= oldest and q.expiry > as_of]
     if not rows:
@@ -236,7 +238,7 @@ class Refitter:
                 return
             except DynhedgeError as exc:  # locked meanwhile, or the underlying changed
                 rep = {**rep, "accepted": False, "reasons": [str(exc)]}
-                state.rejected["locked" if isinstance(exc, Conflict) else "other"] += 1
+                state.rejected["locked" if state.locked else "other"] += 1
         else:
             for r in fit.reasons:
                 state.rejected[reason_key(r)] += 1

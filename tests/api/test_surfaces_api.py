@@ -289,3 +289,21 @@ def test_surfaces_survive_a_restart_from_a_snapshot(tmp_path):
         before = c.get("/v1/surfaces/XYZ").json()
     with make_client(db_path=db, snapshot_every=2) as c:
         assert c.get("/v1/surfaces/XYZ").json() == before
+
+
+@pytest.mark.parametrize("stickiness", ["strike", "moneyness"])
+def test_the_smile_moves_with_spot_as_the_stickiness_says(client, stickiness):
+    ts = setup(client, surface={**SURFACE, "stickiness": stickiness})
+    client.put("/v1/positions", json=[{"symbol": HELD, "quantity": 10}])
+    client.put("/v1/surfaces/XYZ", json=desk_body(truth(100.0, now(client))))
+    before = held_row(client)
+    client.post("/v1/ticks", json={"symbol": "XYZ", "price": 103.0, "ts": ts + 1})
+    wait_for(lambda: client.get("/v1/risk/XYZ").json()["spot"] == 103.0)
+    after = held_row(client)
+    assert after["vol_source"] == before["vol_source"] == "surface"
+    if stickiness == "strike":
+        assert after["iv"] == before["iv"]  # its vol stays put
+        assert after["smile_delta"] == pytest.approx(after["delta"], rel=1e-12)
+    else:  # the smile moves with the forward: on a put skew the strike reads a higher vol
+        assert after["iv"] > before["iv"] + 1e-3
+        assert after["smile_delta"] > after["delta"]  # dσ/dS = −σ_k F_S / F > 0
