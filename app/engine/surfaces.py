@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dynhedge.surfaces")
 POLL_S = 0.05  # how often the refitter looks for a due refit
+MIN_GAP_S = 1.0  # min_new_quotes never brings a refit closer than this after the last one
 
 
 # --- the commands -------------------------------------------------------------------------
@@ -115,13 +116,17 @@ class FitJob:
 
 def due(state: SurfaceState, now: float) -> bool:
     """A refit is due: new quotes came, no fit runs, the surface is not the desk's locked
-    one, and `min_new_quotes` came or `refit_s` passed since the last fit."""
+    one, and `refit_s` passed since the last fit — or `min_new_quotes` came and MIN_GAP_S
+    passed (a busy chain refits at most once a second, so does the journal)."""
     if state.fitting or state.locked or state.new_quotes <= 0:
         return False
     cfg = state.config
     last = state.last_fit_wall
-    return (state.new_quotes >= cfg.min_new_quotes or last is None
-            or now - last >= cfg.refit_s)
+    if last is None:
+        return True
+    since = now - last
+    return since >= cfg.refit_s or (state.new_quotes >= cfg.min_new_quotes
+                                    and since >= min(MIN_GAP_S, cfg.refit_s))
 
 
 def gather(underlying: str, market: UnderlyingMarket, wall: float) -> FitJob | None:
