@@ -34,6 +34,9 @@ class SurfaceExpiryOut(BaseModel):
     m: float
     sigma: float
     atm_vol: float
+    vega: float | None = Field(description="$ per vol point: the vega of the options priced "
+                               "off the surface, bucketed to this expiry (a parallel bump of "
+                               "its smile)")
 
 
 class SurfaceOut(BaseModel):

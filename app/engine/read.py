@@ -69,6 +69,7 @@ class SurfaceView:
     fitting: bool
     quotes: int
     new_quotes: int
+    vega_by_expiry: tuple[float, ...] | None = None  # $ per vol point per node expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,8 @@ class ReadModel:
             raise UnknownSymbol("surface", underlying)
         return SurfaceView(underlying, st.config, st.surface, st.as_of, st.version, st.locked,
                            st.source, st.report, tuple(sorted(st.rejected.items())),
-                           st.fitting, len(st.quotes), st.new_quotes)
+                           st.fitting, len(st.quotes), st.new_quotes,
+                           _maybe_tuple(surfaces.vega_by_expiry(self._core, underlying)))
 
     def surface_grid(self, underlying: str, strikes: list[float] | None,
                      expiries: list[float] | None) -> dict[str, Any]:
@@ -214,6 +216,10 @@ class ReadModel:
         self._core.ensure_known(underlying)
         return advice.options_plan(self._core, underlying, candidates, gamma, vega,
                                    max_contracts)
+
+
+def _maybe_tuple(x: list[float] | None) -> tuple[float, ...] | None:
+    return None if x is None else tuple(x)
 
 
 def _market(m: Any) -> MarketView:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.book import UnderlyingMarket
-from app.book.vols import SurfaceState, forwards
+from app.book.vols import SOURCE_SURFACE, SurfaceState, forwards
 from app.domain import iso_utc
 from app.domain.units import SECONDS_PER_YEAR
 from app.engine.commands import SetSurface, SurfaceFitted
@@ -39,6 +39,7 @@ from app.surface import (
     smile_vols,
     ssvi_surface,
     surface_from_params,
+    vega_buckets,
 )
 
 if TYPE_CHECKING:
@@ -356,3 +357,30 @@ def grid(underlying: str, market: UnderlyingMarket, strikes: list[float] | None,
             "strikes": k.tolist(), "expiries": [iso_utc(float(x)) for x in e],
             "t": t_now.tolist(), "forwards": fwd.tolist(),
             "vols": _json_safe(sv.vol.reshape(e.size, n).tolist())}
+
+
+def vega_by_expiry(core: Core, underlying: str) -> list[float] | None:
+    """The vega ($ per vol point) of the options priced off the surface, per node expiry of
+    the surface in use: what a parallel bump of one expiry's smile is worth (an option between
+    two expiries splits its vega as the time rule reads them). None without a surface or
+    before the first valuation off this one."""
+    market = core.book.markets.get(underlying)
+    state = None if market is None else market.surface
+    risk = core.risk.get(underlying)
+    group = core.book.groups.get(underlying)
+    if (state is None or state.surface is None or state.as_of is None or market is None
+            or market.spot is None or market.as_of is None):
+        return None
+    surface = state.surface
+    rows = None if risk is None else risk.options
+    if rows is None or group is None or len(rows.symbols) != group.n:
+        return [0.0] * len(surface.slices)
+    on = rows.source == SOURCE_SURFACE
+    expiry = group.expiry[: group.n][on]
+    t_now = np.maximum(expiry - market.as_of, 0.0) / SECONDS_PER_YEAR
+    fwd, dfds = forwards(market.spot, t_now, market.rate, market.div_yield, market.is_future)
+    buckets = vega_buckets(surface, group.strike[: group.n][on],
+                           (expiry - state.as_of) / SECONDS_PER_YEAR, fwd, market.spot,
+                           state.config.stickiness, dfds)
+    per: np.ndarray = buckets.per_expiry(rows.position[2][on], len(surface.slices))
+    return [float(x) + 0.0 for x in per]

@@ -219,7 +219,9 @@ def surface_view(v: SurfaceView) -> dict[str, Any]:
         "version": v.version,
         "as_of": iso_utc(v.as_of),
         "spot": None if s is None else s.spot,
-        "expiries": [] if s is None else s.as_dict()["expiries"],
+        "expiries": [] if s is None else [
+            {**e, "vega": None if v.vega_by_expiry is None else v.vega_by_expiry[i]}
+            for i, e in enumerate(s.as_dict()["expiries"])],
         "checks": None,
         "fit": v.report,
         "rejected_fits": dict(v.rejected),

@@ -133,6 +133,24 @@ def test_a_desks_surface_prices_the_book_and_draws_the_grid(client):
     assert len(default["vols"]) == 4 and len(default["strikes"]) == 9
 
 
+def test_vega_is_bucketed_per_expiry_of_the_surface(client):
+    setup(client)
+    between = "XYZ   261016P00095000"  # 2026-10-16: between the 2nd and 3rd expiries
+    client.put("/v1/positions", json=[{"symbol": HELD, "quantity": 10},
+                                      {"symbol": between, "quantity": -20}])
+    client.put("/v1/surfaces/XYZ", json=desk_body(truth(100.0, now(client))))
+    risk = client.get("/v1/risk/XYZ").json()
+    rows = {p["symbol"]: p for p in risk["positions"]}
+    vega = [e["vega"] for e in client.get("/v1/surfaces/XYZ").json()["expiries"]]
+    # an option between expiries splits its vega over both (dσ/dε of each smile's parallel
+    # bump: weights sum to 1 only on a flat surface, so the sum is close to the vega)
+    assert sum(vega) == pytest.approx(risk["vega"], rel=0.01)
+    assert vega[0] == 0.0 and vega[3] == 0.0  # neither reads the first or the last smile
+    shared = vega[2] - rows[HELD]["vega"]  # the held option sits on the 3rd expiry: all there
+    assert vega[1] < shared < 0.0  # the short put: mostly on the nearer expiry
+    assert vega[1] + shared == pytest.approx(rows[between]["vega"], rel=0.01)
+
+
 @pytest.mark.parametrize("change, field", [
     ({0: {"b": -0.1}}, "expiries.0.b"),
     ({1: {"rho": 1.0}}, "expiries.1.rho"),
