@@ -17,6 +17,7 @@ import asyncio
 import logging
 import math
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -160,20 +161,23 @@ def gather(underlying: str, market: UnderlyingMarket, wall: float) -> FitJob | N
                   tuple(sym for sym, _ in rows), labels)
 
 
-def run_fit(job: FitJob) -> SurfaceFit:
-    """The fit itself (in a worker thread)."""
-    return fit_surface(job.quotes, model=job.model, spot=job.spot, expiry=job.labels)
+def run_fit(job: FitJob) -> tuple[SurfaceFit, float]:
+    """The fit itself (in a worker thread), and how long it took (s)."""
+    started = time.perf_counter()
+    fit = fit_surface(job.quotes, model=job.model, spot=job.spot, expiry=job.labels)
+    return fit, time.perf_counter() - started
 
 
-def report(job: FitJob, fit: SurfaceFit) -> dict[str, Any]:
+def report(job: FitJob, fit: SurfaceFit, seconds: float) -> dict[str, Any]:
     """The fit's report as GET /v1/surfaces shows it: rejected quotes by option symbol, the
-    fit's event time and wall time; JSON-safe (non-finite numbers as null)."""
+    fit's event time, wall time and duration; JSON-safe (non-finite numbers as null)."""
     out = fit.as_dict()
     quotes = out["quotes"]
     quotes["rejected"] = [{"symbol": job.symbols[r["index"]], "reason": r["reason"]}
                           for r in quotes["rejected"]]
     out["as_of"] = iso_utc(job.as_of)
     out["at"] = iso_utc(job.wall)
+    out["fit_ms"] = seconds * 1e3
     return _json_safe(out)
 
 
@@ -222,35 +226,45 @@ class Refitter:
             if job is None:
                 continue
             state.fitting = True
+            metrics = self.runner.metrics
             try:
                 loop = asyncio.get_running_loop()
-                fit = await loop.run_in_executor(self._executor, run_fit, job)
+                fit, seconds = await loop.run_in_executor(self._executor, run_fit, job)
             except Exception:
                 log.exception("surface fit of %s failed", u)
+                metrics.surface_fits.labels("failed").inc()
                 continue
             finally:
                 state.fitting = False
             ran += 1
             self.fits += 1
-            await self._finish(job, fit, state)
+            metrics.surface_fit_seconds.observe(seconds)
+            outcome = await self._finish(job, fit, state, seconds)
+            metrics.surface_fits.labels(outcome).inc()
         return ran
 
-    async def _finish(self, job: FitJob, fit: SurfaceFit, state: SurfaceState) -> None:
-        rep = report(job, fit)
+    async def _finish(self, job: FitJob, fit: SurfaceFit, state: SurfaceState,
+                      seconds: float) -> str:
+        """Swap an accepted fit in (journaled), or keep its report; returns the outcome."""
+        rep = report(job, fit, seconds)
         if fit.accepted and fit.surface is not None:
             try:
                 await self.runner.execute(SurfaceFitted(job.underlying, fit.surface,
                                                         job.as_of, job.wall, rep))
-                return
+                return "accepted"
             except DynhedgeError as exc:  # locked meanwhile, or the underlying changed
                 rep = {**rep, "accepted": False, "reasons": [str(exc)]}
-                state.rejected["locked" if state.locked else "other"] += 1
+                key = "locked" if state.locked else "other"
+                state.rejected[key] += 1
+                outcome = "locked" if key == "locked" else "rejected"
         else:
             for r in fit.reasons:
                 state.rejected[reason_key(r)] += 1
             log.warning("surface fit of %s not swapped in: %s", job.underlying,
                         "; ".join(fit.reasons))
+            outcome = "rejected"
         state.report = rep
+        return outcome
 
 
 # --- a desk's surface, and a grid of vols (the read side) ------------------------------------

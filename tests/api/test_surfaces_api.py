@@ -5,6 +5,7 @@ quotes off the tick path, and both kinds of surface across a restart."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -325,3 +326,34 @@ def test_the_smile_moves_with_spot_as_the_stickiness_says(client, stickiness):
     else:  # the smile moves with the forward: on a put skew the strike reads a higher vol
         assert after["iv"] > before["iv"] + 1e-3
         assert after["smile_delta"] > after["delta"]  # dσ/dS = −σ_k F_S / F > 0
+
+
+def test_a_slow_fit_runs_in_its_worker_thread_and_never_blocks_ticks(client, monkeypatch):
+    from app.engine import surfaces
+
+    started, release, threads = threading.Event(), threading.Event(), []
+    real = surfaces.run_fit
+
+    def held(job):  # the fit, held in its thread until the test lets it go
+        threads.append(threading.current_thread().name)
+        started.set()
+        release.wait(20)
+        return real(job)
+
+    monkeypatch.setattr(surfaces, "run_fit", held)
+    ts = setup(client)
+    client.put("/v1/positions", json=[{"symbol": HELD, "quantity": 10}])
+    client.post("/v1/ticks", json=quotes(100.0, ts))
+    assert started.wait(20)
+    try:  # while the fit runs: ticks are taken and valued, the surface view answers
+        r = client.post("/v1/ticks", json={"symbol": "XYZ", "price": 101.0, "ts": ts + 1})
+        assert r.status_code == 200
+        wait_for(lambda: client.get("/v1/risk/XYZ").json()["spot"] == 101.0)
+        assert held_row(client)["vol_source"] == "flat"
+        assert client.get("/v1/surfaces/XYZ").json()["fitting"] is True
+    finally:
+        release.set()
+    view = fitted(client)
+    assert threads[0].startswith("surface-fit") and view["fit"]["fit_ms"] > 0
+    assert wait_for(lambda: held_row(client)["vol_source"] == "surface")
+    assert 'dynhedge_surface_fits_total{outcome="accepted"} 1.0' in client.get("/metrics").text
