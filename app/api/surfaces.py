@@ -89,7 +89,12 @@ async def put_surface(underlying: SymbolPath, body: SurfaceIn, runner: RunnerDep
     false. Without `expiries` only the lock changes."""
     as_of = clock.now()
     surface = None
-    if body.expiries is not None:
+    if body.expiries is None:
+        for name in ("ssvi", "spot"):
+            if getattr(body, name) is not None:
+                raise InvalidInput(name, "only with `expiries` (without them only the lock "
+                                   "changes)")
+    else:
         items = []
         for i, e in enumerate(body.expiries):
             try:

@@ -100,7 +100,11 @@ def surface_of_record(d: dict[str, Any]) -> Surface:
 
 
 def surface_config_of(d: dict[str, Any] | None) -> SurfaceConfig | None:
-    return None if d is None else SurfaceConfig(**d)
+    """The settings a record holds (fields unknown to this version ignored)."""
+    if d is None:
+        return None
+    known = {f.name for f in dataclasses.fields(SurfaceConfig)}
+    return SurfaceConfig(**{k: v for k, v in d.items() if k in known})
 
 
 def _fill_record(r: RecordFill) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from typing import Any
 
 from app.book import UnderlyingMarket
 from app.book.book import Position
-from app.book.vols import SurfaceConfig, SurfaceState
+from app.book.vols import SurfaceState
 from app.domain import HedgeRequest, HedgeSpec
 from app.engine.command_codec import (
     instrument_of_record,
     instrument_record,
+    surface_config_of,
     surface_of_record,
     surface_record,
 )
@@ -115,7 +116,9 @@ def _surface_state(st: SurfaceState) -> dict[str, Any]:
 def _surface_state_of(d: dict[str, Any] | None) -> SurfaceState | None:
     if d is None:
         return None
-    st = SurfaceState(SurfaceConfig(**d["config"]),
+    config = surface_config_of(d["config"])
+    assert config is not None
+    st = SurfaceState(config,
                       None if d["surface"] is None else surface_of_record(d["surface"]),
                       d["as_of"], d["version"], d["locked"], d["source"], d["report"])
     st.rejected.update(d.get("rejected") or {})

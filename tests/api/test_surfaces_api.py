@@ -357,3 +357,10 @@ def test_a_slow_fit_runs_in_its_worker_thread_and_never_blocks_ticks(client, mon
     assert threads[0].startswith("surface-fit") and view["fit"]["fit_ms"] > 0
     assert wait_for(lambda: held_row(client)["vol_source"] == "surface")
     assert 'dynhedge_surface_fits_total{outcome="accepted"} 1.0' in client.get("/metrics").text
+
+
+def test_a_lock_only_put_takes_no_surface_fields(client):
+    setup(client)
+    r = client.put("/v1/surfaces/XYZ", json={"locked": False, "spot": 100.0})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "spot"
+    assert client.put("/v1/surfaces/XYZ", json={"locked": True}).json()["locked"] is True
