@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from app.book import UnderlyingRisk
 from app.book.vols import SurfaceConfig
 from app.domain import HedgeSpec, Instrument
-from app.engine import advice, surfaces
+from app.engine import advice, surface_reads, surfaces
 from app.errors import UnknownSymbol
 from app.hedging import HedgePolicy, HedgeState
 from app.hedging.rails import is_stale
@@ -153,20 +153,21 @@ class ReadModel:
         return SurfaceView(underlying, st.config, st.surface, st.as_of, st.version, st.locked,
                            st.source, st.report, tuple(sorted(st.rejected.items())),
                            st.fitting, len(st.quotes), st.new_quotes,
-                           _maybe_tuple(surfaces.vega_by_expiry(self._core, underlying)))
+                           _maybe_tuple(surface_reads.vega_by_expiry(self._core, underlying)))
 
     def surface_grid(self, underlying: str, strikes: list[float] | None,
                      expiries: list[float] | None) -> dict[str, Any]:
-        return surfaces.grid(underlying, self._core.book.market(underlying), strikes, expiries)
+        market = self._core.book.market(underlying)
+        return surface_reads.grid(underlying, market, strikes, expiries)
 
     def desk_surface(self, underlying: str, model: str, expiries: list[dict[str, Any]],
                      ssvi: dict[str, float] | None, spot: float | None,
                      as_of: float) -> Surface:
         """A desk's surface resolved against the underlying (its spot and forwards) and
-        validated: see `app.engine.surfaces.desk_surface`."""
+        validated: see `app.engine.surface_reads.desk_surface`."""
         surfaces.state_of(self._core, underlying)  # settings first (404, 409)
-        return surfaces.desk_surface(self._core.book.market(underlying), model, expiries,
-                                     ssvi, spot, as_of)
+        return surface_reads.desk_surface(self._core.book.market(underlying), model,
+                                          expiries, ssvi, spot, as_of)
 
     def positions(self) -> tuple[PositionView, ...]:
         book = self._core.book
