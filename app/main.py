@@ -22,6 +22,7 @@ from app.api import (
     market,
     ops,
     risk,
+    surfaces,
     whoami,
     ws,
 )
@@ -34,6 +35,7 @@ from app.engine.ports import SignalBus
 from app.engine.runner import Runner
 from app.pricing import warm_up
 from app.settings import Settings
+from app.surface import warm_up as warm_up_surface
 
 log = logging.getLogger("dynhedge")
 
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warm_up()  # compile/load the kernels now, never on the first tick
+        warm_up_surface()  # ... nor on the first fit or surface lookup
         if not app.state.keys.enabled:
             log.warning("HEDGE_API_KEYS is unset: no authentication, every client is admin")
         core = Core(clock, max_clock_skew_s=settings.max_clock_skew_s,
@@ -99,7 +102,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.rate_limit = RateLimit(settings.rate_limit)
     app.state.origins = settings.origins()
     errors.install(app)
-    for module in (ops, market, controls, alerts, whoami, risk, hedge, ws, dashboard, docs):
+    for module in (ops, market, controls, alerts, whoami, risk, surfaces, hedge, ws, dashboard,
+                   docs):
         app.include_router(module.router)
     # the last added runs first: the gate (key, scope, origin, content type) decides before
     # the body limit reads a byte

@@ -42,6 +42,16 @@ class DividendOut(BaseModel):
     amount: float = Field(description="cash per share")
 
 
+class SurfaceConfigOut(BaseModel):
+    model: str = Field(description="svi (a raw SVI smile per expiry) or ssvi (one power-law "
+                       "SSVI surface)")
+    stickiness: str = Field(description="strike or moneyness: how the smile moves with spot")
+    refit_s: float = Field(description="seconds of wall time between refits from quotes")
+    min_new_quotes: int = Field(description="new quotes that bring a refit forward")
+    quote_max_age_s: float = Field(description="seconds of event time an option's own quote "
+                                   "wins over the surface (and is used by a fit)")
+
+
 class UnderlyingOut(BaseModel):
     symbol: str
     spot: float | None
@@ -58,6 +68,7 @@ class UnderlyingOut(BaseModel):
     benchmark: str | None
     price_scan_pct: float = Field(description="span16's price scan range, % of spot")
     vol_scan: float = Field(description="span16's vol scan range (0.04 = 4 vol points)")
+    surface: SurfaceConfigOut | None = None
     as_of: str | None
     last_tick: LastTickOut | None
 

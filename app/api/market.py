@@ -39,6 +39,7 @@ from app.engine.commands import (
     PositionItem,
     Reconcile,
     SetUnderlying,
+    SurfaceConfig,
 )
 from app.engine.views import market_view, position_view
 from app.errors import InvalidInput
@@ -59,7 +60,8 @@ async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerD
         max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
         declared_type=body.type, option_style=body.option_style,
         dividends=_dividends(body), beta=body.beta, benchmark=body.benchmark,
-        price_scan_pct=body.price_scan_pct, vol_scan=body.vol_scan))
+        price_scan_pct=body.price_scan_pct, vol_scan=body.vol_scan,
+        surface=None if body.surface is None else SurfaceConfig(**body.surface.model_dump())))
     return Json(market_view(runner.read.market(symbol)))
 
 

@@ -165,6 +165,48 @@ class DividendIn(Strict):
     amount: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
+class SurfaceConfigIn(Strict):
+    """`surface` of PUT /v1/underlyings: fit a volatility surface from its options' quotes."""
+
+    model: Literal["svi", "ssvi"] = "svi"
+    stickiness: Literal["strike", "moneyness"] = "moneyness"
+    refit_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = 60.0
+    min_new_quotes: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    quote_max_age_s: Annotated[float, Field(gt=0, le=86_400 * 7, allow_inf_nan=False)] = 60.0
+
+
+class SurfaceExpiryIn(Strict):
+    """One expiry of a desk's surface: raw SVI params in total variance against k = ln(K/F)
+    (model svi), or SSVI's at-the-money total variance `theta` (model ssvi); `forward`
+    defaults to the underlying's."""
+
+    expiry: Expiry
+    a: Finite | None = None
+    b: Finite | None = None
+    rho: Finite | None = None
+    m: Finite | None = None
+    sigma: Finite | None = None
+    theta: Finite | None = None
+    forward: Positive | None = None
+
+
+class SsviIn(Strict):
+    rho: Finite
+    eta: Finite
+    gamma: Finite
+
+
+class SurfaceIn(Strict):
+    """PUT /v1/surfaces/{underlying}: a desk's surface, locked against refits unless `locked`
+    is false; without `expiries` only the lock changes (the surface in use stays)."""
+
+    model: Literal["svi", "ssvi"] = "svi"
+    expiries: Annotated[list[SurfaceExpiryIn], Field(min_length=1, max_length=100)] | None = None
+    ssvi: SsviIn | None = None
+    spot: Positive | None = None
+    locked: bool = True
+
+
 class UnderlyingIn(Strict):
     spot: Positive | None = None
     rate: Finite = 0.0
@@ -184,6 +226,7 @@ class UnderlyingIn(Strict):
     benchmark: Symbol | None = None
     price_scan_pct: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 15.0
     vol_scan: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] = 0.04
+    surface: SurfaceConfigIn | None = None  # None: no surface (quotes, else the flat vol)
 
 
 class PositionIn(InstrumentFields):

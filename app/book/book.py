@@ -121,6 +121,9 @@ class Book:
                 market.spot, market.as_of = old.spot, old.as_of
             market.last_tick_ts, market.last_received = old.last_tick_ts, old.last_received
             market.bid, market.ask = old.bid, old.ask
+            if market.surface is not None and old.surface is not None:
+                old.surface.config = market.surface.config  # the surface in use stays
+                market.surface = old.surface
         self.check_hedge(market.symbol, market.hedge_request or HedgeRequest())
         self.markets[market.symbol] = market
         group = self.groups.get(market.symbol)

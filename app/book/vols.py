@@ -45,6 +45,21 @@ class SurfaceConfig:
     quote_max_age_s: float = 60.0
 
 
+@dataclass(frozen=True, slots=True)
+class OptionQuote:
+    """One option's latest quote as a fit reads it: its terms, the vol its tick gave or
+    implied (`iv`), the event time, and its market (NaN when the tick gave only an `iv`)."""
+
+    strike: float
+    expiry: float  # epoch s
+    is_call: bool
+    iv: float
+    ts: float
+    bid: float = float("nan")
+    ask: float = float("nan")
+    american: bool = False
+
+
 @dataclass(slots=True)
 class SurfaceState:
     """The surface of one underlying as the single writer holds it: swapped whole on a refit
@@ -61,6 +76,13 @@ class SurfaceState:
     new_quotes: int = 0  # quotes since the last fit started
     fitting: bool = False  # a fit runs in the background
     last_fit_wall: float | None = None
+    # the latest quote of each option (symbol -> its quote): what the next fit reads
+    quotes: dict[str, OptionQuote] = field(default_factory=dict)
+
+    def note_quote(self, symbol: str, quote: OptionQuote) -> None:
+        """An option tick's quote (its vol already implied, American where it is)."""
+        self.quotes[symbol] = quote
+        self.new_quotes += 1
 
     def install(self, surface: Surface, as_of: float, source: str) -> None:
         self.surface, self.as_of, self.source = surface, as_of, source
@@ -117,13 +139,13 @@ def option_vols(quote_iv: FloatArray, quote_ts: FloatArray, flat_vol: float,
 
 
 class StickyCache:
-    """Sticky-strike vols of one group's rows, evaluated once per surface version (and again
-    when rows are added): a tick reads the array, it never touches the surface."""
+    """Sticky-strike vols of one group's rows, evaluated once per surface swapped in (and
+    again when rows are added): a tick reads the array, it never touches the surface."""
 
-    __slots__ = ("_n", "_version", "_vols")
+    __slots__ = ("_n", "_surface", "_vols")
 
     def __init__(self) -> None:
-        self._version = -1
+        self._surface: Surface | None = None  # the surface the vols were read from
         self._n = -1
         self._vols: FloatArray = np.zeros(0)
 
@@ -131,10 +153,10 @@ class StickyCache:
              t_surface: FloatArray, expiry: FloatArray, spot: float, as_of: float,
              rate: float, div_yield: float, black76: bool) -> FloatArray:
         n = strike.shape[0]
-        if self._version != state.version or self._n != n:
+        if self._surface is not surface or self._n != n:
             t_now = np.maximum(expiry - as_of, 0.0) / SECONDS_PER_YEAR
             forward, dfds = forwards(spot, t_now, rate, div_yield, black76)
             self._vols = smile_vols(surface, strike, t_surface, forward, spot, "strike",
                                     dfds).vol
-            self._version, self._n = state.version, n
+            self._surface, self._n = surface, n
         return self._vols

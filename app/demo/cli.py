@@ -51,6 +51,7 @@ from app.demo.paper_bot import (
     ws_url,
 )
 from app.demo.service import bind_listener, running_service
+from app.demo.smile import SmileQuoter
 from app.settings import Settings
 
 log = logging.getLogger("dynhedge.demo")
@@ -226,8 +227,9 @@ async def run_demo(opts: DemoOptions, settings: Settings, clean: bool,
         bot = PaperBot(http, half_spread_bps=opts.half_spread_bps, mark=market.price_of,
                        on_execution=board.record)
         started = time.monotonic()  # the duration counts from the first tick, not start-up
+        quoter = SmileQuoter(market.specs, datetime.now(UTC).date())
         feed = TickFeed(market, ws_url(url, "/v1/ws/ingest", key), tick_hz=opts.tick_hz,
-                        speed=opts.speed)
+                        speed=opts.speed, quoter=quoter)
         async with contextlib.AsyncExitStack() as stack:
             source = await _signal_source(settings, url, key, http, stack)
             bot_task = asyncio.create_task(run_paper_bot(source, bot), name="paper-bot")

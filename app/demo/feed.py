@@ -14,17 +14,20 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from app.demo.market import GbmMarket
 from app.demo.signals import raise_if_cancelling
+from app.demo.smile import SmileQuoter
 
 log = logging.getLogger("dynhedge.demo.feed")
 
 
 class TickFeed:
     """Steps `market` `tick_hz` times a wall-clock second, each step `speed / tick_hz` market
-    seconds, and sends every underlying's price stamped with the wall clock (epoch s).
+    seconds, and sends every underlying's price stamped with the wall clock (epoch s) — and,
+    every `quote_every_s`, one underlying's option chain quoted on its smile (`quoter`).
     `ticks_sent` counts tick messages; `rejected` those the service refused."""
 
     def __init__(self, market: GbmMarket, ingest_url: str, *, tick_hz: float,
-                 speed: float) -> None:
+                 speed: float, quoter: SmileQuoter | None = None,
+                 quote_every_s: float = 0.5) -> None:
         if tick_hz <= 0 or speed <= 0:
             raise ValueError("tick_hz and speed must be positive")
         self.market = market
@@ -33,6 +36,9 @@ class TickFeed:
         self.step_s = speed / tick_hz
         self.ticks_sent = 0
         self.rejected = 0
+        self.quoter = quoter
+        self.quote_every = max(1, round(quote_every_s * tick_hz))
+        self._steps = 0
 
     async def run(self) -> None:
         """Send ticks until cancelled; reconnects (with backoff) when the socket drops."""
@@ -59,7 +65,11 @@ class TickFeed:
         next_at = time.monotonic()
         while True:
             self.market.step(self.step_s)
-            frame = self.market.ticks(time.time())
+            ts = time.time()
+            frame = self.market.ticks(ts)
+            if self.quoter is not None and self._steps % self.quote_every == 0:
+                frame.extend(self.quoter.frame(self.market.spots, ts))
+            self._steps += 1
             await ws.send(orjson.dumps(frame).decode())
             self.ticks_sent += len(frame)
             next_at += self.period_s

@@ -22,6 +22,10 @@ MAX_UNDERLYINGS = 50
 OPTION_MULTIPLIER = 100
 MIN_BAND_SHARES = 100.0  # never tighter than one round lot: a flat-gamma book still hedges
 RATE = 0.04  # continuous, per year
+# each underlying's volatility surface, fitted by the service from the quotes of its chain
+# (app.demo.smile): the smile moves with the forward, refitted every 5 s
+SURFACE_SETTINGS = {"model": "svi", "stickiness": "moneyness", "refit_s": 5.0,
+                    "min_new_quotes": 500, "quote_max_age_s": 60.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +40,9 @@ class UnderlyingSpec:
 
     def as_body(self) -> dict[str, Any]:
         """The `PUT /v1/underlyings/{symbol}` body: it is valued at `spot` until its first
-        tick."""
+        tick; its options off the surface the service fits from their quotes."""
         return {"spot": self.spot, "rate": self.rate, "div_yield": self.div_yield,
-                "vol": self.vol}
+                "vol": self.vol, "surface": dict(SURFACE_SETTINGS)}
 
 
 def ticker(i: int) -> str:
@@ -150,6 +154,7 @@ class GbmMarket:
 
     def __init__(self, rng: np.random.Generator, underlyings: list[UnderlyingSpec]) -> None:
         self.rng = rng
+        self.specs = list(underlyings)
         self.symbols = [u.symbol for u in underlyings]
         self.spots = np.array([u.spot for u in underlyings], dtype=float)
         self.vols = np.array([u.vol for u in underlyings], dtype=float)

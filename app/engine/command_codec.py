@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from app.book.vols import SurfaceConfig
 from app.domain import (
     ConvertibleSpec,
     Fill,
@@ -37,10 +38,15 @@ from app.engine.commands import (
     Resume,
     SetLimits,
     SetPolicy,
+    SetSurface,
     SetUnderlying,
     SignalSent,
+    SurfaceFitted,
 )
 from app.hedging import HedgePolicy
+from app.surface import Slice, SsviParams, Surface, SviParams
+
+_SVI = ("a", "b", "rho", "m", "sigma")
 
 INSTRUMENT_FIELDS = ("type", "underlying", "strike", "expiry", "multiplier", "style",
                      *CONVERTIBLE_FIELDS)
@@ -71,6 +77,37 @@ def instrument_of_record(d: dict[str, Any]) -> Instrument:
     return Instrument(d["symbol"], InstrumentType(d["type"]), d["underlying"], d["strike"],
                       d["expiry"], d["multiplier"], d["style"],
                       None if terms is None else ConvertibleSpec.of_record(terms))
+
+
+def surface_record(s: Surface) -> dict[str, Any]:
+    """A surface whole (the journal's and the snapshot's record): its model, the spot at its
+    fit, each slice's t, forward, label and raw SVI params, and the SSVI numbers if any."""
+    out: dict[str, Any] = {"model": s.model, "spot": s.spot, "expiries": [
+        {"expiry": x.expiry, "t": x.t, "forward": x.forward,
+         **dict(zip(_SVI, (float(v) for v in x.params.as_array()), strict=True))}
+        for x in s.slices]}
+    if s.ssvi is not None:
+        out["ssvi"] = {"rho": s.ssvi.rho, "eta": s.ssvi.eta, "gamma": s.ssvi.gamma}
+    return out
+
+
+def surface_of_record(d: dict[str, Any]) -> Surface:
+    ssvi = d.get("ssvi")
+    return Surface(
+        tuple(Slice(float(x["t"]), float(x["forward"]),
+                    SviParams(*(float(x[n]) for n in _SVI)), x.get("expiry"))
+              for x in d["expiries"]),
+        model=d.get("model", "svi"),
+        ssvi=None if ssvi is None else SsviParams(ssvi["rho"], ssvi["eta"], ssvi["gamma"]),
+        spot=d.get("spot"))
+
+
+def surface_config_of(d: dict[str, Any] | None) -> SurfaceConfig | None:
+    """The settings a record holds (fields unknown to this version ignored)."""
+    if d is None:
+        return None
+    known = {f.name for f in dataclasses.fields(SurfaceConfig)}
+    return SurfaceConfig(**{k: v for k, v in d.items() if k in known})
 
 
 def _fill_record(r: RecordFill) -> dict[str, Any]:
@@ -127,7 +164,17 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
                 body["beta"], body["benchmark"] = cmd.beta, cmd.benchmark
             if cmd.price_scan_pct != 15.0 or cmd.vol_scan != 0.04:
                 body["price_scan_pct"], body["vol_scan"] = cmd.price_scan_pct, cmd.vol_scan
+            if cmd.surface is not None:
+                body["surface"] = dataclasses.asdict(cmd.surface)
             return "underlying", body
+        case SetSurface():
+            return "surface", {"underlying": cmd.underlying, "as_of": cmd.as_of,
+                               "locked": cmd.locked, "surface": None if cmd.surface is None
+                               else surface_record(cmd.surface)}
+        case SurfaceFitted():
+            return "surface_fit", {"underlying": cmd.underlying, "as_of": cmd.as_of,
+                                   "wall": cmd.wall, "surface": surface_record(cmd.surface),
+                                   "report": cmd.report}
         case LoadPositions():
             return "positions", {"positions": [
                 {"symbol": p.instrument.symbol, "quantity": p.quantity,
@@ -182,7 +229,16 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             dividends=tuple((float(ex), float(a)) for ex, a in body.get("dividends", ())),
             beta=body.get("beta", 1.0), benchmark=body.get("benchmark"),
             price_scan_pct=body.get("price_scan_pct", 15.0),
-            vol_scan=body.get("vol_scan", 0.04))
+            vol_scan=body.get("vol_scan", 0.04),
+            surface=surface_config_of(body.get("surface")))
+    if kind == "surface":
+        d = body.get("surface")
+        return SetSurface(body["underlying"], None if d is None else surface_of_record(d),
+                          float(body["as_of"]), bool(body.get("locked", True)))
+    if kind == "surface_fit":
+        return SurfaceFitted(body["underlying"], surface_of_record(body["surface"]),
+                             float(body["as_of"]), float(body["wall"]),
+                             body.get("report") or {})
     if kind == "positions":
         items = []
         for p in body["positions"]:

@@ -7,12 +7,14 @@ again from the journal at start-up, so a restart rebuilds exactly what ran."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from app.book.vols import SurfaceConfig
 from app.domain import Fill, HedgeRequest, Instrument
 from app.engine.limits import LimitSpec
 from app.hedging import HedgePolicy
+from app.surface import Surface
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,31 @@ class SetUnderlying:
     benchmark: str | None = None
     price_scan_pct: float = 15.0  # the span16 scenarios' price scan range, % of spot
     vol_scan: float = 0.04  # and vol scan range, vol units (0.04 = 4 vol points)
+    surface: SurfaceConfig | None = None  # None: no surface (quotes, else the flat vol)
+
+
+@dataclass(frozen=True, slots=True)
+class SetSurface:
+    """PUT /v1/surfaces/{underlying}: a desk's own surface (validated at the edge: free of
+    static arbitrage), its slices' t in years from `as_of`; `surface` None changes only the
+    lock. `locked` keeps refits off it until the desk says otherwise."""
+
+    underlying: str
+    surface: Surface | None
+    as_of: float
+    locked: bool = True
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SurfaceFitted:
+    """A refit from option quotes that passed its checks: swapped in whole (refused while
+    the desk's surface is locked). `report` is the fit's report (GET /v1/surfaces)."""
+
+    underlying: str
+    surface: Surface
+    as_of: float
+    wall: float
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +175,8 @@ class LimitAlert:
 
 
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
-           | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetLimits | LimitAlert)
+           | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetLimits | LimitAlert
+           | SetSurface | SurfaceFitted)
 
 __all__ = [
     "AcceptReconcile",
@@ -166,6 +194,9 @@ __all__ = [
     "Resume",
     "SetLimits",
     "SetPolicy",
+    "SetSurface",
     "SetUnderlying",
     "SignalSent",
+    "SurfaceConfig",
+    "SurfaceFitted",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
+from app.book.vols import OptionQuote, SurfaceConfig, SurfaceState
 from app.domain import (
     Clock,
     Fill,
@@ -124,9 +125,12 @@ class Core:
         benchmark: str | None = None,
         price_scan_pct: float = 15.0,
         vol_scan: float = 0.04,
+        surface: SurfaceConfig | None = None,
     ) -> UnderlyingMarket:
         """`as_of`: when the parameters were set (wall clock now unless replayed). A hedge
-        multiplier that contradicts its defined instrument raises InvalidInput."""
+        multiplier that contradicts its defined instrument raises InvalidInput. `surface`:
+        fit one from its options' quotes (a repeated PUT keeps the surface in use and its
+        lock, under the new settings); None: no surface."""
         request = HedgeRequest.of(hedge) if isinstance(hedge, HedgeSpec) else (
             hedge or HedgeRequest())
         market = UnderlyingMarket(
@@ -145,6 +149,8 @@ class Core:
             benchmark=benchmark,
             price_scan_pct=price_scan_pct,
             vol_scan=vol_scan,
+            surface=None if surface is None else SurfaceState(
+                surface, last_fit_wall=self.clock.now() if as_of is None else as_of),
         )
         old = self.book.markets.get(symbol)
         if spot is not None:
@@ -227,6 +233,12 @@ class Core:
         if not (0 < iv <= 10):
             raise InvalidInput("iv", "must be in (0, 10]")
         self.book.apply_option_iv(inst, tick.ts, iv)
+        if market.surface is not None:
+            market.surface.note_quote(inst.symbol, OptionQuote(
+                inst.strike or 0.0, inst.expiry or 0.0, inst.is_call, iv, tick.ts,
+                math.nan if tick.bid is None else tick.bid,
+                math.nan if tick.ask is None else tick.ask,
+                self.book.style_of(inst) == "american"))
         self.dirty.add(inst.underlying)
         return inst.underlying
 

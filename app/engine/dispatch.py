@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.domain import HedgeRequest, canonical_symbol
-from app.engine import reconcile
+from app.engine import reconcile, surfaces
 from app.engine.commands import (
     AcceptReconcile,
     BustFill,
@@ -20,8 +20,10 @@ from app.engine.commands import (
     Resume,
     SetLimits,
     SetPolicy,
+    SetSurface,
     SetUnderlying,
     SignalSent,
+    SurfaceFitted,
 )
 from app.engine.fills import check_not_on_an_option
 from app.errors import InvalidInput, UnknownSymbol
@@ -57,6 +59,8 @@ def check(core: Core, cmd: Command) -> None:
         case CancelSignal():
             if cmd.signal_id not in core.hedger.signals:
                 raise UnknownSymbol("signal", cmd.signal_id)
+        case SetSurface() | SurfaceFitted():
+            surfaces.check(core, cmd)
         case _:
             return
 
@@ -71,7 +75,11 @@ def execute(core: Core, cmd: Command) -> Any:
                 confirm_ticks=cmd.confirm_ticks, declared_type=cmd.declared_type,
                 as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends,
                 beta=cmd.beta, benchmark=cmd.benchmark, price_scan_pct=cmd.price_scan_pct,
-                vol_scan=cmd.vol_scan)
+                vol_scan=cmd.vol_scan, surface=cmd.surface)
+        case SetSurface():
+            return surfaces.set_surface(core, cmd)
+        case SurfaceFitted():
+            return surfaces.fitted(core, cmd)
         case LoadPositions():
             return core.load_positions([(p.instrument, p.quantity) for p in cmd.positions])
         case RecordFill():

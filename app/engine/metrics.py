@@ -49,6 +49,14 @@ class Metrics:
         self.redis_errors = Counter(
             "dynhedge_redis_publish_errors_total", "Failed publishes to Redis", registry=r
         )
+        self.surface_fits = Counter(
+            "dynhedge_surface_fits_total", "Volatility surface refits by outcome (accepted, "
+            "rejected, locked, failed)", ["outcome"], registry=r,
+        )
+        self.surface_fit_seconds = Histogram(
+            "dynhedge_surface_fit_seconds", "One surface refit in its worker thread",
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )
         self.ws_dropped = Counter(
             "dynhedge_ws_dropped_total", "WebSocket consumers dropped for not reading",
             ["feed"], registry=r,

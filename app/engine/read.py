@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.book import UnderlyingRisk
+from app.book.vols import SurfaceConfig
 from app.domain import HedgeSpec, Instrument
-from app.engine import advice, scenarios
+from app.engine import advice, scenarios, surface_reads, surfaces
 from app.engine.scenarios import ScenarioRequest as ScenarioRequest
 from app.errors import UnknownSymbol
 from app.hedging import HedgePolicy, HedgeState
 from app.hedging.rails import is_stale
+from app.surface import Surface
 
 if TYPE_CHECKING:
     from app.engine.core import Core
@@ -52,6 +54,28 @@ class MarketView:
     benchmark: str | None = None
     price_scan_pct: float = 15.0
     vol_scan: float = 0.04
+    surface: SurfaceConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SurfaceView:
+    """One underlying's surface as in force: its settings, the surface in use (None until a
+    fit is accepted or the desk puts one), where it came from, its lock, the last fit's report
+    and the fits not swapped in by reason."""
+
+    underlying: str
+    config: SurfaceConfig
+    surface: Surface | None
+    as_of: float | None
+    version: int
+    locked: bool
+    source: str | None
+    report: dict[str, Any] | None
+    rejected: tuple[tuple[str, int], ...]
+    fitting: bool
+    quotes: int
+    new_quotes: int
+    vega_by_expiry: tuple[float, ...] | None = None  # $ per vol point per node expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +148,32 @@ class ReadModel:
 
     def market(self, underlying: str) -> MarketView:
         return _market(self._core.book.market(underlying))
+
+    # --- surfaces -------------------------------------------------------------------------
+
+    def surface(self, underlying: str) -> SurfaceView:
+        """UnknownSymbol for an unknown underlying, or one without `surface` settings."""
+        st = self._core.book.market(underlying).surface
+        if st is None:
+            raise UnknownSymbol("surface", underlying)
+        return SurfaceView(underlying, st.config, st.surface, st.as_of, st.version, st.locked,
+                           st.source, st.report, tuple(sorted(st.rejected.items())),
+                           st.fitting, len(st.quotes), st.new_quotes,
+                           _maybe_tuple(surface_reads.vega_by_expiry(self._core, underlying)))
+
+    def surface_grid(self, underlying: str, strikes: list[float] | None,
+                     expiries: list[float] | None) -> dict[str, Any]:
+        market = self._core.book.market(underlying)
+        return surface_reads.grid(underlying, market, strikes, expiries)
+
+    def desk_surface(self, underlying: str, model: str, expiries: list[dict[str, Any]],
+                     ssvi: dict[str, float] | None, spot: float | None,
+                     as_of: float) -> Surface:
+        """A desk's surface resolved against the underlying (its spot and forwards) and
+        validated: see `app.engine.surface_reads.desk_surface`."""
+        surfaces.state_of(self._core, underlying)  # settings first (404, 409)
+        return surface_reads.desk_surface(self._core.book.market(underlying), model,
+                                          expiries, ssvi, spot, as_of)
 
     def positions(self) -> tuple[PositionView, ...]:
         book = self._core.book
@@ -200,6 +250,10 @@ class ReadModel:
                                    max_contracts)
 
 
+def _maybe_tuple(x: list[float] | None) -> tuple[float, ...] | None:
+    return None if x is None else tuple(x)
+
+
 def _market(m: Any) -> MarketView:
     last = None if m.last_tick_ts is None else LastTick(m.last_tick_ts, m.spot, m.bid, m.ask)
     return MarketView(
@@ -207,5 +261,6 @@ def _market(m: Any) -> MarketView:
         type="future" if m.is_future else (m.declared_type or "stock"), hedge=m.hedge,
         max_jump_pct=m.max_jump_pct, confirm_ticks=m.confirm_ticks, as_of=m.as_of,
         last_tick=last, option_style=m.option_style, dividends=m.dividends, beta=m.beta,
-        benchmark=m.benchmark, price_scan_pct=m.price_scan_pct, vol_scan=m.vol_scan)
+        benchmark=m.benchmark, price_scan_pct=m.price_scan_pct, vol_scan=m.vol_scan,
+        surface=None if m.surface is None else m.surface.config)
 

@@ -30,6 +30,7 @@ from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
+from app.engine.surfaces import Refitter
 from app.engine.views import fill_view, risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
@@ -83,6 +84,7 @@ class Runner:
         self.snapshot_every = snapshot_every
         self.tick_checkpoint_s = tick_checkpoint_s
         self._ticked: set[str] = set()  # underlyings whose tick state is not checkpointed yet
+        self.refitter = Refitter(self)  # surfaces refitted off the tick path
         self.ready = False
 
     # --- life -----------------------------------------------------------------------------
@@ -101,6 +103,7 @@ class Runner:
             asyncio.create_task(self._fill_writer(), name="fill-writer"),
             asyncio.create_task(self._tick_checkpoint_loop(), name="tick-checkpoint"),
             asyncio.create_task(self._alert_writer(), name="alert-writer"),
+            asyncio.create_task(self.refitter.run(), name="surface-refits"),
         ]
         self._wake.set()
         self.ready = True

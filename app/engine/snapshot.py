@@ -12,8 +12,15 @@ from typing import Any
 
 from app.book import UnderlyingMarket
 from app.book.book import Position
+from app.book.vols import SurfaceState
 from app.domain import HedgeRequest, HedgeSpec
-from app.engine.command_codec import instrument_of_record, instrument_record
+from app.engine.command_codec import (
+    instrument_of_record,
+    instrument_record,
+    surface_config_of,
+    surface_of_record,
+    surface_record,
+)
 from app.engine.core import Core
 from app.hedging import HedgePolicy, HedgeState, PendingOrder
 
@@ -54,8 +61,10 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
     for d in snap["markets"]:
         hedge = HedgeSpec(**d.pop("hedge"))
         request = d.pop("hedge_request", None)
+        surface = _surface_state_of(d.pop("surface", None))
         book.set_underlying(UnderlyingMarket(
-            **d, hedge=hedge, hedge_request=None if request is None else HedgeRequest(**request)))
+            **d, hedge=hedge, hedge_request=None if request is None else HedgeRequest(**request),
+            surface=surface))
     book.positions.clear()
     book.groups.clear()
     book.convertibles.clear()
@@ -94,7 +103,30 @@ def _market(m: UnderlyingMarket) -> dict[str, Any]:
     d["hedge_request"] = None if m.hedge_request is None else dataclasses.asdict(m.hedge_request)
     d["option_ivs"] = dict(m.option_ivs)
     d["option_tick_ts"] = dict(m.option_tick_ts)
+    d["surface"] = None if m.surface is None else _surface_state(m.surface)
     return d
+
+
+def _surface_state(st: SurfaceState) -> dict[str, Any]:
+    """The surface in use and its lock (not the quotes: the next refit waits for new ones)."""
+    return {"config": dataclasses.asdict(st.config),
+            "surface": None if st.surface is None else surface_record(st.surface),
+            "as_of": st.as_of, "version": st.version, "locked": st.locked,
+            "source": st.source, "report": st.report, "rejected": dict(st.rejected),
+            "last_fit_wall": st.last_fit_wall}
+
+
+def _surface_state_of(d: dict[str, Any] | None) -> SurfaceState | None:
+    if d is None:
+        return None
+    config = surface_config_of(d["config"])
+    assert config is not None
+    st = SurfaceState(config,
+                      None if d["surface"] is None else surface_of_record(d["surface"]),
+                      d["as_of"], d["version"], d["locked"], d["source"], d["report"])
+    st.rejected.update(d.get("rejected") or {})
+    st.last_fit_wall = d.get("last_fit_wall")
+    return st
 
 
 def _pending(p: PendingOrder) -> dict[str, Any]:

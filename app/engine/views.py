@@ -8,10 +8,11 @@ from typing import Any
 
 from app.book import UnderlyingRisk, buckets
 from app.book.risk import ConvertibleRows
-from app.book.vols import SOURCES
+from app.book.vols import SOURCES, SurfaceConfig
 from app.domain import Instrument, iso_utc
-from app.engine.read import MarketView, PolicyView, PositionView
+from app.engine.read import MarketView, PolicyView, PositionView, SurfaceView
 from app.pricing.convertible import RESOLVE_REASONS
+from app.surface import butterfly_check, calendar_check
 
 
 def _num(x: float | None) -> float | None:
@@ -214,10 +215,52 @@ def market_view(m: MarketView) -> dict[str, Any]:
         "benchmark": m.benchmark,
         "price_scan_pct": m.price_scan_pct,
         "vol_scan": m.vol_scan,
+        "surface": None if m.surface is None else surface_config_view(m.surface),
         "as_of": iso_utc(m.as_of),
         "last_tick": None if last is None else {
             "ts": iso_utc(last.ts), "price": last.price, "bid": last.bid, "ask": last.ask},
     }
+
+
+def surface_config_view(c: SurfaceConfig) -> dict[str, Any]:
+    return {"model": c.model, "stickiness": c.stickiness, "refit_s": c.refit_s,
+            "min_new_quotes": c.min_new_quotes, "quote_max_age_s": c.quote_max_age_s}
+
+
+def surface_view(v: SurfaceView) -> dict[str, Any]:
+    """GET /v1/surfaces/{u}: the surface in use (params per expiry, where it came from, its
+    version and as-of, the arbitrage checks of it), the last fit's report (RMS error, quotes
+    used and rejected, its checks; accepted or why not) and the fits not swapped in."""
+    s = v.surface
+    out: dict[str, Any] = {
+        "underlying": v.underlying,
+        "model": s.model if s is not None else v.config.model,
+        "config": surface_config_view(v.config),
+        "source": v.source,
+        "locked": v.locked,
+        "version": v.version,
+        "as_of": iso_utc(v.as_of),
+        "spot": None if s is None else s.spot,
+        "expiries": [] if s is None else [
+            {**e, "vega": None if v.vega_by_expiry is None else v.vega_by_expiry[i]}
+            for i, e in enumerate(s.as_dict()["expiries"])],
+        "checks": None,
+        "fit": v.report,
+        "rejected_fits": dict(v.rejected),
+        "fitting": v.fitting,
+        "quotes": {"held": v.quotes, "new": v.new_quotes},
+    }
+    if s is not None:
+        if s.ssvi is not None:
+            out["ssvi"] = s.as_dict()["ssvi"]
+        fly, cal = butterfly_check(s), calendar_check(s)
+        out["checks"] = {
+            "butterfly": {"ok": fly.ok, "min_density": _finite(fly.min_density),
+                          "at_k": _finite(fly.at_k), "at_t": _finite(fly.at_t)},
+            "calendar": {"ok": cal.ok, "min_increase": _finite(cal.min_increase),
+                         "at_k": _finite(cal.at_k),
+                         "between_t": None if cal.between is None else list(cal.between)}}
+    return out
 
 
 def instrument_view(i: Instrument, style: str) -> dict[str, Any]:

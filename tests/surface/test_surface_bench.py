@@ -15,6 +15,8 @@ def test_surface_bench_quick_writes_its_rows(tmp_path, capsys):
     assert any(n.startswith("fit 8 expiries x 41 strikes, SVI") for n in names)
     assert any(n.startswith("fit one 41-strike slice") for n in names)
     assert any(n.startswith("surface lookup, 1,000 options") for n in names)
+    ticks = [row for row in rows if "off the surface" in row["name"]]
+    assert len(ticks) == 2 and all(row["reference"] > 0 for row in ticks)  # against flat vol
     for row in rows:
         assert row["section"] == "surface" and row["value"] > 0 and row["unit"] in {"ms", "µs"}
     svi = rows[0]
