@@ -6,7 +6,7 @@ With y = (k − m)/σ, raw SVI is w = a + d y + c √(y² + 1) where d = ρ b σ
 linear in x = (a, d, c). For fixed (m, σ) the weighted least squares in x is a 3-variable
 strictly convex quadratic program with linear constraints G x ≥ h, solved exactly by the dual
 active-set method of Goldfarb & Idnani (1983); the outer problem minimizes its optimal value
-over (m, ln σ) by Nelder–Mead started from the best point of a coarse grid.
+over (m, ln σ) by Nelder–Mead from the best STARTS points of a coarse grid (the best wins).
 
 The constraints (rows normalized to unit length):
     |d| ≤ ρ_max c              |ρ| ≤ ρ_max = 0.999 < 1 (and so b ≥ 0)
@@ -61,6 +61,8 @@ def _constraints() -> tuple[np.ndarray, np.ndarray]:
 
 
 _G, _H_SIGMA = _constraints()
+#: Nelder–Mead runs from this many of the coarse grid's best points; the best result wins.
+STARTS = 3
 NF = _G.shape[0]
 _WING_NORM = math.sqrt(2.0)
 
@@ -306,30 +308,48 @@ def fit_kernel(k, w, wt, hs, cal_k, cal_w, grid, out, ws):
     box = np.array([kmin - span, kmax + span, math.log(1e-4), math.log(5.0), _PENALTY * scale])
     prob = (k, w, wt, hs, cal_k, cal_w, grid, box)
     x = np.empty(3)
-    best = np.inf
     p = np.empty(2)
-    start = np.empty(2)
+    # The coarse grid's best STARTS points (a smile can have more than one basin in (m, σ)).
+    tops = np.full(STARTS, np.inf)
+    top_p = np.empty((STARTS, 2))
     for gm in range(5):
         for gs in range(4):
             p[0] = kmin + 0.25 * gm * span
             p[1] = math.log(0.02 * 3.3 ** gs)
             f = _objective(p, prob, x, ws)
-            if f < best:
-                best = f
-                start[0] = p[0]
-                start[1] = p[1]
-    if not best < np.inf:
+            j = STARTS - 1
+            if f < tops[j]:
+                while j > 0 and f < tops[j - 1]:
+                    tops[j] = tops[j - 1]
+                    top_p[j, 0] = top_p[j - 1, 0]
+                    top_p[j, 1] = top_p[j - 1, 1]
+                    j -= 1
+                tops[j] = f
+                top_p[j, 0] = p[0]
+                top_p[j, 1] = p[1]
+    if not tops[0] < np.inf:
         out[:] = np.nan
         return np.inf
     ftol = 1e-20  # a weighted RMS of 1e-10 in total variance (wt sums to 1)
-    step = np.array([0.1 * span, 0.5])
-    best = _nelder_mead(prob, start, step, x, ws, 400, ftol)
-    step[0] = 1e-3 * span
-    step[1] = 1e-2
-    again = start.copy()
-    f2 = _nelder_mead(prob, again, step, x, ws, 400, ftol)  # restart: no collapsed simplex
-    if f2 < best:
-        start = again
+    start = top_p[0].copy()
+    best = np.inf
+    step = np.empty(2)
+    for j in range(STARTS):
+        if not tops[j] < np.inf:
+            break
+        here = top_p[j].copy()
+        step[0] = 0.1 * span
+        step[1] = 0.5
+        f1 = _nelder_mead(prob, here, step, x, ws, 400, ftol)
+        step[0] = 1e-3 * span
+        step[1] = 1e-2
+        again = here.copy()
+        f2 = _nelder_mead(prob, again, step, x, ws, 400, ftol)  # restart: no collapsed simplex
+        if f2 < f1:
+            here, f1 = again, f2
+        if f1 < best:
+            best = f1
+            start = here
     sig = math.exp(start[1])
     best = _objective(start, prob, x, ws)
     a, d, c = x[0], x[1], x[2]

@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.surface import (
@@ -67,6 +67,7 @@ def svi_inside_the_fit_domain(draw: st.DrawFn) -> SviParams:
 
 @settings(max_examples=40, deadline=None)
 @given(svi_inside_the_fit_domain())
+@example(SviParams(a=-0.40958, b=1.0, rho=0.5, m=-0.25, sigma=0.5))  # two basins: multi-start
 def test_any_smile_inside_the_fit_domain_is_recovered_from_noiseless_quotes(true):
     # butterfly arbitrage or not: without the density penalty the fit is pure least squares
     t = 1.0
