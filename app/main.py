@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
+from app.adapters.shard_registry import ShardRegistry
 from app.api import dashboard, docs, errors, hedge, market, ops, risk, ws
 from app.api.gate import Gate, KeyRing, RateLimit
 from app.api.limits import BodyLimit
@@ -33,11 +34,29 @@ def make_bus(settings: Settings) -> SignalBus:
         return RedisBus(
             settings.redis_url,
             settings.signal_channel,
-            settings.signal_stream,
+            settings.signal_stream_name(),
             maxlen=settings.stream_maxlen,
             timeout_s=settings.redis_timeout_ms / 1000.0,
         )
     return MemoryBus()
+
+
+async def register_shard(settings: Settings) -> ShardRegistry | None:
+    """A shard with Redis registers its address under a lease (app.adapters.shard_registry);
+    without Redis there is no registry, and gateways cannot find it."""
+    shard = settings.the_shard()
+    if shard is None:
+        return None
+    if not settings.redis_url:
+        log.warning("shard %s without HEDGE_REDIS_URL: not registered, no gateway will find "
+                    "it", shard.label)
+        return None
+    registry = ShardRegistry(settings.redis_url, settings.registry_prefix,
+                             settings.shard_lease_s, settings.redis_timeout_ms / 1000.0)
+    url = settings.shard_url or f"http://{settings.host}:{settings.port}"
+    await registry.register(shard, url)
+    log.info("shard %s registered at %s (lease %g s)", shard.label, url, settings.shard_lease_s)
+    return registry
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -49,10 +68,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         warm_up()  # compile/load the kernels now, never on the first tick
         if not app.state.keys.enabled:
             log.warning("HEDGE_API_KEYS is unset: no authentication, every client is admin")
-        core = Core(clock, max_clock_skew_s=settings.max_clock_skew_s)
+        shard = settings.the_shard()
+        core = Core(clock, max_clock_skew_s=settings.max_clock_skew_s, shard=shard)
         runner = Runner(
             core,
-            SqliteJournal(settings.db_path),
+            SqliteJournal(settings.journal_path()),
             make_bus(settings),
             Metrics(),
             outbox_size=settings.outbox_size,
@@ -63,11 +83,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
         app.state.runner = runner
         await runner.start()
-        log.info("dynhedge %s ready: bus=%s journal=%s", __version__, runner.bus.name,
-                 settings.db_path)
+        log.info("dynhedge %s ready: bus=%s journal=%s%s", __version__, runner.bus.name,
+                 settings.journal_path(), "" if shard is None else f" shard={shard.label}")
+        registry = await register_shard(settings)
         try:
             yield
         finally:
+            if registry is not None:  # gateways stop routing here before the book closes
+                await registry.withdraw()
+                await registry.close()
             await runner.stop()
 
     app = FastAPI(
