@@ -1,0 +1,287 @@
+"""create_gateway(settings): the REST API of a single service, in front of N shards.
+
+Every request is routed by `app.gateway.routing.route`; the shard's answer goes back as it
+came (status and body) when one shard answers, or merged when several do. A shard that is
+down answers 503 naming it: `{error, status: 503, shard: "K/N"}`. The gateway holds no book:
+any number of them may run side by side."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from pydantic import TypeAdapter, ValidationError
+from starlette.responses import Response
+
+from app import __version__
+from app.adapters.shard_registry import ShardRegistry
+from app.api.errors import error_body, field_errors, first_reason
+from app.api.ingest import parse_tick
+from app.api.schemas import PositionIn
+from app.domain import instrument_from_fields
+from app.domain.shard import shard_of, underlying_of
+from app.engine.command_codec import INSTRUMENT_FIELDS
+from app.gateway import routing
+from app.gateway.shards import FORWARDED, Answer, ShardDown, ShardMap
+from app.settings import Settings
+
+log = logging.getLogger("dynhedge.gateway")
+_POSITIONS = TypeAdapter(list[PositionIn])
+
+
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def _passed(a: Answer) -> Response:
+    return Response(a.body, status_code=a.status, media_type="application/json",
+                    headers=a.headers)
+
+
+def _down(d: ShardDown, what: str = "") -> Response:
+    body = error_body(503, f"{d}{what}")
+    body["shard"] = d.label
+    return _json(body, 503)
+
+
+def _invalid(field: str, reason: str, status: int = 422) -> Response:
+    detail = [{"field": field, "reason": reason, "loc": [field], "msg": reason,
+               "type": "value_error"}]
+    return _json(error_body(status, f"{field}: {reason}", detail), status)
+
+
+def create_gateway(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if not settings.redis_url or not settings.shards:
+        raise ValueError("the gateway needs HEDGE_REDIS_URL (where shards register) and "
+                         "HEDGE_SHARDS (how many)")
+    count = settings.shards
+    registry = ShardRegistry(settings.redis_url, settings.registry_prefix,
+                             timeout_s=settings.redis_timeout_ms / 1000.0)
+    shards = ShardMap(registry, count, settings.gateway_timeout_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("dynhedge gateway %s: %d shards, registry %s:{K}", __version__, count,
+                 settings.registry_prefix)
+        try:
+            yield
+        finally:
+            await shards.close()
+
+    app = FastAPI(title="dynhedge gateway", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.shards = shards
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _json({"status": "ok", "role": "gateway", "shards": count})
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        status = await shard_status(shards, {})
+        down = [k for k, s in status.items() if s["status"] != "up"]
+        problem = shards.registry_problem or (f"shard(s) {', '.join(down)} down" if down
+                                              else None)
+        return _json({"status": "ready" if problem is None else "not ready",
+                      "reason": problem, "shards": status}, 200 if problem is None else 503)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    async def proxy(request: Request, path: str) -> Response:
+        path = "/" + path
+        method = request.method
+        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
+        params = list(request.query_params.multi_items())
+        body = await request.body()
+        one = request.query_params.get("shard")
+        if one is not None and method == "GET":  # ?shard=K: that shard's own answer
+            if not one.isdigit() or int(one) >= count:
+                return _invalid("shard", f"must be a shard index 0..{count - 1}")
+            params = [(k, v) for k, v in params if k != "shard"]
+            return await _one(shards, int(one), method, path, headers, body, params)
+        r = routing.route(method, path, count)
+        if r.kind == "owner":
+            assert r.shard is not None
+            return await _one(shards, r.shard, method, path, headers, body, params,
+                              r.underlying)
+        if r.kind == "signal":
+            if r.shard is None:
+                return _json(error_body(404, f"unknown signal {path.split('/')[4]!r}"), 404)
+            return await _one(shards, r.shard, method, path, headers, body, params)
+        if r.kind in ("ticks", "positions", "body"):
+            try:
+                data = orjson.loads(body) if body else None
+            except orjson.JSONDecodeError:
+                return _invalid("body", "not valid JSON")
+            if r.kind == "ticks":
+                return await _ticks(shards, data, body, headers, params)
+            if r.kind == "positions":
+                return await _positions(shards, data, headers, params)
+            underlying = routing.body_underlying(path, data)
+            if underlying is not None:
+                return await _one(shards, shard_of(underlying, count), method, path,
+                                  headers, body, params, underlying)
+            if path in ("/v1/hedge/halt", "/v1/hedge/resume") and not (
+                    isinstance(data, dict) and data.get("underlying")):
+                return await _every(shards, method, path, headers, body, params, write=True)
+            if path == "/v1/hedge/signals" and isinstance(data, list):
+                return _invalid("body", "a set of manual signals must be of one underlying "
+                                "through the gateway (send one set per underlying)")
+            return await _one(shards, 0, method, path, headers, body, params)  # its 4xx
+        if r.kind == "find":
+            return await _find(shards, method, path, headers, body, params)
+        if method == "GET" and path == "/v1/risk":
+            return await _risk(shards, headers, params)
+        if method == "GET" and path == "/v1/hedge/signals":
+            return await _signals(shards, headers, params, request)
+        return await _every(shards, method, path, headers, body, params,
+                            write=method != "GET")
+
+    return app
+
+
+async def _one(shards: ShardMap, k: int, method: str, path: str, headers: dict[str, str],
+               body: bytes, params: Any, underlying: str | None = None) -> Response:
+    try:
+        return _passed(await shards.send(k, method, path, headers, body or None, params))
+    except ShardDown as d:
+        return _down(d, f" (owner of {underlying!r})" if underlying else "")
+
+
+async def _ticks(shards: ShardMap, data: Any, raw: bytes, headers: dict[str, str],
+                 params: Any) -> Response:
+    if isinstance(data, dict):  # one tick: its owner's answer as it is (422, 404, 421…)
+        symbol = data.get("symbol")
+        k = shard_of(underlying_of(symbol), shards.count) if isinstance(symbol, str) else 0
+        return await _one(shards, k, "POST", "/v1/ticks", headers, raw, params,
+                          underlying_of(symbol) if isinstance(symbol, str) else None)
+    if not isinstance(data, list):
+        return _invalid("body", "expected a tick object or a list of ticks")
+    per, unroutable = routing.split_ticks(data, shards.count)
+    rejected = []
+    for i in unroutable:  # no symbol to route by: the shard's own validation, here
+        error = parse_tick(data[i], 0.0)
+        rejected.append({"index": i, "error": str(error)})
+    bodies = {k: orjson.dumps([data[i] for i in idx]) for k, idx in per.items()}
+    parts = []
+    for got in await shards.send_all("POST", "/v1/ticks", headers, bodies, params):
+        if isinstance(got, ShardDown):
+            rejected += [{"index": i, "error": f"{got} (503)"} for i in per[got.index]]
+        elif got.status != 200:
+            return _passed(got)  # the whole request was refused (key, scope, size…)
+        else:
+            parts.append((per[got.index], got.json()))
+    return _json(routing.merge_ticks(parts, rejected))
+
+
+async def _positions(shards: ShardMap, data: Any, headers: dict[str, str],
+                     params: Any) -> Response:
+    """Validated whole here (the shard's own schema and instrument rules), then each shard
+    gets its part — an empty list too: the load replaces every shard's book."""
+    try:
+        items = _POSITIONS.validate_python(data)
+    except ValidationError as exc:
+        detail = field_errors(list(exc.errors()))
+        return _json(error_body(422, first_reason(detail), detail), 422)
+    parts: dict[int, list[Any]] = {k: [] for k in range(shards.count)}
+    for i, p in enumerate(items):
+        fields = {k: v for k, v in p.model_dump(exclude_none=True, by_alias=True).items()
+                  if k in INSTRUMENT_FIELDS}
+        try:
+            inst = instrument_from_fields(p.symbol, fields)
+        except ValueError as exc:
+            named, sep, reason = str(exc).partition(": ")
+            return _invalid(f"{i}.{named}" if sep else f"{i}", reason if sep else str(exc))
+        parts[shard_of(inst.underlying, shards.count)].append(data[i])
+    for k in range(shards.count):  # every shard up, or nothing is sent anywhere
+        try:
+            await shards.url(k)
+        except ShardDown as d:
+            return _down(d, ": the book is loaded on every shard or none")
+    answers = await shards.send_all("PUT", "/v1/positions", headers,
+                                    {k: orjson.dumps(v) for k, v in parts.items()}, params)
+    return _merged(answers, write=True)
+
+
+async def _every(shards: ShardMap, method: str, path: str, headers: dict[str, str],
+                 body: bytes, params: Any, write: bool) -> Response:
+    return _merged(await shards.send_all(method, path, headers,
+                                         None if not body else dict.fromkeys(
+                                             range(shards.count), body), params), write)
+
+
+def _merged(answers: list[Answer | ShardDown], write: bool) -> Response:
+    """One answer of many: the first shard's refusal as it is; a shard down is 503 for a
+    write (the others did take it: the answer lists them) and a gap for a read."""
+    down = [a for a in answers if isinstance(a, ShardDown)]
+    got = [a for a in answers if isinstance(a, Answer)]
+    for a in got:
+        if a.status >= 400:
+            return _passed(a)
+    if down and (write or not got):
+        body = error_body(503, "; ".join(str(d) for d in down))
+        body.update(shard=down[0].label, applied=[f"{a.index}/{len(answers)}" for a in got])
+        return _json(body, 503)
+    return _json(routing.merge_any([a.json() for a in got]))
+
+
+async def _find(shards: ShardMap, method: str, path: str, headers: dict[str, str],
+                body: bytes, params: Any) -> Response:
+    answers = await shards.send_all(method, path, headers, None if not body else dict.fromkeys(
+        range(shards.count), body), params)
+    for a in answers:
+        if isinstance(a, Answer) and a.status != 404:
+            return _passed(a)
+    down = [a for a in answers if isinstance(a, ShardDown)]
+    if down:
+        return _down(down[0], " (it may hold what was asked for)")
+    first = answers[0]
+    assert isinstance(first, Answer)
+    return _passed(first)
+
+
+async def shard_status(shards: ShardMap, answers: dict[int, Any]) -> dict[str, Any]:
+    records = await shards.records()
+    out = {}
+    for k, record in enumerate(records):
+        out[str(k)] = {"status": "up" if record is not None else "down",
+                       "url": None if record is None else record.get("url"),
+                       "as_of": answers.get(k, {}).get("as_of")}
+    return out
+
+
+async def _risk(shards: ShardMap, headers: dict[str, str], params: Any) -> Response:
+    answers = await shards.send_all("GET", "/v1/risk", headers, params=params)
+    good: dict[int, Any] = {}
+    for a in answers:
+        if isinstance(a, Answer):
+            if a.status != 200:
+                return _passed(a)
+            good[a.index] = a.json()
+    status = await shard_status(shards, good)
+    for a in answers:
+        if isinstance(a, ShardDown):
+            status[str(a.index)].update(status="down", reason=a.reason)
+    return _json(routing.merge_risk(good, status))
+
+
+async def _signals(shards: ShardMap, headers: dict[str, str], params: Any,
+                   request: Request) -> Response:
+    """Every shard's signals with `seq > after` (seq is per shard), ordered by time."""
+    try:
+        limit = int(request.query_params.get("limit", 1000))
+    except ValueError:
+        return _invalid("limit", "must be an integer")
+    answers = await shards.send_all("GET", "/v1/hedge/signals", headers, params=params)
+    lists = []
+    for a in answers:
+        if isinstance(a, ShardDown):
+            return _down(a, ": the firm-wide listing would miss its signals")
+        if a.status != 200:
+            return _passed(a)
+        lists.append(a.json())
+    return _json(routing.merge_signals(lists, limit))
