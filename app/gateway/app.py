@@ -123,8 +123,16 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
                 return await _positions(shards, data, headers, params)
             underlying = routing.body_underlying(path, data)
             if underlying is not None:
-                return await _one(shards, shard_of(underlying, count), method, path,
-                                  headers, body, params, underlying)
+                k = shard_of(underlying, count)
+                answer = await _one(shards, k, method, path, headers, body, params,
+                                    underlying)
+                if path == "/v1/fills" and answer.status_code == 404:
+                    # an instrument whose id does not name its underlying (a future, a
+                    # hedge instrument): the shard whose book has it; a refusal changes
+                    # nothing, so asking the others is safe
+                    return await _find(shards, method, path, headers, body, params,
+                                       first=answer, skip=k)
+                return answer
             if path in ("/v1/hedge/halt", "/v1/hedge/resume") and not (
                     isinstance(data, dict) and data.get("underlying")):
                 return await _every(shards, method, path, headers, body, params, write=True)
@@ -230,18 +238,22 @@ def _merged(answers: list[Answer | ShardDown], write: bool) -> Response:
 
 
 async def _find(shards: ShardMap, method: str, path: str, headers: dict[str, str],
-                body: bytes, params: Any) -> Response:
-    answers = await shards.send_all(method, path, headers, None if not body else dict.fromkeys(
-        range(shards.count), body), params)
+                body: bytes, params: Any, first: Response | None = None,
+                skip: int | None = None) -> Response:
+    """The answer of the one shard that knows what is asked for (any answer but 404, or
+    421: a shard that does not own it); 404 when none does, 503 when one that might is down."""
+    others = [k for k in range(shards.count) if k != skip]
+    answers = await shards.send_all(method, path, headers, dict.fromkeys(others, body or None),
+                                    params)
     for a in answers:
-        if isinstance(a, Answer) and a.status != 404:
+        if isinstance(a, Answer) and a.status not in (404, 421):
             return _passed(a)
     down = [a for a in answers if isinstance(a, ShardDown)]
     if down:
         return _down(down[0], " (it may hold what was asked for)")
-    first = answers[0]
-    assert isinstance(first, Answer)
-    return _passed(first)
+    if first is not None:
+        return first
+    return next(_passed(a) for a in answers if isinstance(a, Answer))
 
 
 async def shard_status(shards: ShardMap, answers: dict[int, Any]) -> dict[str, Any]:
