@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
+from app.adapters.risk_publisher import RiskPublisher
 from app.adapters.shard_registry import ShardRegistry
 from app.api import dashboard, docs, errors, hedge, market, ops, risk, ws
 from app.api.gate import Gate, KeyRing, RateLimit
@@ -21,6 +22,7 @@ from app.engine.core import Core
 from app.engine.metrics import Metrics
 from app.engine.ports import SignalBus
 from app.engine.runner import Runner
+from app.engine.views import risk_view
 from app.pricing import warm_up
 from app.settings import Settings
 
@@ -54,9 +56,23 @@ async def register_shard(settings: Settings) -> ShardRegistry | None:
     registry = ShardRegistry(settings.redis_url, settings.registry_prefix,
                              settings.shard_lease_s, settings.redis_timeout_ms / 1000.0)
     url = settings.shard_url or f"http://{settings.host}:{settings.port}"
-    await registry.register(shard, url)
-    log.info("shard %s registered at %s (lease %g s)", shard.label, url, settings.shard_lease_s)
+    if await registry.register(shard, url):
+        log.info("shard %s registered at %s (lease %g s)", shard.label, url,
+                 settings.shard_lease_s)
     return registry
+
+
+def publish_risk(settings: Settings, runner: Runner) -> RiskPublisher | None:
+    """A shard with Redis writes each recomputed underlying's figures there (the firm-wide
+    aggregate's record: app.adapters.risk_publisher)."""
+    shard = settings.the_shard()
+    if shard is None or not settings.redis_url:
+        return None
+    publisher = RiskPublisher(settings.redis_url, settings.risk_prefix, shard,
+                              settings.redis_timeout_ms / 1000.0)
+    publisher.start(runner.risk_feed.subscribe,
+                    lambda: [risk_view(r) for r in runner.read.risks().values()])
+    return publisher
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -86,12 +102,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         log.info("dynhedge %s ready: bus=%s journal=%s%s", __version__, runner.bus.name,
                  settings.journal_path(), "" if shard is None else f" shard={shard.label}")
         registry = await register_shard(settings)
+        publisher = publish_risk(settings, runner)
         try:
             yield
         finally:
             if registry is not None:  # gateways stop routing here before the book closes
                 await registry.withdraw()
                 await registry.close()
+            if publisher is not None:
+                await publisher.close()
             await runner.stop()
 
     app = FastAPI(

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     shard_url: str | None = None  # the address the shard registers (default http://host:port)
     shard_lease_s: float = Field(3.0, gt=0)  # a registration not renewed this long expires
     registry_prefix: str = "hedge:shard"
+    risk_prefix: str = "hedge:risk"  # a shard's last risk figures per underlying, in Redis
     shards: int | None = Field(None, ge=1)  # the gateway: how many shards (N)
     gateway_timeout_s: float = Field(5.0, gt=0)  # the gateway's wait for a shard's answer
 

@@ -62,22 +62,27 @@ class ShardRegistry:
 
     # --- the shard's side -----------------------------------------------------------------
 
-    async def register(self, shard: Shard, url: str) -> None:
-        """Write our record now (raises when Redis does not take it) and renew it in the
-        background until `withdraw`."""
+    async def register(self, shard: Shard, url: str) -> bool:
+        """Write our record now and renew it in the background until `withdraw`. False when
+        Redis did not take it now: the renewals keep trying (gateways answer 503 meanwhile)."""
         self._key = registry_key(self.prefix, shard.index)
         self._record = orjson.dumps({
             "shard": shard.label, "index": shard.index, "count": shard.count, "url": url,
             "pid": os.getpid(), "instance": self.instance, "since": time.time()})
-        await self._renew()
-        self._task = asyncio.create_task(self._keep(), name="shard-lease")
+        try:
+            await self._renew()
+            taken = True
+        except Exception as exc:
+            log.error("shard record %s not written (%s): retrying", self._key, exc)
+            taken = False
+        self._task = asyncio.create_task(self._keep(not taken), name="shard-lease")
+        return taken
 
     async def _renew(self) -> None:
         await asyncio.wait_for(self.client.set(self._key, self._record, px=self.lease_ms),
                                self.timeout_s)
 
-    async def _keep(self) -> None:
-        failing = False
+    async def _keep(self, failing: bool) -> None:
         while True:
             await asyncio.sleep(self.lease_ms / 3000.0)
             try:

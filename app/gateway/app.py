@@ -18,11 +18,12 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
 from app import __version__
+from app.adapters.risk_publisher import stored_risk
 from app.adapters.shard_registry import ShardRegistry
 from app.api.errors import error_body, field_errors, first_reason
 from app.api.ingest import parse_tick
 from app.api.schemas import PositionIn
-from app.domain import instrument_from_fields
+from app.domain import instrument_from_fields, iso_utc
 from app.domain.shard import shard_of, underlying_of
 from app.engine.command_codec import INSTRUMENT_FIELDS
 from app.gateway import routing
@@ -97,6 +98,8 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
         params = list(request.query_params.multi_items())
         body = await request.body()
+        if len(body) > settings.max_body_bytes:  # the shards' own limit, before any work
+            return _json(error_body(413, f"body over {settings.max_body_bytes} bytes"), 413)
         one = request.query_params.get("shard")
         if one is not None and method == "GET":  # ?shard=K: that shard's own answer
             if not one.isdigit() or int(one) >= count:
@@ -143,7 +146,7 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
         if r.kind == "find":
             return await _find(shards, method, path, headers, body, params)
         if method == "GET" and path == "/v1/risk":
-            return await _risk(shards, headers, params)
+            return await _risk(shards, headers, params, settings.risk_prefix)
         if method == "GET" and path == "/v1/hedge/signals":
             return await _signals(shards, headers, params, request)
         return await _every(shards, method, path, headers, body, params,
@@ -266,7 +269,10 @@ async def shard_status(shards: ShardMap, answers: dict[int, Any]) -> dict[str, A
     return out
 
 
-async def _risk(shards: ShardMap, headers: dict[str, str], params: Any) -> Response:
+async def _risk(shards: ShardMap, headers: dict[str, str], params: Any,
+                risk_prefix: str) -> Response:
+    """Live figures of the shards that answer; for a shard that is down, the last figures it
+    wrote to Redis, each underlying marked `stale` (app.adapters.risk_publisher)."""
     answers = await shards.send_all("GET", "/v1/risk", headers, params=params)
     good: dict[int, Any] = {}
     for a in answers:
@@ -277,7 +283,20 @@ async def _risk(shards: ShardMap, headers: dict[str, str], params: Any) -> Respo
     status = await shard_status(shards, good)
     for a in answers:
         if isinstance(a, ShardDown):
-            status[str(a.index)].update(status="down", reason=a.reason)
+            last: dict[str, Any] = {}
+            try:
+                last = await stored_risk(shards.registry.client, risk_prefix, a.index)
+            except Exception as exc:
+                log.warning("last figures of shard %s not read: %s", a.label, exc)
+            figures = {u: {**v["risk"], "stale": True} for u, v in last.items()}
+            good[a.index] = {"as_of": None, "underlyings": figures,
+                             "total": routing.total_of(figures.values())}
+            stamps = [v["published_at"] for v in last.values()]
+            status[str(a.index)].update(
+                status="down", reason=a.reason, stale=True,
+                as_of=max((f["as_of"] for f in figures.values() if f.get("as_of")),
+                          default=None),
+                published_at=iso_utc(max(stamps)) if stamps else None)
     return _json(routing.merge_risk(good, status))
 
 

@@ -127,6 +127,15 @@ def merge_risk(answers: dict[int, dict[str, Any]], status: dict[str, Any]) -> di
             "complete": all(s["status"] == "up" for s in status.values())}
 
 
+def total_of(figures: Any) -> dict[str, float]:
+    """The book's totals from per-underlying figures (as the service's own `total`)."""
+    total = dict.fromkeys(TOTAL_FIELDS, 0.0)
+    for f in figures:
+        for key in TOTAL_FIELDS:
+            total[key] += float(f.get(key) or 0.0)
+    return total
+
+
 def merge_signals(lists: list[list[dict[str, Any]]], limit: int) -> list[dict[str, Any]]:
     """Every shard's signals as one listing, ordered by time (then shard, then seq)."""
     merged = [s for items in lists for s in items]

@@ -42,6 +42,7 @@ class Cluster:
                           signal_stream=f"{self.tag}:stream",
                           signal_channel=f"{self.tag}:signals",
                           registry_prefix=f"{self.tag}:shard", shard_lease_s=1.5,
+                          risk_prefix=f"{self.tag}:risk",
                           log_level="warning", **settings)
         return env
 

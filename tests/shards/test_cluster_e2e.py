@@ -94,6 +94,17 @@ def loop_through_the_gateway(cluster: Cluster, gw: httpx.Client) -> None:
         assert gw.post("/v1/fills", json=fill).json()["duplicate"] is True
     risk = gw.get("/v1/risk").json()
     assert risk["complete"] is True
+    assert set(risk["shards"]) == {"0", "1"} and all(
+        v["status"] == "up" and v["as_of"] for v in risk["shards"].values())
+    # each shard's figures are in Redis too, under a hash tag per underlying
+    with cluster.redis() as r:
+        def stored() -> bool:
+            raw = r.get(f"{cluster.tag}:risk:{{{b}}}")
+            return raw is not None and orjson.loads(raw)["risk"]["hedge_position"] == \
+                sig_b[0]["order_qty"]
+
+        wait_until(stored, 5, "shard 1's figures in Redis")
+        assert r.smembers(f"{cluster.tag}:risk:shard:{{1}}") == {b.encode()}
     assert risk["underlyings"][a]["hedge_position"] == sig_a[0]["order_qty"]
     assert risk["underlyings"][b]["hedge_position"] == sig_b[0]["order_qty"]
     own = []
@@ -113,9 +124,13 @@ def loop_through_the_gateway(cluster: Cluster, gw: httpx.Client) -> None:
     assert gw.get(f"/v1/risk/{a}").status_code == 200
     r = gw.post("/v1/ticks", json=[{"symbol": a, "price": 101.5}, {"symbol": b, "price": 1.0}])
     assert r.json()["accepted"] == 1 and [x["index"] for x in r.json()["rejected"]] == [1]
+    # the firm view keeps the dead shard's last figures (from Redis), marked stale
     firm = gw.get("/v1/risk").json()
     assert firm["complete"] is False and firm["shards"]["1"]["status"] == "down"
-    assert b not in firm["underlyings"] and a in firm["underlyings"]
+    assert firm["shards"]["1"]["stale"] is True and firm["shards"]["1"]["published_at"]
+    assert firm["underlyings"][b]["stale"] is True
+    assert firm["underlyings"][b]["hedge_position"] == sig_b[0]["order_qty"]
+    assert "stale" not in firm["underlyings"][a]
     # its lease lapses on its own (no clean withdrawal after a kill -9)
     wait_until(lambda: gw.get("/readyz").json()["shards"]["1"]["status"] == "down", 10,
                "shard 1's lease expired")
@@ -124,6 +139,8 @@ def loop_through_the_gateway(cluster: Cluster, gw: httpx.Client) -> None:
     cluster.shards[1].start()
     cluster.shards[1].wait_ready(180)
     wait_until(lambda: gw.get(f"/v1/risk/{b}").status_code == 200, 10, "shard 1 back")
+    wait_until(lambda: "stale" not in gw.get("/v1/risk").json()["underlyings"][b], 10,
+               "the firm view fresh again")
     again = gw.get(f"/v1/risk/{b}").json()
     assert again["hedge_position"] == sig_b[0]["order_qty"]
     r = gw.post("/v1/fills", json={"exec_id": "x1", "symbol": sig_b[0]["instrument"],
