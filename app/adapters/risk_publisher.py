@@ -37,7 +37,7 @@ class RiskPublisher:
         self.client = connect(url, timeout_s)
         self.prefix = prefix
         self.shard = shard
-        self.timeout_s = timeout_s
+        self.timeout_s = max(timeout_s, 1.0)  # a round of writes, not one call
         self._task: asyncio.Task[None] | None = None
 
     def start(self, subscribe: Callable[[], asyncio.Queue[bytes | None]],
@@ -81,17 +81,16 @@ class RiskPublisher:
                      current: Callable[[], list[dict[str, Any]]]) -> None:
         now = time.time()
         index = index_key(self.prefix, self.shard.index)
-        writes = [self.client.set(risk_key(self.prefix, u), orjson.dumps(
-            {"shard": self.shard.label, "published_at": now, "risk": r}))
-            for u, r in figures.items()]
         if full:
             held = {r["underlying"] for r in current()}
             await self.client.delete(index)
             if held:
                 await self.client.sadd(index, *held)
         elif figures:
-            writes.append(self.client.sadd(index, *figures))
-        await asyncio.gather(*writes)
+            await self.client.sadd(index, *figures)
+        await asyncio.gather(*(self.client.set(risk_key(self.prefix, u), orjson.dumps(
+            {"shard": self.shard.label, "published_at": now, "risk": r}))
+            for u, r in figures.items()))
 
     async def close(self) -> None:
         if self._task is not None:

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from app.adapters.redis_bus import is_cluster_url, plain_url
 from app.domain.shard import Shard
 
 log = logging.getLogger("dynhedge.registry")
@@ -41,10 +42,8 @@ def connect(url: str, timeout_s: float) -> Any:
     """A client for one Redis; `HEDGE_REDIS_URL` with `?cluster=1` (or a `redis+cluster://`
     scheme) names a Redis Cluster through any of its nodes."""
     options: dict[str, Any] = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
-    if url.startswith("redis+cluster://") or "cluster=1" in url:
-        plain = url.replace("redis+cluster://", "redis://").replace("?cluster=1", "").replace(
-            "&cluster=1", "")
-        return aioredis.RedisCluster.from_url(plain, **options)
+    if is_cluster_url(url):
+        return aioredis.RedisCluster.from_url(plain_url(url), **options)
     return aioredis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
 
 

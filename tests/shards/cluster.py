@@ -33,12 +33,13 @@ def call_on(underlying: str, strike: float = 100.0) -> str:
 class Cluster:
     tmp_path: Path
     count: int
+    redis_url: str = REDIS_URL  # `…?cluster=1`: a Redis Cluster
     tag: str = field(default_factory=lambda: f"shards-test:{uuid.uuid4().hex[:8]}")
     shards: list[Service] = field(default_factory=list)
     gateway: Service | None = None
 
     def env(self, port: int, **settings: str | float | int) -> dict[str, str]:
-        env = service_env(self.tmp_path, port, redis_url=REDIS_URL,
+        env = service_env(self.tmp_path, port, redis_url=self.redis_url,
                           signal_stream=f"{self.tag}:stream",
                           signal_channel=f"{self.tag}:signals",
                           registry_prefix=f"{self.tag}:shard", shard_lease_s=1.5,
@@ -72,12 +73,16 @@ class Cluster:
     def stream(self, k: int) -> str:
         return f"{self.tag}:stream:{{{k}}}"
 
-    def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(REDIS_URL)
+    def redis(self) -> redis.Redis | redis.RedisCluster:
+        if "cluster=1" in self.redis_url:
+            return redis.RedisCluster.from_url(self.redis_url.replace("?cluster=1", ""))
+        return redis.Redis.from_url(self.redis_url)
 
     def close(self) -> None:
         for svc in [*self.shards, *([self.gateway] if self.gateway else [])]:
             svc.stop()
+        if "cluster=1" in self.redis_url:
+            return  # the test's own cluster, stopped after it
         with self.redis() as r:
             keys = list(r.scan_iter(match=f"{self.tag}:*"))
             if keys:

@@ -5,6 +5,8 @@ others unaffected, and after its restart no acknowledged fill is lost."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,19 +17,29 @@ import pytest
 
 from tests.faults.harness import wait_until
 from tests.shards.cluster import Cluster, call_on, owned_by
+from tests.shards.redis_cluster import RedisCluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 MARKET = {"rate": 0.01, "div_yield": 0.0, "vol": 0.25, "spot": 100.0}
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(tmp_path, 2)
-    try:
+@pytest.fixture(params=["redis", "redis-cluster"])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    """Two shards and a gateway over the shared Redis, then over a three-master Redis
+    Cluster of the test's own."""
+    with contextlib.ExitStack() as stack:
+        url = None
+        if request.param == "redis-cluster":
+            if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+                pytest.skip("redis-server and redis-cli are not on PATH")
+            rc = RedisCluster(tmp_path / "redis-cluster")
+            stack.callback(rc.close)
+            rc.start()
+            url = rc.url
+        c = Cluster(tmp_path, 2, **({"redis_url": url} if url else {}))
+        stack.callback(c.close)
         c.start()
         yield c
-    finally:
-        c.close()
 
 
 def stream_signals(cluster: Cluster, k: int) -> list[dict]:
