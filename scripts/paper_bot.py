@@ -52,7 +52,6 @@ from app.demo.paper_bot import (
     run_paper_bot,
     ws_url,
 )
-from app.domain.shard import shard_stream
 
 log = logging.getLogger("paper_bot")
 STOP_TIMEOUT_S = 10.0
@@ -97,7 +96,8 @@ async def run(args: argparse.Namespace) -> int:
         if args.redis_url:
             client = aioredis.Redis.from_url(args.redis_url, socket_timeout=10.0)
             stack.push_async_callback(client.aclose)
-            streams = ([shard_stream(args.stream, k) for k in range(args.shards)]
+            # shard K's stream is `<stream>:{K}` (docs/contract.md §17)
+            streams = ([f"{args.stream}:{{{k}}}" for k in range(args.shards)]
                        if args.shards else [args.stream])
             for stream in streams:  # a blocking read each: one connection per stream
                 sources.append(StreamSignals(client, stream, group=args.group,

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
@@ -27,6 +27,7 @@ from app.domain import instrument_from_fields, iso_utc
 from app.domain.shard import shard_of, underlying_of
 from app.engine.command_codec import INSTRUMENT_FIELDS
 from app.gateway import routing
+from app.gateway import ws as gateway_ws
 from app.gateway.shards import FORWARDED, Answer, ShardDown, ShardMap
 from app.settings import Settings
 
@@ -90,6 +91,18 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
                                               else None)
         return _json({"status": "ready" if problem is None else "not ready",
                       "reason": problem, "shards": status}, 200 if problem is None else 503)
+
+    @app.websocket("/v1/ws/signals")
+    async def ws_signals(ws: WebSocket) -> None:
+        await gateway_ws.fan_in(ws, shards, "/v1/ws/signals")
+
+    @app.websocket("/v1/ws/risk")
+    async def ws_risk(ws: WebSocket) -> None:
+        await gateway_ws.fan_in(ws, shards, "/v1/ws/risk")
+
+    @app.websocket("/v1/ws/ingest")
+    async def ws_ingest(ws: WebSocket) -> None:
+        await gateway_ws.ingest(ws, shards, settings.max_body_bytes)
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     async def proxy(request: Request, path: str) -> Response:

@@ -4,13 +4,16 @@ fills through the gateway; the firm's totals equal the sum of the shards' own.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from app.domain.shard import shard_of
 from tests.faults.harness import PYTHON, ROOT, _end, wait_until
@@ -62,8 +65,24 @@ def test_three_shards_a_gateway_and_the_paper_bot_on_every_stream(cluster: Clust
             for u in unders:
                 r = gw.put(f"/v1/hedge/policies/{u}", json={"mode": "band", "band": 50})
                 assert r.status_code == 200, r.text
-            r = gw.post("/v1/ticks", json=[{"symbol": u, "price": 101.0} for u in unders])
-            assert r.json() == {"accepted": 3, "rejected": []}
+            ws_base = cluster.gateway.ws
+            with connect(ws_base + "/v1/ws/signals", open_timeout=10) as feed, \
+                    connect(ws_base + "/v1/ws/ingest", open_timeout=10) as ingest:
+                time.sleep(2.0)  # the gateway's upstream feeds are open (no replay on a feed)
+                # ticks over the gateway's ingest socket: split by shard, acks merged
+                ingest.send(json.dumps({"type": "hello", "ack": True}))
+                assert json.loads(ingest.recv(timeout=10)) == {"type": "hello", "ack": True}
+                frame = [{"type": "tick", "symbol": u, "price": 101.0} for u in unders]
+                frame.insert(1, {"type": "tick", "symbol": unders[2], "price": -1.0})
+                ingest.send(json.dumps(frame))
+                ack = json.loads(ingest.recv(timeout=10))
+                assert ack["type"] == "ack" and ack["accepted"] == 3
+                assert [r["index"] for r in ack["rejected"]] == [1]
+                seen: set[str] = set()
+                deadline = time.monotonic() + 20
+                while len(seen) < 3 and time.monotonic() < deadline:
+                    seen.add(json.loads(feed.recv(timeout=20))["id"].split("-")[0])
+                assert seen == {"0", "1", "2"}  # every shard's signals on one socket
 
             def hedged() -> dict | None:
                 risk = gw.get("/v1/risk").json()

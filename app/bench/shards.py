@@ -1,0 +1,218 @@
+"""Benchmark section `shards` (issue: scale-out): the gateway's cost on the tick path, and
+the CPU per tick of each shard and of the gateway for 1, 2 and 3 shards.
+
+Real processes on loopback over the Redis of HEDGE_BENCH_REDIS_URL / HEDGE_TEST_REDIS_URL
+(unique names, removed after): N × `python -m app serve --shard K/N` and one
+`python -m app gateway`. CPU time is each process's own accounting (/proc/PID/stat utime +
+stime). Every wait is bounded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.bench.service_stack import REDIS_URL, free_port, occ, root_of
+from app.domain.shard import shard_of
+
+SECTION = "shards"
+TARGET_OVERHEAD_US = 1_000.0  # the issue: p99 at most 1 ms more than direct
+UNDERLYINGS = 12
+START_S = 240.0
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (its own accounting)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Topology:
+    def __init__(self, count: int, workdir: Path) -> None:
+        self.count = count
+        self.dir = workdir
+        self.tag = f"bench-shards:{uuid.uuid4().hex[:8]}"
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.ports: list[int] = []
+
+    def _env(self, port: int, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEDGE_")}
+        env.update({"HEDGE_PORT": str(port), "HEDGE_REDIS_URL": REDIS_URL,
+                    "HEDGE_SIGNAL_STREAM": f"{self.tag}:stream",
+                    "HEDGE_SIGNAL_CHANNEL": f"{self.tag}:signals",
+                    "HEDGE_REGISTRY_PREFIX": f"{self.tag}:shard",
+                    "HEDGE_RISK_PREFIX": f"{self.tag}:risk", "HEDGE_LOG_LEVEL": "warning",
+                    "HEDGE_MAX_CLOCK_SKEW_S": "60", **extra})
+        return env
+
+    def _spawn(self, args: list[str], env: dict[str, str], name: str) -> None:
+        log = (self.dir / f"{name}.log").open("ab")
+        self.procs.append(subprocess.Popen([sys.executable, "-m", "app", *args], env=env,
+                                           stdout=log, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL))
+        log.close()
+
+    def start(self) -> None:
+        for k in range(self.count):
+            port = free_port()
+            self.ports.append(port)
+            self._spawn(["serve"], self._env(port, HEDGE_SHARD=f"{k}/{self.count}",
+                                             HEDGE_DB_PATH=str(self.dir / f"j{k}.db")),
+                        f"shard-{k}")
+        port = free_port()
+        self.ports.append(port)
+        self._spawn(["gateway"], self._env(port, HEDGE_SHARDS=str(self.count)), "gateway")
+        deadline = time.monotonic() + START_S
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url() + "/readyz", timeout=2, trust_env=False
+                             ).status_code == 200:
+                    return
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
+                raise RuntimeError(f"the {self.count}-shard topology did not start")
+            time.sleep(0.1)
+
+    def url(self, k: int | None = None) -> str:
+        """The gateway (None) or shard k."""
+        return f"http://127.0.0.1:{self.ports[-1 if k is None else k]}"
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        with contextlib.suppress(Exception):
+            import redis
+
+            with redis.Redis.from_url(REDIS_URL) as r:
+                keys = list(r.scan_iter(match=f"{self.tag}:*"))
+                if keys:
+                    r.delete(*keys)
+
+
+@contextlib.contextmanager
+def topology(count: int) -> Iterator[Topology]:
+    with tempfile.TemporaryDirectory(prefix="dynhedge-bench-shards-") as tmp:
+        t = Topology(count, Path(tmp))
+        try:
+            t.start()
+            yield t
+        finally:
+            t.close()
+
+
+def load_book(client: httpx.Client, unders: list[str]) -> None:
+    for u in unders:
+        r = client.put(f"/v1/underlyings/{u}", json={"rate": 0.01, "div_yield": 0.0,
+                                                    "vol": 0.25, "spot": 100.0})
+        r.raise_for_status()
+    positions = [{"symbol": occ(u, "271217", j % 2 == 0, 80.0 + 4 * j), "quantity": 1 + j}
+                 for u in unders for j in range(10)]
+    client.put("/v1/positions", json=positions).raise_for_status()
+
+
+def paced_latencies(client: httpx.Client, unders: list[str], n: int,
+                    rate: float) -> list[float]:
+    """Seconds per single-tick POST, sent at `rate` a second (late sends are not bunched)."""
+    out = []
+    period = 1.0 / rate
+    next_at = time.perf_counter()
+    for i in range(n):
+        now = time.perf_counter()
+        if now < next_at:
+            time.sleep(next_at - now)
+        next_at = max(next_at + period, time.perf_counter())
+        tick = {"symbol": unders[i % len(unders)], "price": 100.0 + (i % 7) * 0.01}
+        t0 = time.perf_counter()
+        r = client.post("/v1/ticks", json=tick)
+        out.append(time.perf_counter() - t0)
+        if r.status_code != 200:
+            raise RuntimeError(f"tick refused: {r.status_code} {r.text[:200]}")
+    return out
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def overhead_rows(quick: bool) -> list[dict[str, Any]]:
+    n = 400 if quick else 3_000
+    rows = []
+    with topology(2) as t:
+        unders = [root_of(i) for i in range(UNDERLYINGS)]
+        mine = [u for u in unders if shard_of(u, 2) == 0]
+        with httpx.Client(base_url=t.url(), trust_env=False, timeout=10) as gw:
+            load_book(gw, unders)
+        lat = {}
+        for name, base in (("direct", t.url(0)), ("gateway", t.url())):
+            with httpx.Client(base_url=base, trust_env=False, timeout=10) as c:
+                paced_latencies(c, mine, 50, 1_000.0)  # warm the connections
+                lat[name] = paced_latencies(c, mine, n, 1_000.0)
+    for name in ("direct", "gateway"):
+        rows.append({"section": SECTION, "name": f"POST /v1/ticks at 1,000/s, {name} (p99)",
+                     "n": n, "value": _p(lat[name], 99) * 1e6, "unit": "µs",
+                     "reference": None, "ratio": None, "p50_us": _p(lat[name], 50) * 1e6})
+    extra = (_p(lat["gateway"], 99) - _p(lat["direct"], 99)) * 1e6
+    rows.append({"section": SECTION, "name": "gateway overhead on the tick path (p99)",
+                 "n": n, "value": extra, "unit": "µs", "reference": TARGET_OVERHEAD_US,
+                 "ratio": extra / TARGET_OVERHEAD_US, "ok": extra <= TARGET_OVERHEAD_US,
+                 "p50_us": (_p(lat["gateway"], 50) - _p(lat["direct"], 50)) * 1e6})
+    return rows
+
+
+def cpu_rows(count: int, quick: bool) -> list[dict[str, Any]]:
+    """CPU per tick of each shard and of the gateway at a fixed offered rate: lists of 50
+    ticks over every underlying, 40 lists a second (2,000 ticks/s) through the gateway."""
+    lists = 100 if quick else 600
+    rows = []
+    with topology(count) as t:
+        unders = [root_of(i) for i in range(UNDERLYINGS)]
+        per_shard = [sum(1 for u in unders if shard_of(u, count) == k) for k in range(count)]
+        with httpx.Client(base_url=t.url(), trust_env=False, timeout=10) as gw:
+            load_book(gw, unders)
+            pids = [p.pid for p in t.procs]
+            before = [_cpu_s(pid) for pid in pids]
+            period, next_at = 1 / 40, time.perf_counter()
+            for i in range(lists):
+                now = time.perf_counter()
+                if now < next_at:
+                    time.sleep(next_at - now)
+                next_at = max(next_at + period, time.perf_counter())
+                price = 100.0 + (i % 7) * 0.01
+                batch = [{"symbol": unders[j % len(unders)], "price": price}
+                         for j in range(50)]
+                gw.post("/v1/ticks", json=batch).raise_for_status()
+            after = [_cpu_s(pid) for pid in pids]
+        ticks = lists * 50
+        for k in range(count):
+            shard_ticks = ticks * per_shard[k] / len(unders)
+            rows.append({"section": SECTION,
+                         "name": f"shard {k}/{count}: CPU per tick (2,000 ticks/s offered)",
+                         "n": int(shard_ticks), "value": (after[k] - before[k]) / shard_ticks
+                         * 1e6, "unit": "µs", "reference": None, "ratio": None})
+        rows.append({"section": SECTION, "name": f"gateway, {count} shard(s): CPU per tick",
+                     "n": ticks, "value": (after[-1] - before[-1]) / ticks * 1e6,
+                     "unit": "µs", "reference": None, "ratio": None})
+    return rows
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    rows = overhead_rows(quick)
+    for count in (1, 2) if quick else (1, 2, 3):
+        rows += cpu_rows(count, quick)
+    return rows
