@@ -151,6 +151,8 @@ def _p(values: list[float], q: float) -> float:
 
 
 def overhead_rows(quick: bool) -> list[dict[str, Any]]:
+    """Single-tick POSTs to shard 0 directly and through the gateway, interleaved (one of
+    each per millisecond) so both paths see the same machine."""
     n = 400 if quick else 3_000
     rows = []
     with topology(2) as t:
@@ -158,14 +160,17 @@ def overhead_rows(quick: bool) -> list[dict[str, Any]]:
         mine = [u for u in unders if shard_of(u, 2) == 0]
         with httpx.Client(base_url=t.url(), trust_env=False, timeout=10) as gw:
             load_book(gw, unders)
-        lat = {}
-        for name, base in (("direct", t.url(0)), ("gateway", t.url())):
-            with httpx.Client(base_url=base, trust_env=False, timeout=10) as c:
+        lat: dict[str, list[float]] = {"direct": [], "gateway": []}
+        with httpx.Client(base_url=t.url(0), trust_env=False, timeout=10) as direct, \
+                httpx.Client(base_url=t.url(), trust_env=False, timeout=10) as gw:
+            for name, c in (("direct", direct), ("gateway", gw)):
                 paced_latencies(c, mine, 50, 1_000.0)  # warm the connections
-                lat[name] = paced_latencies(c, mine, n, 1_000.0)
+            for _ in range(n // 50):
+                for name, c in (("direct", direct), ("gateway", gw)):
+                    lat[name] += paced_latencies(c, mine, 50, 1_000.0)
     for name in ("direct", "gateway"):
         rows.append({"section": SECTION, "name": f"POST /v1/ticks at 1,000/s, {name} (p99)",
-                     "n": n, "value": _p(lat[name], 99) * 1e6, "unit": "µs",
+                     "n": len(lat[name]), "value": _p(lat[name], 99) * 1e6, "unit": "µs",
                      "reference": None, "ratio": None, "p50_us": _p(lat[name], 50) * 1e6})
     extra = (_p(lat["gateway"], 99) - _p(lat["direct"], 99)) * 1e6
     rows.append({"section": SECTION, "name": "gateway overhead on the tick path (p99)",
@@ -175,19 +180,29 @@ def overhead_rows(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+RATE = 2_000  # ticks a second offered through the gateway, whatever the number of shards
+PER_SHARD_BATCH = 50  # ticks per request each shard receives, whatever the number of shards
+
+
 def cpu_rows(count: int, quick: bool) -> list[dict[str, Any]]:
-    """CPU per tick of each shard and of the gateway at a fixed offered rate: lists of 50
-    ticks over every underlying, 40 lists a second (2,000 ticks/s) through the gateway."""
-    lists = 100 if quick else 600
+    """CPU per tick of each shard and of the gateway at a fixed offered rate (2,000 ticks/s
+    through the gateway in lists of 50 × N ticks over every underlying, so each shard gets
+    lists of about 50 whatever N), less each process's idle CPU over as long a quiet spell."""
+    seconds = 3.0 if quick else 15.0
     rows = []
     with topology(count) as t:
-        unders = [root_of(i) for i in range(UNDERLYINGS)]
-        per_shard = [sum(1 for u in unders if shard_of(u, count) == k) for k in range(count)]
+        unders = [root_of(i) for i in range(UNDERLYINGS * count)]
         with httpx.Client(base_url=t.url(), trust_env=False, timeout=10) as gw:
             load_book(gw, unders)
             pids = [p.pid for p in t.procs]
+            quiet = [_cpu_s(pid) for pid in pids]
+            time.sleep(seconds)
             before = [_cpu_s(pid) for pid in pids]
-            period, next_at = 1 / 40, time.perf_counter()
+            idle = [b - q for b, q in zip(before, quiet, strict=True)]
+            size = PER_SHARD_BATCH * count
+            lists = int(seconds * RATE / size)
+            period, next_at = size / RATE, time.perf_counter()
+            started = time.perf_counter()
             for i in range(lists):
                 now = time.perf_counter()
                 if now < next_at:
@@ -195,19 +210,29 @@ def cpu_rows(count: int, quick: bool) -> list[dict[str, Any]]:
                 next_at = max(next_at + period, time.perf_counter())
                 price = 100.0 + (i % 7) * 0.01
                 batch = [{"symbol": unders[j % len(unders)], "price": price}
-                         for j in range(50)]
+                         for j in range(size)]
                 gw.post("/v1/ticks", json=batch).raise_for_status()
+            took = time.perf_counter() - started
             after = [_cpu_s(pid) for pid in pids]
-        ticks = lists * 50
+        ticks = lists * size
+        scale = took / seconds  # idle CPU over the sending time
+        per = []
         for k in range(count):
-            shard_ticks = ticks * per_shard[k] / len(unders)
-            rows.append({"section": SECTION,
-                         "name": f"shard {k}/{count}: CPU per tick (2,000 ticks/s offered)",
-                         "n": int(shard_ticks), "value": (after[k] - before[k]) / shard_ticks
-                         * 1e6, "unit": "µs", "reference": None, "ratio": None})
+            mine = sum(1 for j in range(size) if shard_of(unders[j % len(unders)], count) == k)
+            shard_ticks = lists * mine
+            cpu = max(0.0, after[k] - before[k] - idle[k] * scale)
+            per.append(cpu / shard_ticks * 1e6)
+            rows.append({"section": SECTION, "name": f"shard {k}/{count}: CPU per tick "
+                         f"({RATE:,} ticks/s offered)", "n": shard_ticks, "value": per[-1],
+                         "unit": "µs", "reference": None, "ratio": None,
+                         "offered_per_s": ticks / took})
+        cpu = max(0.0, after[-1] - before[-1] - idle[-1] * scale)
         rows.append({"section": SECTION, "name": f"gateway, {count} shard(s): CPU per tick",
-                     "n": ticks, "value": (after[-1] - before[-1]) / ticks * 1e6,
-                     "unit": "µs", "reference": None, "ratio": None})
+                     "n": ticks, "value": cpu / ticks * 1e6, "unit": "µs",
+                     "reference": None, "ratio": None, "offered_per_s": ticks / took})
+        rows.append({"section": SECTION, "name": f"shards' mean CPU per tick, N={count}",
+                     "n": ticks, "value": sum(per) / count, "unit": "µs",
+                     "reference": None, "ratio": None})
     return rows
 
 

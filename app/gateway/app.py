@@ -120,6 +120,9 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
             params = [(k, v) for k, v in params if k != "shard"]
             return await _one(shards, int(one), method, path, headers, body, params)
         r = routing.route(method, path, count)
+        if not path.startswith("/v1/"):
+            return _json(error_body(404, f"{path} is not served by the gateway: ask a shard "
+                                    "with ?shard=K"), 404)
         if r.kind == "owner":
             assert r.shard is not None
             return await _one(shards, r.shard, method, path, headers, body, params,
@@ -181,8 +184,12 @@ async def _ticks(shards: ShardMap, data: Any, raw: bytes, headers: dict[str, str
     if isinstance(data, dict):  # one tick: its owner's answer as it is (422, 404, 421…)
         symbol = data.get("symbol")
         k = shard_of(underlying_of(symbol), shards.count) if isinstance(symbol, str) else 0
-        return await _one(shards, k, "POST", "/v1/ticks", headers, raw, params,
-                          underlying_of(symbol) if isinstance(symbol, str) else None)
+        answer = await _one(shards, k, "POST", "/v1/ticks", headers, raw, params,
+                            underlying_of(symbol) if isinstance(symbol, str) else None)
+        if answer.status_code == 404 and shards.count > 1:  # an id naming no underlying
+            return await _find(shards, "POST", "/v1/ticks", headers, raw, params,
+                               first=answer, skip=k)
+        return answer
     if not isinstance(data, list):
         return _invalid("body", "expected a tick object or a list of ticks")
     per, unroutable = routing.split_ticks(data, shards.count)
@@ -199,7 +206,29 @@ async def _ticks(shards: ShardMap, data: Any, raw: bytes, headers: dict[str, str
             return _passed(got)  # the whole request was refused (key, scope, size…)
         else:
             parts.append((per[got.index], got.json()))
-    return _json(routing.merge_ticks(parts, rejected))
+    merged = routing.merge_ticks(parts, rejected)
+    if shards.count > 1:
+        await _second_pass(shards, data, merged, headers, params)
+    return _json(merged)
+
+
+async def _second_pass(shards: ShardMap, data: list[Any], merged: dict[str, Any],
+                       headers: dict[str, str], params: Any) -> None:
+    """Ticks their hashed owner does not know (an instrument whose id names no underlying)
+    are offered to the other shards: the one whose book has it takes it, the others refuse
+    it and change nothing."""
+    unknown = [r["index"] for r in merged["rejected"] if "unknown symbol" in r["error"]]
+    if not unknown:
+        return
+    bodies = {k: orjson.dumps([data[i] for i in unknown]) for k in range(shards.count)}
+    taken: set[int] = set()
+    for got in await shards.send_all("POST", "/v1/ticks", headers, bodies, params):
+        if isinstance(got, Answer) and got.status == 200:
+            refused = {int(r["index"]) for r in got.json().get("rejected", [])}
+            taken |= {unknown[j] for j in range(len(unknown)) if j not in refused}
+    if taken:
+        merged["accepted"] += len(taken)
+        merged["rejected"] = [r for r in merged["rejected"] if r["index"] not in taken]
 
 
 async def _positions(shards: ShardMap, data: Any, headers: dict[str, str],
@@ -250,7 +279,11 @@ def _merged(answers: list[Answer | ShardDown], write: bool) -> Response:
         body = error_body(503, "; ".join(str(d) for d in down))
         body.update(shard=down[0].label, applied=[f"{a.index}/{len(answers)}" for a in got])
         return _json(body, 503)
-    return _json(routing.merge_any([a.json() for a in got]))
+    try:
+        return _json(routing.merge_any([a.json() for a in got]))
+    except orjson.JSONDecodeError:
+        return _json(error_body(502, "a shard's answer is not JSON: ask one shard with "
+                                "?shard=K"), 502)
 
 
 async def _find(shards: ShardMap, method: str, path: str, headers: dict[str, str],

@@ -55,8 +55,17 @@ def test_three_shards_a_gateway_and_the_paper_bot_on_every_stream(cluster: Clust
                     for k, u in enumerate(unders)]
             book.append({"symbol": future, "quantity": 0, "type": "future",
                          "underlying": future_under, "multiplier": 50, "expiry": expiry})
+            custom = next(f"OPT{i}" for i in range(100) if shard_of(f"OPT{i}", 3) != 0)
+            book.append({"symbol": custom, "quantity": 1, "type": "call", "strike": 100.0,
+                         "underlying": future_under, "expiry": expiry})
             r = gw.put("/v1/positions", json=book)
-            assert r.status_code == 200 and r.json()["loaded"] == 4, r.text
+            assert r.status_code == 200 and r.json()["loaded"] == 5, r.text
+            # ticks of an option whose id names no underlying: the gateway finds its shard
+            r = gw.post("/v1/ticks", json=[{"symbol": custom, "iv": 0.31},
+                                           {"symbol": "NOSUCH9", "iv": 0.3}])
+            assert r.json()["accepted"] == 1, r.text
+            assert [x["index"] for x in r.json()["rejected"]] == [1]
+            assert gw.post("/v1/ticks", json={"symbol": custom, "iv": 0.32}).status_code == 200
             # a bare fill of the future (its id names no underlying): the gateway finds it
             r = gw.post("/v1/fills", json={"exec_id": "fut-1", "symbol": future, "side": "buy",
                                            "quantity": 2, "price": 100.0})
