@@ -113,12 +113,18 @@ def merge_ticks(parts: list[tuple[list[int], dict[str, Any]]],
 def merge_risk(answers: dict[int, dict[str, Any]], status: dict[str, Any]) -> dict[str, Any]:
     """GET /v1/risk of every shard as the firm's: totals summed, underlyings side by side,
     `as_of` the latest, `shards` each shard's state and the time of its figures."""
-    total = dict.fromkeys(TOTAL_FIELDS, 0.0)
+    total: dict[str, Any] = dict.fromkeys(TOTAL_FIELDS, 0.0)
     underlyings: dict[str, Any] = {}
     stamps = []
     for answer in answers.values():
-        for key in TOTAL_FIELDS:
-            total[key] += float(answer.get("total", {}).get(key) or 0.0)
+        for key, value in (answer.get("total") or {}).items():
+            # every figure of the total adds up (P&L, beta-weighted delta… when a shard has
+            # them); anything else is kept from the first shard that has it
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                prior = total.get(key)
+                total[key] = value + (prior if isinstance(prior, (int, float)) else 0.0)
+            else:
+                total.setdefault(key, value)
         underlyings.update(answer.get("underlyings", {}))
         if answer.get("as_of"):
             stamps.append(answer["as_of"])

@@ -70,6 +70,8 @@ def test_risk_totals_add_up_across_shards_and_each_shard_says_how_fresh_it_is():
          1: {"as_of": "2026-06-01T14:00:02Z", "total": t, "underlyings": {"A": {"x": 2}}}},
         {"0": {"status": "up"}, "1": {"status": "up"}})
     assert merged["total"] == {k: 2 * v for k, v in t.items()}
+    more = merge_risk({0: {"total": {**t, "pnl": 5.0}}, 1: {"total": {**t, "pnl": -2.0}}}, {})
+    assert more["total"]["pnl"] == 3.0  # figures a shard adds to its total add up too
     assert list(merged["underlyings"]) == ["A", "B"]
     assert merged["as_of"] == "2026-06-01T14:00:02Z" and merged["complete"] is True
     assert merge_risk({}, {"0": {"status": "down"}})["complete"] is False
