@@ -109,6 +109,8 @@ class RedisBus:
             "maint_notifications_config": MaintNotificationsConfig(enabled=False),
         }
         self._sender_pool: _SenderPool | None = None
+        self.client: Any
+        self._sender: Any
         if is_cluster_url(url):
             # Redis Cluster: the stream key routes the script to its node (the channel is
             # cluster-wide). No pool of our own to tell "not sent" from "sent": every failed

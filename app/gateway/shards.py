@@ -10,6 +10,7 @@ import asyncio
 import importlib.util
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +97,7 @@ class ShardMap:
         return Answer(index, r.status_code, r.content, kept)
 
     async def send_all(self, method: str, path: str, headers: dict[str, str],
-                       bodies: dict[int, bytes | None] | None = None,
+                       bodies: Mapping[int, bytes | None] | None = None,
                        params: Any = None) -> list[Answer | ShardDown]:
         """The same request (or each shard's own body) to every shard (or those in
         `bodies`), concurrently; a shard that is down comes back as its ShardDown."""
