@@ -250,11 +250,14 @@ async def _positions(shards: ShardMap, data: Any, headers: dict[str, str],
             named, sep, reason = str(exc).partition(": ")
             return _invalid(f"{i}.{named}" if sep else f"{i}", reason if sep else str(exc))
         parts[shard_of(inst.underlying, shards.count)].append(data[i])
-    for k in range(shards.count):  # every shard up, or nothing is sent anywhere
-        try:
-            await shards.url(k)
-        except ShardDown as d:
-            return _down(d, ": the book is loaded on every shard or none")
+    # every shard answers now, or nothing is sent anywhere (one dying between this probe
+    # and the load is answered 503 with `applied` naming the shards that took their part)
+    for probe in await shards.send_all("GET", "/readyz", headers):
+        if isinstance(probe, ShardDown):
+            return _down(probe, ": the book is loaded on every shard or none")
+        if probe.status != 200:
+            return _down(ShardDown(probe.index, shards.count, "not ready"),
+                         ": the book is loaded on every shard or none")
     answers = await shards.send_all("PUT", "/v1/positions", headers,
                                     {k: orjson.dumps(v) for k, v in parts.items()}, params)
     return _merged(answers, write=True)

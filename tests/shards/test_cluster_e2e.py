@@ -143,6 +143,17 @@ def loop_through_the_gateway(cluster: Cluster, gw: httpx.Client) -> None:
     assert firm["underlyings"][b]["stale"] is True
     assert firm["underlyings"][b]["hedge_position"] == sig_b[0]["order_qty"]
     assert "stale" not in firm["underlyings"][a]
+    # a book load needs every shard: 503 naming the one down, nothing sent anywhere
+    r = gw.put("/v1/positions", json=[{"symbol": call_on(a), "quantity": 1}])
+    assert r.status_code == 503 and r.json()["shard"] == "1/2", r.text
+    with cluster.shards[0].client() as s0:
+        held = {p["symbol"]: p["quantity"] for p in s0.get("/v1/positions").json()}
+        assert held[call_on(a)] == 100 and held[a] == sig_a[0]["order_qty"]
+    # the kill switch for all reaches the shards that are up, and says which one it missed
+    r = gw.post("/v1/hedge/halt")
+    assert r.status_code == 503 and r.json()["shard"] == "1/2"
+    assert r.json()["applied"] == ["0/2"]
+    assert gw.post("/v1/hedge/resume", json={"underlying": a}).status_code == 200
     # its lease lapses on its own (no clean withdrawal after a kill -9)
     wait_until(lambda: gw.get("/readyz").json()["shards"]["1"]["status"] == "down", 10,
                "shard 1's lease expired")
