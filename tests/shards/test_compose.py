@@ -31,3 +31,6 @@ def test_compose_runs_n_shards_and_a_gateway():
     assert int(gateway["environment"]["HEDGE_SHARDS"]) == n
     assert set(gateway["depends_on"]) >= set(shards)
     assert all("shards" in s["profiles"] for s in [*shards.values(), gateway])
+    bot = services["paper-bot-shards"]  # every shard's stream, fills through the gateway
+    assert bot["command"][-2:] == ["--shards", str(n)]
+    assert bot["environment"]["HEDGE_URL"] == "http://gateway:8000"
