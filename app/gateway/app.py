@@ -7,6 +7,7 @@ any number of them may run side by side."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -351,17 +352,32 @@ async def _risk(shards: ShardMap, headers: dict[str, str], params: Any,
 
 async def _signals(shards: ShardMap, headers: dict[str, str], params: Any,
                    request: Request) -> Response:
-    """Every shard's signals with `seq > after` (seq is per shard), ordered by time."""
+    """Every shard's signals after a cursor, ordered by time. `after` is one seq for every
+    shard, or a cursor `K:SEQ,K:SEQ,…` (seq is per shard; a shard not named: 0). The answer's
+    `X-Next-After` header is the cursor to poll with next."""
+    q = request.query_params
     try:
-        limit = int(request.query_params.get("limit", 1000))
-    except ValueError:
-        return _invalid("limit", "must be an integer")
-    answers = await shards.send_all("GET", "/v1/hedge/signals", headers, params=params)
+        limit = int(q.get("limit", 1000))
+        cursor = routing.parse_cursor(q.get("after", "0"), shards.count)
+    except ValueError as exc:
+        return _invalid("after" if "after" in str(exc) else "limit", str(exc).split(": ")[-1])
+    rest = [(k, v) for k, v in params if k != "after"]
+
+    async def one(k: int) -> Answer | ShardDown:
+        try:
+            return await shards.send(k, "GET", "/v1/hedge/signals", headers, None,
+                                     [*rest, ("after", str(cursor[k]))])
+        except ShardDown as down:
+            return down
+
     lists = []
-    for a in answers:
+    for a in await asyncio.gather(*(one(k) for k in range(shards.count))):
         if isinstance(a, ShardDown):
             return _down(a, ": the firm-wide listing would miss its signals")
         if a.status != 200:
             return _passed(a)
         lists.append(a.json())
-    return _json(routing.merge_signals(lists, limit))
+    listed = routing.merge_signals(lists, limit)
+    answer = _json(listed)
+    answer.headers["X-Next-After"] = routing.next_cursor(cursor, listed, lists)
+    return answer

@@ -150,6 +150,36 @@ def merge_signals(lists: list[list[dict[str, Any]]], limit: int) -> list[dict[st
     return merged[:limit]
 
 
+def parse_cursor(text: str, count: int) -> list[int]:
+    """`SEQ` (every shard) or `K:SEQ,K:SEQ,…` → the seq to read after, per shard."""
+    text = text.strip()
+    if text.isdigit():
+        return [int(text)] * count
+    out = [0] * count
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        k, sep, seq = part.partition(":")
+        if not (sep and k.isdigit() and seq.isdigit() and int(k) < count):
+            raise ValueError(f"after: expected SEQ or K:SEQ,… with K < {count}")
+        out[int(k)] = int(seq)
+    return out
+
+
+def next_cursor(cursor: list[int], listed: list[dict[str, Any]],
+                lists: list[list[dict[str, Any]]]) -> str:
+    """The cursor after `listed` (a time-ordered cut of every shard's `lists`): per shard the
+    highest seq up to which every one of its signals was listed."""
+    shown = {str(s.get("id")) for s in listed}
+    out = []
+    for k, items in enumerate(lists):
+        seq = cursor[k]
+        for s in sorted(items, key=lambda s: int(s.get("seq", 0))):
+            if str(s.get("id")) not in shown:
+                break
+            seq = int(s["seq"])
+        out.append(f"{k}:{seq}")
+    return ",".join(out)
+
+
 def merge_any(values: list[Any]) -> Any:
     """Answers of a broadcast read: lists concatenated, objects merged key by key."""
     if all(isinstance(v, list) for v in values):

@@ -93,9 +93,15 @@ def loop_through_the_gateway(cluster: Cluster, gw: httpx.Client) -> None:
     assert {s["underlying"] for s in sig_a} == {a} and {s["underlying"] for s in sig_b} == {b}
     assert sig_a[0]["id"].startswith("0-") and sig_b[0]["id"].startswith("1-")
     assert sig_a[0]["seq"] == 1 and sig_b[0]["seq"] == 1
-    listed = gw.get("/v1/hedge/signals").json()
+    r = gw.get("/v1/hedge/signals")
+    listed = r.json()
     assert {s["id"] for s in listed} == {s["id"] for s in sig_a + sig_b}
     assert [s["ts"] for s in listed] == sorted(s["ts"] for s in listed)
+    # the cursor for the next poll: per shard, its last seq listed
+    cursor = r.headers["x-next-after"]
+    assert cursor == f"0:{sig_a[-1]['seq']},1:{sig_b[-1]['seq']}"
+    later = gw.get("/v1/hedge/signals", params={"after": cursor}).json()
+    assert not {s["id"] for s in later} & {s["id"] for s in listed}
     # --- fills through the gateway, by symbol
     for n, s in enumerate((sig_a[0], sig_b[0])):
         fill = {"exec_id": f"x{n}", "symbol": s["instrument"], "signal_id": s["id"],

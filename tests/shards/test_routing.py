@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.domain.shard import shard_of
 from app.gateway.routing import (
     body_underlying,
@@ -9,6 +11,8 @@ from app.gateway.routing import (
     merge_risk,
     merge_signals,
     merge_ticks,
+    next_cursor,
+    parse_cursor,
     route,
     signal_shard,
     split_ticks,
@@ -90,3 +94,17 @@ def test_broadcast_reads_concatenate_lists_and_merge_objects():
     assert merge_any([{"A": 1, "loaded": 2, "hedges": {"A": 1}},
                       {"B": 2, "loaded": 3, "hedges": {"B": 2}}]) == {
         "A": 1, "B": 2, "loaded": 5, "hedges": {"A": 1, "B": 2}}
+
+
+def test_a_signal_cursor_names_a_seq_per_shard_and_the_next_one_skips_nothing():
+    assert parse_cursor("5", 3) == [5, 5, 5]
+    assert parse_cursor("0:4,2:9", 3) == [4, 0, 9]
+    for bad in ("x", "3:1", "0:-1", "0=1"):
+        with pytest.raises(ValueError, match="after"):
+            parse_cursor(bad, 3)
+    s0 = [{"id": "0-a", "seq": 5, "ts": "2026-06-01T14:00:01Z"},
+          {"id": "0-b", "seq": 6, "ts": "2026-06-01T14:00:09Z"}]
+    s1 = [{"id": "1-a", "seq": 1, "ts": "2026-06-01T14:00:02Z"}]
+    listed = merge_signals([s0, s1], 2)  # 0-b is cut: shard 0 resumes after seq 5
+    assert next_cursor([4, 0], listed, [s0, s1]) == "0:5,1:1"
+    assert next_cursor([6, 1], [], [[], []]) == "0:6,1:1"
