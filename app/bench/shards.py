@@ -172,6 +172,7 @@ def overhead_rows(quick: bool) -> list[dict[str, Any]]:
                     lat[name] += paced_latencies(c, mine, 50, 1_000.0)
             gateway_cpu = _cpu_s(gateway_pid) - cpu0
             wall = time.perf_counter() - wall0
+            fresh = firm_view_lags(gw, mine[0], 20 if quick else 100)
     for name in ("direct", "gateway"):
         rows.append({"section": SECTION, "name": f"POST /v1/ticks at 1,000/s, {name} (p99)",
                      "n": len(lat[name]), "value": _p(lat[name], 99) * 1e6, "unit": "µs",
@@ -184,12 +185,31 @@ def overhead_rows(quick: bool) -> list[dict[str, Any]]:
                  "unit": "µs", "reference": TARGET_OVERHEAD_US,
                  "ratio": gateway_cpu / len(lat["gateway"]) * 1e6 / TARGET_OVERHEAD_US,
                  "seconds": wall})
+    rows.append({"section": SECTION, "name": "tick → firm view (gateway GET /v1/risk shows "
+                 "it, p99)", "n": len(fresh), "value": _p(fresh, 99) * 1e3, "unit": "ms",
+                 "reference": 100.0, "ratio": _p(fresh, 99) * 10, "p50_ms": _p(fresh, 50) * 1e3})
     extra = (_p(lat["gateway"], 99) - _p(lat["direct"], 99)) * 1e6
     rows.append({"section": SECTION, "name": "gateway overhead on the tick path (p99)",
                  "n": n, "value": extra, "unit": "µs", "reference": TARGET_OVERHEAD_US,
                  "ratio": extra / TARGET_OVERHEAD_US, "ok": extra <= TARGET_OVERHEAD_US,
                  "p50_us": (_p(lat["gateway"], 50) - _p(lat["direct"], 50)) * 1e6})
     return rows
+
+
+def firm_view_lags(gw: httpx.Client, underlying: str, n: int) -> list[float]:
+    """Seconds from sending a tick through the gateway until the gateway's firm view
+    (GET /v1/risk) shows its price, polled back to back."""
+    out = []
+    for i in range(n):
+        price = 100.5 + i * 0.001
+        t0 = time.perf_counter()
+        gw.post("/v1/ticks", json={"symbol": underlying, "price": price}).raise_for_status()
+        while time.perf_counter() - t0 < 5.0:
+            spot = gw.get("/v1/risk").json()["underlyings"][underlying]["spot"]
+            if spot == price:
+                break
+        out.append(time.perf_counter() - t0)
+    return out
 
 
 RATE = 2_000  # ticks a second offered through the gateway, whatever the number of shards
