@@ -15,46 +15,22 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, WebSocket
-from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
 from app import __version__
 from app.adapters.risk_publisher import stored_risk
 from app.adapters.shard_registry import ShardRegistry
-from app.api.errors import error_body, field_errors, first_reason
+from app.api.errors import error_body
 from app.api.ingest import parse_tick
-from app.api.schemas import PositionIn
-from app.domain import instrument_from_fields, iso_utc
+from app.domain import iso_utc
 from app.domain.shard import shard_of, underlying_of
-from app.engine.command_codec import INSTRUMENT_FIELDS
-from app.gateway import routing
+from app.gateway import book, routing
 from app.gateway import ws as gateway_ws
+from app.gateway.answers import down, invalid, json_answer, merged, passed
 from app.gateway.shards import FORWARDED, Answer, ShardDown, ShardMap
 from app.settings import Settings
 
 log = logging.getLogger("dynhedge.gateway")
-_POSITIONS = TypeAdapter(list[PositionIn])
-
-
-def _json(content: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
-
-
-def _passed(a: Answer) -> Response:
-    return Response(a.body, status_code=a.status, media_type="application/json",
-                    headers=a.headers)
-
-
-def _down(d: ShardDown, what: str = "") -> Response:
-    body = error_body(503, f"{d}{what}")
-    body["shard"] = d.label
-    return _json(body, 503)
-
-
-def _invalid(field: str, reason: str, status: int = 422) -> Response:
-    detail = [{"field": field, "reason": reason, "loc": [field], "msg": reason,
-               "type": "value_error"}]
-    return _json(error_body(status, f"{field}: {reason}", detail), status)
 
 
 def create_gateway(settings: Settings | None = None) -> FastAPI:
@@ -82,7 +58,7 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> Response:
-        return _json({"status": "ok", "role": "gateway", "shards": count})
+        return json_answer({"status": "ok", "role": "gateway", "shards": count})
 
     @app.get("/readyz")
     async def readyz() -> Response:
@@ -90,7 +66,7 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
         down = [k for k, s in status.items() if s["status"] != "up"]
         problem = shards.registry_problem or (f"shard(s) {', '.join(down)} down" if down
                                               else None)
-        return _json({"status": "ready" if problem is None else "not ready",
+        return json_answer({"status": "ready" if problem is None else "not ready",
                       "reason": problem, "shards": status}, 200 if problem is None else 503)
 
     @app.websocket("/v1/ws/signals")
@@ -113,16 +89,16 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
         params = list(request.query_params.multi_items())
         body = await request.body()
         if len(body) > settings.max_body_bytes:  # the shards' own limit, before any work
-            return _json(error_body(413, f"body over {settings.max_body_bytes} bytes"), 413)
+            return json_answer(error_body(413, f"body over {settings.max_body_bytes} bytes"), 413)
         one = request.query_params.get("shard")
         if one is not None and method == "GET":  # ?shard=K: that shard's own answer
             if not one.isdigit() or int(one) >= count:
-                return _invalid("shard", f"must be a shard index 0..{count - 1}")
+                return invalid("shard", f"must be a shard index 0..{count - 1}")
             params = [(k, v) for k, v in params if k != "shard"]
             return await _one(shards, int(one), method, path, headers, body, params)
         r = routing.route(method, path, count)
         if not path.startswith("/v1/"):
-            return _json(error_body(404, f"{path} is not served by the gateway: ask a shard "
+            return json_answer(error_body(404, f"{path} is not served by the gateway: ask a shard "
                                     "with ?shard=K"), 404)
         if r.kind == "owner":
             assert r.shard is not None
@@ -130,17 +106,19 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
                               r.underlying)
         if r.kind == "signal":
             if r.shard is None:
-                return _json(error_body(404, f"unknown signal {path.split('/')[4]!r}"), 404)
+                return json_answer(error_body(404, f"unknown signal {path.split('/')[4]!r}"), 404)
             return await _one(shards, r.shard, method, path, headers, body, params)
+        if r.kind == "reconcile":
+            return await book.reconcile(shards, body, headers, params)
         if r.kind in ("ticks", "positions", "body"):
             try:
                 data = orjson.loads(body) if body else None
             except orjson.JSONDecodeError:
-                return _invalid("body", "not valid JSON")
+                return invalid("body", "not valid JSON")
             if r.kind == "ticks":
                 return await _ticks(shards, data, body, headers, params)
             if r.kind == "positions":
-                return await _positions(shards, data, headers, params)
+                return await book.load_positions(shards, data, headers, params)
             underlying = routing.body_underlying(path, data)
             if underlying is not None:
                 k = shard_of(underlying, count)
@@ -157,7 +135,7 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
                     isinstance(data, dict) and data.get("underlying")):
                 return await _every(shards, method, path, headers, body, params, write=True)
             if path == "/v1/hedge/signals" and isinstance(data, list):
-                return _invalid("body", "a set of manual signals must be of one underlying "
+                return invalid("body", "a set of manual signals must be of one underlying "
                                 "through the gateway (send one set per underlying)")
             return await _one(shards, 0, method, path, headers, body, params)  # its 4xx
         if r.kind == "find":
@@ -175,9 +153,9 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
 async def _one(shards: ShardMap, k: int, method: str, path: str, headers: dict[str, str],
                body: bytes, params: Any, underlying: str | None = None) -> Response:
     try:
-        return _passed(await shards.send(k, method, path, headers, body or None, params))
+        return passed(await shards.send(k, method, path, headers, body or None, params))
     except ShardDown as d:
-        return _down(d, f" (owner of {underlying!r})" if underlying else "")
+        return down(d, f" (owner of {underlying!r})" if underlying else "")
 
 
 async def _ticks(shards: ShardMap, data: Any, raw: bytes, headers: dict[str, str],
@@ -192,7 +170,7 @@ async def _ticks(shards: ShardMap, data: Any, raw: bytes, headers: dict[str, str
                                first=answer, skip=k)
         return answer
     if not isinstance(data, list):
-        return _invalid("body", "expected a tick object or a list of ticks")
+        return invalid("body", "expected a tick object or a list of ticks")
     per, unroutable = routing.split_ticks(data, shards.count)
     rejected = []
     for i in unroutable:  # no symbol to route by: the shard's own validation, here
@@ -204,21 +182,21 @@ async def _ticks(shards: ShardMap, data: Any, raw: bytes, headers: dict[str, str
         if isinstance(got, ShardDown):
             rejected += [{"index": i, "error": f"{got} (503)"} for i in per[got.index]]
         elif got.status != 200:
-            return _passed(got)  # the whole request was refused (key, scope, size…)
+            return passed(got)  # the whole request was refused (key, scope, size…)
         else:
             parts.append((per[got.index], got.json()))
-    merged = routing.merge_ticks(parts, rejected)
+    out = routing.merge_ticks(parts, rejected)
     if shards.count > 1:
-        await _second_pass(shards, data, merged, headers, params)
-    return _json(merged)
+        await _second_pass(shards, data, out, headers, params)
+    return json_answer(out)
 
 
-async def _second_pass(shards: ShardMap, data: list[Any], merged: dict[str, Any],
+async def _second_pass(shards: ShardMap, data: list[Any], out: dict[str, Any],
                        headers: dict[str, str], params: Any) -> None:
     """Ticks their hashed owner does not know (an instrument whose id names no underlying)
     are offered to the other shards: the one whose book has it takes it, the others refuse
     it and change nothing."""
-    unknown = [r["index"] for r in merged["rejected"] if "unknown symbol" in r["error"]]
+    unknown = [r["index"] for r in out["rejected"] if "unknown symbol" in r["error"]]
     if not unknown:
         return
     bodies = {k: orjson.dumps([data[i] for i in unknown]) for k in range(shards.count)}
@@ -228,66 +206,15 @@ async def _second_pass(shards: ShardMap, data: list[Any], merged: dict[str, Any]
             refused = {int(r["index"]) for r in got.json().get("rejected", [])}
             taken |= {unknown[j] for j in range(len(unknown)) if j not in refused}
     if taken:
-        merged["accepted"] += len(taken)
-        merged["rejected"] = [r for r in merged["rejected"] if r["index"] not in taken]
-
-
-async def _positions(shards: ShardMap, data: Any, headers: dict[str, str],
-                     params: Any) -> Response:
-    """Validated whole here (the shard's own schema and instrument rules), then each shard
-    gets its part — an empty list too: the load replaces every shard's book."""
-    try:
-        items = _POSITIONS.validate_python(data)
-    except ValidationError as exc:
-        detail = field_errors(list(exc.errors()))
-        return _json(error_body(422, first_reason(detail), detail), 422)
-    parts: dict[int, list[Any]] = {k: [] for k in range(shards.count)}
-    for i, p in enumerate(items):
-        fields = {k: v for k, v in p.model_dump(exclude_none=True, by_alias=True).items()
-                  if k in INSTRUMENT_FIELDS}
-        try:
-            inst = instrument_from_fields(p.symbol, fields)
-        except ValueError as exc:
-            named, sep, reason = str(exc).partition(": ")
-            return _invalid(f"{i}.{named}" if sep else f"{i}", reason if sep else str(exc))
-        parts[shard_of(inst.underlying, shards.count)].append(data[i])
-    # every shard answers now, or nothing is sent anywhere (one dying between this probe
-    # and the load is answered 503 with `applied` naming the shards that took their part)
-    for probe in await shards.send_all("GET", "/readyz", headers):
-        if isinstance(probe, ShardDown):
-            return _down(probe, ": the book is loaded on every shard or none")
-        if probe.status != 200:
-            return _down(ShardDown(probe.index, shards.count, "not ready"),
-                         ": the book is loaded on every shard or none")
-    answers = await shards.send_all("PUT", "/v1/positions", headers,
-                                    {k: orjson.dumps(v) for k, v in parts.items()}, params)
-    return _merged(answers, write=True)
+        out["accepted"] += len(taken)
+        out["rejected"] = [r for r in out["rejected"] if r["index"] not in taken]
 
 
 async def _every(shards: ShardMap, method: str, path: str, headers: dict[str, str],
                  body: bytes, params: Any, write: bool) -> Response:
-    return _merged(await shards.send_all(method, path, headers,
+    return merged(await shards.send_all(method, path, headers,
                                          None if not body else dict.fromkeys(
                                              range(shards.count), body), params), write)
-
-
-def _merged(answers: list[Answer | ShardDown], write: bool) -> Response:
-    """One answer of many: the first shard's refusal as it is; a shard down is 503 for a
-    write (the others did take it: the answer lists them) and a gap for a read."""
-    down = [a for a in answers if isinstance(a, ShardDown)]
-    got = [a for a in answers if isinstance(a, Answer)]
-    for a in got:
-        if a.status >= 400:
-            return _passed(a)
-    if down and (write or not got):
-        body = error_body(503, "; ".join(str(d) for d in down))
-        body.update(shard=down[0].label, applied=[f"{a.index}/{len(answers)}" for a in got])
-        return _json(body, 503)
-    try:
-        return _json(routing.merge_any([a.json() for a in got]))
-    except orjson.JSONDecodeError:
-        return _json(error_body(502, "a shard's answer is not JSON: ask one shard with "
-                                "?shard=K"), 502)
 
 
 async def _find(shards: ShardMap, method: str, path: str, headers: dict[str, str],
@@ -300,13 +227,13 @@ async def _find(shards: ShardMap, method: str, path: str, headers: dict[str, str
                                     params)
     for a in answers:
         if isinstance(a, Answer) and a.status not in (404, 421):
-            return _passed(a)
-    down = [a for a in answers if isinstance(a, ShardDown)]
-    if down:
-        return _down(down[0], " (it may hold what was asked for)")
+            return passed(a)
+    gone = [a for a in answers if isinstance(a, ShardDown)]
+    if gone:
+        return down(gone[0], " (it may hold what was asked for)")
     if first is not None:
         return first
-    return next(_passed(a) for a in answers if isinstance(a, Answer))
+    return next(passed(a) for a in answers if isinstance(a, Answer))
 
 
 async def shard_status(shards: ShardMap, answers: dict[int, Any]) -> dict[str, Any]:
@@ -328,7 +255,7 @@ async def _risk(shards: ShardMap, headers: dict[str, str], params: Any,
     for a in answers:
         if isinstance(a, Answer):
             if a.status != 200:
-                return _passed(a)
+                return passed(a)
             good[a.index] = a.json()
     status = await shard_status(shards, good)
     for a in answers:
@@ -347,7 +274,7 @@ async def _risk(shards: ShardMap, headers: dict[str, str], params: Any,
                 as_of=max((f["as_of"] for f in figures.values() if f.get("as_of")),
                           default=None),
                 published_at=iso_utc(max(stamps)) if stamps else None)
-    return _json(routing.merge_risk(good, status))
+    return json_answer(routing.merge_risk(good, status))
 
 
 async def _signals(shards: ShardMap, headers: dict[str, str], params: Any,
@@ -360,7 +287,7 @@ async def _signals(shards: ShardMap, headers: dict[str, str], params: Any,
         limit = int(q.get("limit", 1000))
         cursor = routing.parse_cursor(q.get("after", "0"), shards.count)
     except ValueError as exc:
-        return _invalid("after" if "after" in str(exc) else "limit", str(exc).split(": ")[-1])
+        return invalid("after" if "after" in str(exc) else "limit", str(exc).split(": ")[-1])
     rest = [(k, v) for k, v in params if k != "after"]
 
     async def one(k: int) -> Answer | ShardDown:
@@ -373,11 +300,11 @@ async def _signals(shards: ShardMap, headers: dict[str, str], params: Any,
     lists = []
     for a in await asyncio.gather(*(one(k) for k in range(shards.count))):
         if isinstance(a, ShardDown):
-            return _down(a, ": the firm-wide listing would miss its signals")
+            return down(a, ": the firm-wide listing would miss its signals")
         if a.status != 200:
-            return _passed(a)
+            return passed(a)
         lists.append(a.json())
     listed = routing.merge_signals(lists, limit)
-    answer = _json(listed)
+    answer = json_answer(listed)
     answer.headers["X-Next-After"] = routing.next_cursor(cursor, listed, lists)
     return answer

@@ -45,6 +45,8 @@ def route(method: str, path: str, count: int) -> Route:
         return Route("ticks")
     if path == "/v1/positions" and method == "PUT":
         return Route("positions")
+    if path == "/v1/positions/reconcile" and method == "PUT":
+        return Route("reconcile")
     if path in BY_BODY and method == "POST":
         return Route("body")
     if len(rest) >= 2 and rest[0] in BY_PATH and (rest[0], rest[1]) not in NOT_AN_UNDERLYING:
@@ -188,12 +190,17 @@ def merge_any(values: list[Any]) -> Any:
         out: dict[str, Any] = {}
         for v in values:
             for key, value in v.items():
-                if key in out and isinstance(out[key], (int, float)) and isinstance(
-                        value, (int, float)) and not isinstance(value, bool):
-                    out[key] = out[key] + value  # counts (loaded, accepted) add up
-                elif key in out and isinstance(out[key], dict) and isinstance(value, dict):
-                    out[key] = {**out[key], **value}
-                else:
-                    out.setdefault(key, value)
+                prior = out.get(key)
+                if key not in out:
+                    out[key] = value
+                elif isinstance(prior, bool) and isinstance(value, bool):
+                    out[key] = prior and value  # e.g. `matched`: every shard matched
+                elif isinstance(prior, (int, float)) and isinstance(value, (int, float)) \
+                        and not isinstance(value, bool) and not isinstance(prior, bool):
+                    out[key] = prior + value  # counts (loaded, accepted) add up
+                elif isinstance(prior, dict) and isinstance(value, dict):
+                    out[key] = {**prior, **value}
+                elif isinstance(prior, list) and isinstance(value, list):
+                    out[key] = prior + value  # e.g. `differences`, `accepted`
         return out
     return values[0] if values else None

@@ -131,6 +131,17 @@ def loop_through_the_gateway(cluster: Cluster, gw: httpx.Client) -> None:
             own.append(c.get("/v1/risk").json()["total"])
     for key in ("dollar_delta", "vega", "theta"):
         assert risk["total"][key] == pytest.approx(sum(t[key] for t in own), rel=1e-9)
+    # --- reconciliation: the broker's list split by the shard that holds each symbol
+    broker = [{"symbol": p["symbol"], "quantity": p["quantity"]}
+              for p in gw.get("/v1/positions").json()]
+    r = gw.put("/v1/positions/reconcile", json=broker)
+    assert r.status_code == 200 and r.json() == {"differences": [], "matched": True}, r.text
+    off = [{**p, "quantity": p["quantity"] + 1} if p["symbol"] == call_on(b) else p
+           for p in broker]
+    r = gw.put("/v1/positions/reconcile", json=off).json()
+    assert r["matched"] is False and [d["symbol"] for d in r["differences"]] == [call_on(b)]
+    r = gw.post("/v1/positions/reconcile/accept", json={})
+    assert r.status_code == 200 and r.json()["accepted"] == [call_on(b)], r.text
     # --- kill -9 shard 1: its underlying 503 through the gateway, shard 0 unaffected
     cluster.shards[1].kill9()
     t_kill = time.monotonic()
