@@ -1,4 +1,4 @@
-"""python -m app: serve | demo | backtest | bench (one CLI).
+"""python -m app: serve | gateway | demo | backtest | bench (one CLI).
 
 Each sub-command imports its own module lazily so `python -m app bench` does not pay for
 FastAPI and `python -m app serve` does not pay for matplotlib.
@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-USAGE = """usage: python -m app {serve,demo,backtest,bench} [options]
+USAGE = """usage: python -m app {serve,gateway,demo,backtest,bench} [options]
 
-  serve     run the service (HEDGE_* environment variables configure it)
+  serve     run the service (HEDGE_* environment variables configure it; --shard K/N)
+  gateway   one address in front of N shards (HEDGE_SHARDS, found through HEDGE_REDIS_URL)
   demo      the service plus a simulated market and a paper execution bot
   backtest  run hedging strategies over simulated or recorded markets
   bench     measure pricing and service speed; --json PATH writes the figures
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     run: Callable[[list[str]], int]
     if command == "serve":
         from app.serve import main as run
+    elif command == "gateway":
+        from app.gateway.cli import main as run
     elif command == "demo":
         from app.demo import main as run
     elif command == "backtest":

@@ -7,6 +7,7 @@ maps each subclass to one HTTP status at the edge (`app.api.errors`):
 - `UnknownSymbol` (404): an underlying, symbol or signal the book does not know.
 - `Conflict` (409): the same `exec_id` with a different payload, or a state that forbids it.
 - `NotReady` (503): the journal or the signal bus cannot take the request now.
+- `Misrouted` (421): a write for an underlying another shard owns; names that shard.
 
 Numerical failures of single elements inside the pricing kernels are data (NaN plus a reason),
 not exceptions.
@@ -56,3 +57,12 @@ class Conflict(DynhedgeError):
 
 class NotReady(DynhedgeError):
     """A port (journal, signal bus) cannot serve right now; `reason` names it."""
+
+
+class Misrouted(DynhedgeError):
+    """A write for an underlying this shard does not own: `shard` (K/N) owns it."""
+
+    def __init__(self, underlying: str, shard: str) -> None:
+        super().__init__(f"underlying {underlying!r} belongs to shard {shard}")
+        self.underlying = underlying
+        self.shard = shard

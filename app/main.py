@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
+from app.adapters.risk_publisher import RiskPublisher
+from app.adapters.shard_registry import ShardRegistry
 from app.api import (
     alerts,
     controls,
@@ -33,6 +35,7 @@ from app.engine.core import Core
 from app.engine.metrics import Metrics
 from app.engine.ports import SignalBus
 from app.engine.runner import Runner
+from app.engine.views import risk_view
 from app.pricing import warm_up
 from app.settings import Settings
 from app.surface import warm_up as warm_up_surface
@@ -47,13 +50,45 @@ def make_bus(settings: Settings) -> SignalBus:
         return RedisBus(
             settings.redis_url,
             settings.signal_channel,
-            settings.signal_stream,
+            settings.signal_stream_name(),
             maxlen=settings.stream_maxlen,
             timeout_s=settings.redis_timeout_ms / 1000.0,
             alert_channel=settings.alert_channel,
             alert_stream=settings.alert_stream,
         )
     return MemoryBus()
+
+
+async def register_shard(settings: Settings) -> ShardRegistry | None:
+    """A shard with Redis registers its address under a lease (app.adapters.shard_registry);
+    without Redis there is no registry, and gateways cannot find it."""
+    shard = settings.the_shard()
+    if shard is None:
+        return None
+    if not settings.redis_url:
+        log.warning("shard %s without HEDGE_REDIS_URL: not registered, no gateway will find "
+                    "it", shard.label)
+        return None
+    registry = ShardRegistry(settings.redis_url, settings.registry_prefix,
+                             settings.shard_lease_s, settings.redis_timeout_ms / 1000.0)
+    url = settings.shard_url or f"http://{settings.host}:{settings.port}"
+    if await registry.register(shard, url):
+        log.info("shard %s registered at %s (lease %g s)", shard.label, url,
+                 settings.shard_lease_s)
+    return registry
+
+
+def publish_risk(settings: Settings, runner: Runner) -> RiskPublisher | None:
+    """A shard with Redis writes each recomputed underlying's figures there (the firm-wide
+    aggregate's record: app.adapters.risk_publisher)."""
+    shard = settings.the_shard()
+    if shard is None or not settings.redis_url:
+        return None
+    publisher = RiskPublisher(settings.redis_url, settings.risk_prefix, shard,
+                              settings.redis_timeout_ms / 1000.0)
+    publisher.start(runner.risk_feed.subscribe,
+                    lambda: [risk_view(r) for r in runner.read.risks().values()])
+    return publisher
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -66,11 +101,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         warm_up_surface()  # ... nor on the first fit or surface lookup
         if not app.state.keys.enabled:
             log.warning("HEDGE_API_KEYS is unset: no authentication, every client is admin")
+        shard = settings.the_shard()
         core = Core(clock, max_clock_skew_s=settings.max_clock_skew_s,
-                    max_order_units=settings.max_quantity)
+                    max_order_units=settings.max_quantity, shard=shard)
         runner = Runner(
             core,
-            SqliteJournal(settings.db_path),
+            SqliteJournal(settings.journal_path()),
             make_bus(settings),
             Metrics(),
             outbox_size=settings.outbox_size,
@@ -81,11 +117,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
         app.state.runner = runner
         await runner.start()
-        log.info("dynhedge %s ready: bus=%s journal=%s", __version__, runner.bus.name,
-                 settings.db_path)
+        log.info("dynhedge %s ready: bus=%s journal=%s%s", __version__, runner.bus.name,
+                 settings.journal_path(), "" if shard is None else f" shard={shard.label}")
+        registry = await register_shard(settings)
+        publisher = publish_risk(settings, runner)
         try:
             yield
         finally:
+            if registry is not None:  # gateways stop routing here before the book closes
+                await registry.withdraw()
+                await registry.close()
+            if publisher is not None:
+                await publisher.close()
             await runner.stop()
 
     app = FastAPI(

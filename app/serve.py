@@ -20,10 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app serve", description=__doc__)
     parser.add_argument("--host", help="overrides HEDGE_HOST")
     parser.add_argument("--port", type=int, help="overrides HEDGE_PORT")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="run shard K of N (overrides HEDGE_SHARD; docs/contract.md)")
     args = parser.parse_args(argv)
-    settings = Settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port),
+                                   ("shard", args.shard)) if v}
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        parser.error(str(exc))
+    host, port = settings.host, settings.port
     # the journal thread and the event loop share the GIL: hand it over every 0.5 ms, not
     # every 5 ms, or a signal waits up to a whole switch interval behind a journal write
     sys.setswitchinterval(0.0005)

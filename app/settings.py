@@ -12,6 +12,7 @@ from app.bus_names import (
     DEFAULT_SIGNAL_CHANNEL,
     DEFAULT_SIGNAL_STREAM,
 )
+from app.domain.shard import Shard, shard_stream
 
 SCOPES = ("read", "trade", "admin")
 DEFAULT_MAX_QUANTITY = 1e9  # units of an instrument: the largest fill, position or order
@@ -46,8 +47,18 @@ class Settings(BaseSettings):
     # clean stop): a restart after kill -9 restores prices no older than this
     tick_checkpoint_s: float = Field(1.0, gt=0)
     log_level: str = "info"
+    # scale-out (docs/contract.md "Scaling out"): this process is shard K of N; the gateway
+    # routes to N shards found in Redis under `registry_prefix`
+    shard: str | None = None  # `K/N`; unset: one process owns every underlying
+    shard_url: str | None = None  # the address the shard registers (default http://host:port)
+    shard_lease_s: float = Field(3.0, gt=0)  # a registration not renewed this long expires
+    registry_prefix: str = "hedge:shard"
+    risk_prefix: str = "hedge:risk"  # a shard's last risk figures per underlying, in Redis
+    shards: int | None = Field(None, ge=1)  # the gateway: how many shards (N)
+    gateway_timeout_s: float = Field(5.0, gt=0)  # the gateway's wait for a shard's answer
 
-    @field_validator("redis_url", "api_keys", "allowed_origins", mode="before")
+    @field_validator("redis_url", "api_keys", "allowed_origins", "shard", "shard_url",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
@@ -70,6 +81,29 @@ class Settings(BaseSettings):
                 names = set(SCOPES)
             out[key.strip()] = frozenset(names)
         return out
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_shape(cls, v: str | None) -> str | None:
+        return None if v is None else Shard.parse(v).label
+
+    def the_shard(self) -> Shard | None:
+        return None if self.shard is None else Shard.parse(self.shard)
+
+    def signal_stream_name(self) -> str:
+        """The stream this process appends to: shard K's own when sharded."""
+        shard = self.the_shard()
+        return self.signal_stream if shard is None else shard_stream(self.signal_stream,
+                                                                      shard.index)
+
+    def journal_path(self) -> str:
+        """A shard left on the default journal gets its own file (`var/dynhedge-shard-K.db`):
+        two shards must never share one."""
+        shard = self.the_shard()
+        if shard is None or "db_path" in self.model_fields_set or self.db_path == ":memory:":
+            return self.db_path
+        stem, dot, ext = self.db_path.rpartition(".")
+        return f"{stem}-shard-{shard.index}.{ext}" if dot else f"{self.db_path}-shard-{shard.index}"
 
     def origins(self) -> frozenset[str]:
         if not self.allowed_origins:

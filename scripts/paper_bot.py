@@ -13,6 +13,8 @@ Where signals come from:
   acknowledged (XACK) only once the service has answered its fill; at start the bot re-reads
   what it was delivered but never acknowledged, and it claims (XAUTOCLAIM) what another,
   dead consumer left pending for `--claim-idle-s`.
+  With `--shards N` (scaled out, docs/contract.md §17) it reads every shard's own stream
+  (`<stream>:{K}`, K = 0..N-1) with the same group, and posts fills to `--url`, the gateway.
 - otherwise: the service's WebSocket `/v1/ws/signals` (catching up over REST after a
   reconnect).
 
@@ -66,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="read signals from Redis (env HEDGE_REDIS_URL); unset: the WebSocket")
     p.add_argument("--stream", default=env("HEDGE_SIGNAL_STREAM", DEFAULT_SIGNAL_STREAM),
                    help="the signal stream (env HEDGE_SIGNAL_STREAM; default %(default)s)")
+    p.add_argument("--shards", type=int, default=int(env("HEDGE_SHARDS", "0") or 0),
+                   help="read the streams of N shards (env HEDGE_SHARDS; 0: one service)")
     p.add_argument("--group", default=PAPER_BOT_GROUP, help="consumer group (%(default)s)")
     p.add_argument("--consumer", default=env("PAPER_BOT_CONSUMER", socket.gethostname()),
                    help="this bot's consumer name; keep it across restarts (env "
@@ -88,20 +92,25 @@ async def run(args: argparse.Namespace) -> int:
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
             httpx.AsyncClient(base_url=args.url, headers=headers, timeout=10.0))
-        source: SignalSource
+        sources: list[SignalSource] = []
         if args.redis_url:
             client = aioredis.Redis.from_url(args.redis_url, socket_timeout=10.0)
             stack.push_async_callback(client.aclose)
-            source = StreamSignals(client, args.stream, group=args.group,
-                                   consumer=args.consumer, claim_idle_s=args.claim_idle_s)
-            log.info("reading %s as %s/%s", args.stream, args.group, args.consumer)
+            # shard K's stream is `<stream>:{K}` (docs/contract.md §17)
+            streams = ([f"{args.stream}:{{{k}}}" for k in range(args.shards)]
+                       if args.shards else [args.stream])
+            for stream in streams:  # a blocking read each: one connection per stream
+                sources.append(StreamSignals(client, stream, group=args.group,
+                                             consumer=args.consumer,
+                                             claim_idle_s=args.claim_idle_s))
+                log.info("reading %s as %s/%s", stream, args.group, args.consumer)
         else:
-            source = SocketSignals(http, ws_url(args.url, "/v1/ws/signals", args.api_key),
-                                   after_seq=args.after_seq)
+            sources.append(SocketSignals(http, ws_url(args.url, "/v1/ws/signals", args.api_key),
+                                         after_seq=args.after_seq))
             log.info("reading the service's signal WebSocket")
         bot = PaperBot(http, half_spread_bps=args.half_spread_bps,
                        max_age_s=args.max_age_s or None)
-        task = asyncio.create_task(run_paper_bot(source, bot), name="paper-bot")
+        task = asyncio.create_task(_all(sources, bot), name="paper-bot")
         loop = asyncio.get_running_loop()
 
         def stop(signum: signal.Signals) -> None:
@@ -128,6 +137,19 @@ async def run(args: argparse.Namespace) -> int:
             return 1
         log.info("stopped: %d signals, %s", bot.stats.received, bot.stats.outcomes)
     return 0
+
+
+async def _all(sources: list[SignalSource], bot: PaperBot) -> None:
+    """One bot over every source (each shard's stream), until cancelled or one fails."""
+    tasks = [asyncio.create_task(run_paper_bot(s, bot)) for s in sources]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            t.result()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,9 +112,19 @@ class RedisBus:
             # into a connection Redis has closed: an outcome "unknown" for nothing
             "maint_notifications_config": MaintNotificationsConfig(enabled=False),
         }
-        self.client = aioredis.Redis.from_url(url, **options)  # reads, PING
-        self._sender_pool = _SenderPool.from_url(url, **options)
-        self._sender = aioredis.Redis.from_pool(self._sender_pool)
+        self._sender_pool: _SenderPool | None = None
+        self.client: Any
+        self._sender: Any
+        if is_cluster_url(url):
+            # Redis Cluster: the stream key routes the script to its node (the channel is
+            # cluster-wide). No pool of our own to tell "not sent" from "sent": every failed
+            # call counts as maybe sent — never announced twice, at worst not announced
+            self.client = self._sender = aioredis.RedisCluster.from_url(
+                plain_url(url), socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        else:
+            self.client = aioredis.Redis.from_url(url, **options)  # reads, PING
+            self._sender_pool = _SenderPool.from_url(url, **options)
+            self._sender = aioredis.Redis.from_pool(self._sender_pool)
         self._publish = self._sender.register_script(_PUBLISH_BATCH)
         self.server = ""  # run_id of the Redis that answered last
         self.unsure_up_to = 0  # highest seq of a call whose outcome is unknown (0: none)
@@ -136,13 +146,14 @@ class RedisBus:
             max(refill_up_to, self.unsure_up_to)]
         for seq, message in items:
             args += [stream_id(seq), seq, message]
-        self._sender_pool.checked = False
+        if self._sender_pool is not None:
+            self._sender_pool.checked = False
         try:
             held, server, error = await asyncio.wait_for(
                 self._publish(keys=[self.stream], args=args), self.timeout_s)
         except BaseException:
             self._failed = True
-            if self._sender_pool.checked:  # it may have been sent, and may have run
+            if self._sender_pool is None or self._sender_pool.checked:  # it may have run
                 self.unsure_up_to = max(self.unsure_up_to, items[-1][0])
             raise
         self._failed = False
@@ -183,4 +194,19 @@ class RedisBus:
 
     async def close(self) -> None:
         await self.client.aclose()
-        await self._sender.aclose()
+        if self._sender is not self.client:
+            await self._sender.aclose()
+
+
+def is_cluster_url(url: str) -> bool:
+    """`HEDGE_REDIS_URL` names a Redis Cluster (through any of its nodes) with `?cluster=1`
+    or the scheme `redis+cluster://`."""
+    return url.startswith("redis+cluster://") or "cluster=1" in url
+
+
+def plain_url(url: str) -> str:
+    """The URL without the cluster marker (what redis-py takes)."""
+    out = url.replace("redis+cluster://", "redis://")
+    for marker in ("?cluster=1&", "&cluster=1", "?cluster=1"):
+        out = out.replace(marker, "?" if marker.endswith("&") else "")
+    return out

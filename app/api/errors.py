@@ -15,9 +15,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.json_body import BodyInvalid
 from app.api.responses import Json
-from app.errors import Conflict, DynhedgeError, InvalidInput, NotReady, UnknownSymbol
+from app.errors import (
+    Conflict,
+    DynhedgeError,
+    InvalidInput,
+    Misrouted,
+    NotReady,
+    UnknownSymbol,
+)
 
-STATUS = {InvalidInput: 422, UnknownSymbol: 404, Conflict: 409, NotReady: 503}
+STATUS = {InvalidInput: 422, UnknownSymbol: 404, Conflict: 409, NotReady: 503, Misrouted: 421}
 
 
 def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
@@ -75,7 +82,10 @@ def _domain_answer(exc: DynhedgeError) -> Json:
     if isinstance(exc, InvalidInput):
         detail = [{"field": exc.field, "reason": exc.reason, "loc": [exc.field],
                    "msg": exc.reason, "type": "value_error"}]
-    return Json(error_body(status, str(exc), detail), status_code=status)
+    body = error_body(status, str(exc), detail)
+    if isinstance(exc, Misrouted):  # the shard to send it to instead
+        body.update(shard=exc.shard, underlying=exc.underlying)
+    return Json(body, status_code=status)
 
 
 def install(app: FastAPI) -> None:

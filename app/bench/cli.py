@@ -25,6 +25,7 @@ SECTIONS: dict[str, str] = {
     "american": "app.bench.american",
     "scenarios": "app.bench.scenarios",
     "cluster": "app.bench.cluster",
+    "shards": "app.bench.shards",
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from app.domain import (
     Tick,
     canonical_symbol,
 )
+from app.domain.shard import Shard, underlying_of
 from app.domain.units import SECONDS_PER_YEAR
 from app.engine import dispatch, fills
 from app.engine.commands import Command, NewFill, RecordFill, SignalSent
@@ -36,7 +38,7 @@ from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.engine.limits import Limits
 from app.engine.occ import occ_or_invalid
-from app.errors import InvalidInput, UnknownSymbol
+from app.errors import InvalidInput, Misrouted, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
 from app.pricing import (
     NO_CONVERGENCE,
@@ -91,11 +93,18 @@ class FillOutcome:
 
 class Core:
     def __init__(self, clock: Clock, max_clock_skew_s: float = 5.0, next_seq: int = 1,
-                 max_order_units: float = math.inf) -> None:
+                 max_order_units: float = math.inf, shard: Shard | None = None) -> None:
         self.clock = clock
         self.max_clock_skew_s = max_clock_skew_s
+        self.shard = shard  # None: one process owns every underlying
         self.book = Book()
-        self.hedger = HedgeEngine(clock, next_seq=next_seq, max_order_units=max_order_units)
+        if shard is None:
+            self.hedger = HedgeEngine(clock, next_seq=next_seq, max_order_units=max_order_units)
+        else:  # signal ids unique across shards: `K-…`
+            prefix = f"{shard.index}-"
+            self.hedger = HedgeEngine(clock, next_seq=next_seq,
+                                      new_id=lambda: prefix + uuid.uuid4().hex,
+                                      max_order_units=max_order_units)
         self.risk: dict[str, UnderlyingRisk] = {}
         self.dirty = Inbox()  # underlyings waiting for a recompute, oldest first
         self.jump_filters: dict[str, JumpFilter] = {}
@@ -219,7 +228,10 @@ class Core:
             self.book.apply_spot(symbol, tick.ts, price, tick.received, tick.bid, tick.ask)
             self.dirty.add(symbol)
             return symbol
-        inst = self.book.instrument(symbol) or occ_or_invalid(symbol)
+        known = self.book.instrument(symbol)
+        inst = known or occ_or_invalid(symbol)
+        if known is None and self.shard is not None:
+            self.check_owner(symbol if inst is None else inst.underlying)
         if inst is not None and inst.is_convertible:
             raise InvalidInput("symbol", "a convertible is valued from its underlying's ticks")
         if inst is None or not inst.is_option:
@@ -502,7 +514,21 @@ class Core:
 
     def ensure_known(self, underlying: str) -> None:
         if underlying not in self.book.markets:
+            self.check_owner(underlying)
             raise UnknownSymbol("underlying", underlying)
+
+    def check_owner(self, underlying: str) -> None:
+        """Misrouted (421) naming the owning shard when this shard does not own
+        `underlying`; nothing when it does, or when the service is not sharded."""
+        shard = self.shard
+        if shard is not None and not shard.owns(underlying):
+            raise Misrouted(underlying, f"{shard.owner(underlying)}/{shard.count}")
+
+    def check_owner_of_symbol(self, symbol: str) -> None:
+        """`check_owner` for a symbol the book does not know (its underlying by its name)."""
+        if self.shard is not None and self.book.instrument(symbol) is None \
+                and symbol not in self.book.hedge_users:
+            self.check_owner(underlying_of(symbol))
 
 
 def _tick_price(tick: Tick) -> float:

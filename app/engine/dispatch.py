@@ -38,11 +38,13 @@ def check(core: Core, cmd: Command) -> None:
     a refused command is never journaled. Fills are checked by `fills.resolve_fill`."""
     match cmd:
         case SetUnderlying():
+            core.check_owner(cmd.symbol)
             core.book.check_hedge(cmd.symbol, cmd.hedge or HedgeRequest())
         case LoadPositions():
             options = {canonical_symbol(p.instrument.symbol) for p in cmd.positions
                        if not p.instrument.is_linear}
             for n, p in enumerate(cmd.positions):
+                core.check_owner(p.instrument.underlying)
                 if not p.instrument.is_linear and p.instrument.underlying in options:
                     raise InvalidInput(f"{n}.underlying", "an option's or a convertible's "
                                        "underlying cannot be an option or a convertible")

@@ -29,11 +29,13 @@ def resolve_fill(core: Core, new: NewFill) -> RecordFill:
             check_agrees(known, new.defined, new.given)
         inst = known
     elif new.defined is not None:
+        core.check_owner(new.defined.underlying)
         check_not_on_an_option(core, new.defined, "underlying")
         inst = new.defined
     elif fill.symbol in book.markets or fill.symbol in book.hedge_users:
         inst = instrument_from_fields(fill.symbol, {})
     else:
+        core.check_owner_of_symbol(fill.symbol)
         raise UnknownSymbol("symbol", fill.symbol)
     if known is None:
         book.check_definitions([("multiplier", inst)])
