@@ -18,6 +18,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self._quiet = _QuietCollector(lambda: ())
+        r.register(self._quiet)
         self.ticks = Counter("dynhedge_ticks_total", "Ticks by outcome", ["outcome"], registry=r)
         self.fills = Counter("dynhedge_fills_total", "Fills by outcome", ["outcome"], registry=r)
         self.signals = Counter(
@@ -65,7 +67,7 @@ class Metrics:
     def count_quiet(self, totals: Callable[[], Iterable[tuple[str, int]]]) -> None:
         """dynhedge_hedge_quiet_total{reason}: the hedge engine's own counts of decisions not
         to trade, read when scraped (the tick path only bumps a dict entry)."""
-        self.registry.register(_QuietCollector(totals))
+        self._quiet.totals = totals
 
 
 class _QuietCollector(Collector):
