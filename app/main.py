@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
-from app.api import dashboard, docs, errors, hedge, market, ops, risk, ws
+from app.api import dashboard, docs, errors, hedge, market, ops, pnl, risk, ws
 from app.api.gate import Gate, KeyRing, RateLimit
 from app.api.limits import BodyLimit
 from app.domain import Clock, WallClock
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.rate_limit = RateLimit(settings.rate_limit)
     app.state.origins = settings.origins()
     errors.install(app)
-    for module in (ops, market, risk, hedge, ws, dashboard, docs):
+    for module in (ops, market, risk, pnl, hedge, ws, dashboard, docs):
         app.include_router(module.router)
     # the last added runs first: the gate (key, scope, origin, content type) decides before
     # the body limit reads a byte

@@ -56,7 +56,7 @@ async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerD
                                                       hedge.ratio, hedge.lot_size),
         max_jump_pct=body.max_jump_pct, confirm_ticks=body.confirm_ticks,
         declared_type=body.type, option_style=body.option_style,
-        dividends=_dividends(body)))
+        dividends=_dividends(body), mark_source=body.mark_source))
     return Json(market_view(runner.read.market(symbol)))
 
 
@@ -85,7 +85,8 @@ async def put_positions(body: list[PositionIn], runner: RunnerDep) -> Json:
         fields = {k: v for k, v in p.model_dump(exclude_none=True, by_alias=True).items()
                   if k in INSTRUMENT_FIELDS}
         try:
-            items.append(PositionItem(instrument_from_fields(p.symbol, fields), p.quantity))
+            items.append(PositionItem(instrument_from_fields(p.symbol, fields), p.quantity,
+                                      p.mark))
         except ValueError as exc:
             raise InvalidInput.from_value_error(exc, prefix=f"{i}.") from None
     outcome = await runner.execute(LoadPositions(tuple(items)))

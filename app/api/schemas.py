@@ -179,11 +179,15 @@ class UnderlyingIn(Strict):
     # options are American; index options such as SPX European)
     option_style: Literal["european", "american"] = "european"
     dividends: Annotated[list[DividendIn], Field(max_length=400)] = []
+    # how its options are marked for P&L: the model value, or the quoted mid when fresh
+    mark_source: Literal["theo", "mid"] = "theo"
 
 
 class PositionIn(InstrumentFields):
     symbol: Symbol
     quantity: Quantity
+    # the per-unit start-of-day price (yesterday's close); absent: the model value at the load
+    mark: NonNegative | None = None
 
 
 class TickIn(Strict):
@@ -213,6 +217,7 @@ class FillIn(InstrumentFields):
     price: Positive
     ts: EventTime | None = None
     signal_id: Id | None = None
+    fee: NonNegative = 0.0  # $ for the whole fill, subtracted from P&L
 
 
 class PolicyIn(Strict):

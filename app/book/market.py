@@ -38,3 +38,4 @@ class UnderlyingMarket:
     option_style: str = "european"  # the style of its options that give none of their own
     dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
     surface: SurfaceState | None = None
+    mark_source: str = "theo"  # how its options are marked for P&L: theo, or mid when fresh

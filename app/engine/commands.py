@@ -30,12 +30,14 @@ class SetUnderlying:
     declared_type: str | None = None
     option_style: str = "european"  # for its options that give no style of their own
     dividends: tuple[tuple[float, float], ...] = ()  # (ex time epoch s, cash per share)
+    mark_source: str = "theo"  # how its options are marked for P&L: theo or mid
 
 
 @dataclass(frozen=True, slots=True)
 class PositionItem:
     instrument: Instrument
     quantity: float
+    mark: float | None = None  # per-unit start-of-day price; None: the model value at the load
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,9 @@ class RecordFill:
 
     fill: Fill
     instrument: Instrument
+    # what the fill's price is measured against for P&L, resolved before it is journaled: an
+    # option's theo at the fill, a hedge fill's signal spot (None: nothing to measure)
+    reference: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,7 @@ class SignalSent:
     clipped: bool = False
     shares: tuple[tuple[str, float], ...] = ()
     counts: bool = True
+    spot: float | None = None  # the signal's spot (None in records written before P&L)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +132,28 @@ class AcceptReconcile:
     adopt: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SetMarks:
+    """The start-of-day marks a load left to the model, as valued live right after it
+    (journaled after the load, so a replay keeps the marks the desk saw): (underlying, symbol,
+    per-unit price)."""
+
+    marks: tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RollDay:
+    """Close the P&L day (POST /v1/pnl/roll): `marks` (underlying, symbol, per-unit value
+    now) become the new start; `figures` is the day's P&L as it stood, kept in the history.
+    Both are resolved before the command is journaled."""
+
+    as_of: float
+    marks: tuple[tuple[str, str, float], ...]
+    figures: str  # the day's P&L view, JSON
+
+
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
-           | CancelSignal | SignalSent | Reconcile | AcceptReconcile)
+           | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetMarks | RollDay)
 
 __all__ = [
     "AcceptReconcile",
@@ -141,6 +167,8 @@ __all__ = [
     "Reconcile",
     "RecordFill",
     "Resume",
+    "RollDay",
+    "SetMarks",
     "SetPolicy",
     "SetUnderlying",
     "SignalSent",

@@ -34,6 +34,7 @@ from app.engine.commands import Command, NewFill, RecordFill, SignalSent
 from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.engine.occ import occ_or_invalid
+from app.engine.pnl_desk import PnlDesk
 from app.errors import InvalidInput, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
 from app.pricing import (
@@ -99,6 +100,7 @@ class Core:
         self.reconcile_broker: dict[str, float] = {}  # the broker's positions, last reconcile
         self._quote = _QuoteBuffers()
         self._american_iv: dict[tuple[float, float, bool, float], AmericanBoundaries] = {}
+        self.pnl = PnlDesk(self.book)  # the day's P&L, fed on loads, fills and recomputes
 
     # --- configuration --------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class Core:
         as_of: float | None = None,
         option_style: str = "european",
         dividends: tuple[tuple[float, float], ...] = (),
+        mark_source: str = "theo",
     ) -> UnderlyingMarket:
         """`as_of`: when the parameters were set (wall clock now unless replayed). A hedge
         multiplier that contradicts its defined instrument raises InvalidInput."""
@@ -134,6 +137,7 @@ class Core:
             hedge_request=request,
             option_style=option_style,
             dividends=tuple(sorted(dividends)),
+            mark_source=mark_source,
         )
         old = self.book.markets.get(symbol)
         if spot is not None:
@@ -146,11 +150,14 @@ class Core:
         self.dirty.update(self.book.markets)  # a hedge instrument change may touch others
         return self.book.markets[symbol]
 
-    def load_positions(self, items: list[tuple[Instrument, float]]) -> LoadOutcome:
+    def load_positions(self, items: list[tuple[Instrument, float]],
+                       marks: dict[str, float] | None = None) -> LoadOutcome:
         """Replace the whole book (hedge positions included: a load that leaves out a hedge
-        line sets that hedge to 0 — the answer shows each hedge before and after)."""
+        line sets that hedge to 0 — the answer shows each hedge before and after). It starts
+        a P&L day at `marks` (per-unit, by symbol; the others are marked once valued)."""
         before = {u: self.book.hedge_position(u) for u in self.book.markets}
         touched = self.book.load_positions(items)
+        self.pnl.start_day(marks or {})
         self.dirty.update(touched)
         after = {u: self.book.hedge_position(u) for u in self.book.markets}
         return LoadOutcome(len(items), {u: (before.get(u, 0.0), after.get(u, 0.0))
@@ -214,6 +221,7 @@ class Core:
         if not (0 < iv <= 10):
             raise InvalidInput("iv", "must be in (0, 10]")
         self.book.apply_option_iv(inst, tick.ts, iv)
+        self.pnl.quote(inst.symbol, tick.ts, tick.mid)
         self.dirty.add(inst.underlying)
         return inst.underlying
 
@@ -297,14 +305,16 @@ class Core:
 
     # --- fills ----------------------------------------------------------------------------
 
-    def apply_fill(self, fill: Fill, inst: Instrument) -> FillOutcome:
+    def apply_fill(self, fill: Fill, inst: Instrument,
+                   reference: float | None = None) -> FillOutcome:
         """Add a fill to the book and count it against its signal. The caller journals first
-        (after `check_fill`)."""
+        (after `check_fill`). `reference`: what P&L measures its price against."""
         signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
         allocation = None
         if signal is not None and signal.instrument == canonical_symbol(inst.symbol):
             allocation = signal.allocate(fill.signed_quantity)
         changed = self.book.apply_fill(inst, fill.signed_quantity, allocation)
+        self.pnl.fill(fill, inst, reference, allocation)
         overfill = False
         if allocation is not None:
             p = self.hedger.on_fill(fill.signal_id or "", fill.signed_quantity)
@@ -326,6 +336,7 @@ class Core:
             allocation = signal.allocate(-fill.signed_quantity)
             signal.filled -= fill.signed_quantity
         changed = self.book.apply_fill(inst, -fill.signed_quantity, allocation)
+        self.pnl.fill(fill, inst, None, allocation, bust=True)
         known = self.book.instrument(inst.symbol) or inst
         touched = self.book.underlyings_touched_by(known) | set(allocation or ()) | changed
         self.dirty.update(touched)
@@ -368,7 +379,7 @@ class Core:
                 order_qty=s.order_qty,
                 expires_at=p.expires_at if p is not None else self.clock.now(),
                 clipped=p is not None and p.clipped, shares=tuple(shares.items()),
-                counts=p.counts if p is not None else True)))
+                counts=p.counts if p is not None else True, spot=s.spot)))
         return out
 
     def set_system_halt(self, reason: str | None) -> None:
@@ -405,6 +416,8 @@ class Core:
         self.risk[underlying] = risk
         if market is None:
             return signals
+        if risk.valued:
+            self.pnl.observe(underlying, risk, market.rate)
         users = self.book.hedge_users.get(market.hedge.instrument, [underlying])
         if len(users) > 1:
             sig = self.hedger.decide_shared([self._decision_input(u) for u in users], underlying)

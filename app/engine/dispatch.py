@@ -3,6 +3,7 @@ and `execute` (apply — live, and again from the journal at start-up)."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from app.domain import HedgeRequest, canonical_symbol
@@ -17,6 +18,8 @@ from app.engine.commands import (
     Reconcile,
     RecordFill,
     Resume,
+    RollDay,
+    SetMarks,
     SetPolicy,
     SetUnderlying,
     SignalSent,
@@ -65,11 +68,19 @@ def execute(core: Core, cmd: Command) -> Any:
                 cmd.symbol, rate=cmd.rate, div_yield=cmd.div_yield, vol=cmd.vol,
                 spot=cmd.spot, hedge=cmd.hedge, max_jump_pct=cmd.max_jump_pct,
                 confirm_ticks=cmd.confirm_ticks, declared_type=cmd.declared_type,
-                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends)
+                as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends,
+                mark_source=cmd.mark_source)
         case LoadPositions():
-            return core.load_positions([(p.instrument, p.quantity) for p in cmd.positions])
+            return core.load_positions(
+                [(p.instrument, p.quantity) for p in cmd.positions],
+                {canonical_symbol(p.instrument.symbol): p.mark for p in cmd.positions
+                 if p.mark is not None})
         case RecordFill():
-            return core.apply_fill(cmd.fill, cmd.instrument)
+            return core.apply_fill(cmd.fill, cmd.instrument, cmd.reference)
+        case SetMarks():
+            return core.pnl.set_marks(cmd.marks)
+        case RollDay():
+            return core.pnl.roll(cmd.as_of, cmd.marks, json.loads(cmd.figures))
         case BustFill():
             return core.bust_fill(cmd.original.fill, cmd.original.instrument)
         case SetPolicy():
@@ -84,7 +95,7 @@ def execute(core: Core, cmd: Command) -> Any:
             core.hedger.remember(PendingOrder(
                 signal_id=cmd.id, underlying=cmd.underlying, instrument=cmd.instrument,
                 remaining=cmd.order_qty, expires_at=cmd.expires_at, clipped=cmd.clipped,
-                shares=dict(cmd.shares), counts=cmd.counts))
+                shares=dict(cmd.shares), counts=cmd.counts, spot=cmd.spot))
             core.hedger.next_seq = max(core.hedger.next_seq, cmd.seq + 1)
             return None
         case Reconcile():

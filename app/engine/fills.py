@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from app.domain import Instrument, canonical_symbol, instrument_from_fields
 from app.engine.commands import NewFill, RecordFill
 from app.errors import InvalidInput, UnknownSymbol
+from app.hedging import PendingOrder
 
 if TYPE_CHECKING:
     from app.engine.core import Core
@@ -41,7 +42,26 @@ def resolve_fill(core: Core, new: NewFill) -> RecordFill:
     if signal is not None and signal.instrument != canonical_symbol(inst.symbol):
         raise InvalidInput("signal_id", f"the signal is for {signal.instrument!r}, not "
                            f"{canonical_symbol(inst.symbol)!r}")
-    return RecordFill(fill, inst)
+    return RecordFill(fill, inst, reference(core, inst, signal))
+
+
+def reference(core: Core, inst: Instrument, signal: PendingOrder | None) -> float | None:
+    """What P&L measures a fill's price against: an option's theo in the latest risk
+    snapshot of its underlying (None when the option is new to the book or not valued);
+    the spot in the signal for a fill of a signal whose instrument is its underlying (shares);
+    None otherwise."""
+    if inst.is_option:
+        risk = core.risk.get(inst.underlying)
+        group = core.book.groups.get(inst.underlying)
+        if risk is None or risk.options is None or group is None or not risk.valued:
+            return None
+        i = group.index.get(canonical_symbol(inst.symbol))
+        if i is None or i >= len(risk.options.symbols):
+            return None
+        return float(risk.options.raw[0, i])
+    if signal is not None and signal.spot is not None and inst.symbol == signal.underlying:
+        return signal.spot
+    return None
 
 
 def check_not_on_an_option(core: Core, inst: Instrument, field: str) -> None:

@@ -20,7 +20,15 @@ from typing import Any
 from app.codec import dumps, kept
 from app.domain import Tick
 from app.engine.command_codec import Unresolved, decode, encode
-from app.engine.commands import BustFill, Command, NewFill, RecordFill
+from app.engine.commands import (
+    BustFill,
+    Command,
+    LoadPositions,
+    NewFill,
+    RecordFill,
+    RollDay,
+    SetMarks,
+)
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
@@ -79,6 +87,7 @@ class Runner:
         self.snapshot_every = snapshot_every
         self.tick_checkpoint_s = tick_checkpoint_s
         self._ticked: set[str] = set()  # underlyings whose tick state is not checkpointed yet
+        self._marking = False  # a journal write of P&L marks is under way
         self.ready = False
 
     # --- life -----------------------------------------------------------------------------
@@ -285,7 +294,49 @@ class Runner:
             result = self.core.execute(cmd)
             self._recompute_dirty_now()
             await self._snapshot_maybe(event_id)
+            if isinstance(cmd, LoadPositions):
+                self._ticked.update(self.core.book.markets)  # the day's tracks start again
+                await self._journal_marks()
             return result
+
+    async def _journal_marks(self) -> None:
+        """Journal the marks a load left to the model, valued now (under the lock): a replay
+        then marks them as the desk saw them, whatever the market it has rebuilt."""
+        marks = self.read.pnl_marks(unmarked_only=True)
+        if not marks:
+            return
+        cmd = SetMarks(marks)
+        try:
+            event_id = await self.journal.append(*encode(cmd))
+        except Exception:  # kept in memory; a restart marks them again once valued
+            log.exception("journal write of %d P&L marks failed", len(marks))
+        else:
+            await self._snapshot_maybe(event_id)
+        self.core.execute(cmd)
+
+    async def _marks_when_valued(self) -> None:
+        try:
+            async with self._lock:
+                await self._journal_marks()
+        finally:
+            self._marking = False
+
+    async def roll_day(self, as_of: float, figures: Any) -> dict[str, Any]:
+        """Close the P&L day (POST /v1/pnl/roll): the values now become the marks and
+        `figures(read)` — the day's P&L view as it stands — goes to the history. Under the
+        lock that orders fills: each fill counts in exactly one day."""
+        async with self._lock:
+            self._recompute_dirty_now()
+            day = figures(self.read)
+            cmd = RollDay(as_of, self.read.pnl_marks(unmarked_only=False), dumps(day).decode())
+            try:
+                event_id = await self.journal.append(*encode(cmd))
+            except Exception as exc:
+                raise NotReady(f"journal write failed: {exc}") from exc
+            self.core.execute(cmd)
+            self._ticked.update(self.core.book.markets)
+            await self._snapshot_maybe(event_id)
+            return day
 
     async def bust(self, exec_id: str) -> dict[str, Any]:
         """Reverse an acknowledged fill (journaled). 404 unknown, 409 busted already."""
@@ -386,6 +437,9 @@ class Runner:
                     if t1 - t_slice >= RECOMPUTE_SLICE_S:
                         await asyncio.sleep(0)
                         t_slice = time.perf_counter()
+                if not self._marking and self.read.pnl_unmarked():
+                    self._marking = True  # a load's marks left to the model, once valued
+                    self._background(self._marks_when_valued())
                 if work >= RECOMPUTE_BUSY_S:
                     await asyncio.sleep(min(RECOMPUTE_DUTY * work, RECOMPUTE_MAX_PAUSE_S))
                 else:
@@ -402,7 +456,7 @@ class Runner:
             for u in sorted(changed):
                 r = self.read.latest_risk(u)
                 if r is not None:
-                    self.risk_feed.offer(kept(dumps(risk_view(r))))
+                    self.risk_feed.offer(kept(dumps(risk_view(r, self.read.pnl_total(u)))))
 
     async def _tick_checkpoint_loop(self) -> None:
         while True:
@@ -418,7 +472,8 @@ class Runner:
             return
         changed, self._ticked = self._ticked, set()
         markets = self.core.book.markets
-        rows = [(u, tick_state(markets[u])) for u in sorted(changed) if u in markets]
+        rows = [(u, tick_state(markets[u], self.core.pnl.track_record(u)))
+                for u in sorted(changed) if u in markets]
         try:
             await self.journal.write_ticks(rows)
         except Exception:

@@ -18,9 +18,11 @@ def _num(x: float | None) -> float | None:
     return None if x is None else float(x) + 0.0  # + 0.0: never answer -0.0
 
 
-def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
-    """Per-underlying figures: shares, $ per vol point, $ per day, $ per 1 % rate."""
+def risk_view(r: UnderlyingRisk, pnl: float | None = None) -> dict[str, Any]:
+    """Per-underlying figures: shares, $ per vol point, $ per day, $ per 1 % rate; `pnl`
+    the day's P&L in $ (None: not priced)."""
     return {
+        "pnl": _num(pnl),
         "underlying": r.underlying,
         "spot": _num(r.spot),
         "as_of": iso_utc(r.as_of),
@@ -37,9 +39,9 @@ def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
     }
 
 
-def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
+def risk_detail_view(r: UnderlyingRisk, pnl: float | None = None) -> dict[str, Any]:
     """`risk_view` plus one row per position (options with unit figures, then linear)."""
-    out = risk_view(r)
+    out = risk_view(r, pnl)
     rows: list[dict[str, Any]] = []
     opt = r.options
     if opt is not None:
@@ -192,6 +194,7 @@ def market_view(m: MarketView) -> dict[str, Any]:
         "confirm_ticks": m.confirm_ticks,
         "option_style": m.option_style,
         "dividends": [{"ex_date": iso_utc(ex), "amount": amount} for ex, amount in m.dividends],
+        "mark_source": m.mark_source,
         "as_of": iso_utc(m.as_of),
         "last_tick": None if last is None else {
             "ts": iso_utc(last.ts), "price": last.price, "bid": last.bid, "ask": last.ask},
@@ -220,3 +223,26 @@ def position_view(p: PositionView) -> dict[str, Any]:
     instrument = instrument_view(p.instrument, p.style)
     return {"symbol": p.symbol, "quantity": p.quantity + 0.0, **instrument,
             "instrument": instrument}
+
+
+def _money(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def pnl_view(f: dict[str, Any]) -> dict[str, Any]:
+    """One underlying's P&L (GET /v1/pnl): $ since the start of the day."""
+    out = _money(f)
+    out["as_of"] = iso_utc(f["as_of"])
+    if f["attribution"] is not None:
+        out["attribution"] = _money(f["attribution"])
+    if f["effectiveness"] is not None:
+        out["effectiveness"] = _money(f["effectiveness"])
+    return out
+
+
+def pnl_total_view(t: dict[str, Any]) -> dict[str, Any]:
+    return _money(t)
+
+
+def pnl_position_view(p: dict[str, Any]) -> dict[str, Any]:
+    return _money(p)
