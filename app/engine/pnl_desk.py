@@ -19,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from app.book import Book
 from app.domain import Fill, Instrument
-from app.engine.pnl_track import Track
+from app.engine.pnl_track import Revalue, Track
 from app.pnl import Holding, Ledger
 
 MID_MAX_AGE_S = 60.0  # a quoted mid older than this (event time) is not a mark
@@ -180,7 +182,22 @@ class PnlDesk:
             else:
                 stock += delta
         self.track(underlying).observe(risk.options, risk.spot, risk.as_of, rate, hedge,
-                                       stock)
+                                       stock, self.revaluer(underlying))
+
+    def revaluer(self, underlying: str) -> Revalue | None:
+        """Prices of the underlying's option rows at another point (spot, as_of, vols per
+        row, rate), through the group's side-effect-free `revalue`."""
+        group = self.book.groups.get(underlying)
+        market = self.book.markets.get(underlying)
+        if group is None or market is None:
+            return None
+
+        def revalue(spot: float, as_of: float, vols: np.ndarray, rate: float) -> np.ndarray:
+            figures, _ = group.revalue(spot, as_of, market, vols=vols,
+                                       rate_shift=rate - market.rate)
+            return figures[0]
+
+        return revalue
 
     def quote(self, symbol: str, ts: float, mid: float | None) -> None:
         """An option's quote: its mid is a mark under `mark_source: mid` while fresh."""
@@ -233,7 +250,7 @@ class PnlDesk:
 
     def track_record(self, underlying: str) -> dict[str, Any] | None:
         t = self.tracks.get(underlying)
-        return None if t is None else {"day": self.day, **t.record()}
+        return None if t is None else {"day": self.day, **t.record(self.revaluer(underlying))}
 
     def restore_track(self, underlying: str, d: dict[str, Any]) -> None:
         """A checkpointed track of this very day, newer than what is here."""

@@ -164,6 +164,7 @@ class PnlFigures:
         edge, slip = desk.trade_figures(underlying)
         track = desk.tracks.get(underlying)
         attribution = None if track is None else track.attribution()
+        steps = None if track is None else track.explained(desk.revaluer(underlying))
         revaluation = 0.0 if track is None else track.revaluation
         pnl = realized + unrealized - fees
         return {
@@ -176,6 +177,7 @@ class PnlFigures:
             "realized": realized,
             "unrealized": unrealized if priced else None,
             "attribution": attribution,
+            "explain": steps,
             "revaluation": revaluation,
             "residual": (by_kind["options"] + option_fees - edge - revaluation)
             if priced else None,

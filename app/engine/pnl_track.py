@@ -13,6 +13,8 @@ per option. Everything here is plain state: `record()` / `of_record()` checkpoin
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +22,11 @@ import numpy as np
 
 from app.book.risk import OptionRows
 from app.domain.units import SECONDS_PER_YEAR
-from app.pnl import PREDICT_TERMS, Effectiveness, predict
+from app.pnl import EXPLAIN_STEPS, PREDICT_TERMS, Effectiveness, MarketPoint, explain, predict
 from app.pnl.effectiveness import _Moments
+
+# revalue(spot, as_of, vols (one per current row), rate) -> price per unit of each row
+Revalue = Callable[[float, float, np.ndarray, float], np.ndarray]
 
 
 @dataclass(slots=True)
@@ -40,6 +45,7 @@ class Point:
 @dataclass(slots=True)
 class Track:
     terms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PREDICT_TERMS, 0.0))
+    steps: dict[str, float] = field(default_factory=lambda: dict.fromkeys(EXPLAIN_STEPS, 0.0))
     revaluation: float = 0.0  # the options' revaluation change over the day's intervals, $
     hedge_move: float = 0.0  # the hedge's shares × spot moves, $
     stock_move: float = 0.0
@@ -47,13 +53,19 @@ class Track:
     effectiveness: Effectiveness = field(default_factory=Effectiveness)
     last: Point | None = None
     as_of: float | None = None  # event time of the last interval's end
+    anchor: Point | None = None  # where the open explain interval starts
+    _open: tuple[Point | None, dict[str, float] | None] = (None, None)  # read cache
 
     def observe(self, rows: OptionRows | None, spot: float, as_of: float, rate: float,
-                hedge_shares: float, stock_shares: float) -> None:
-        """The underlying was revalued at (spot, as_of, rate) with these option rows."""
+                hedge_shares: float, stock_shares: float, revalue: Revalue | None = None
+                ) -> None:
+        """The underlying was revalued at (spot, as_of, rate) with these option rows.
+        `revalue` prices the current rows at another point (for `explain`, run when an
+        explain interval closes: the holdings changed, or a minute of event time passed)."""
         p = self.last
-        self.last = Point(rows, spot, as_of, rate, hedge_shares, stock_shares)
+        new = self.last = Point(rows, spot, as_of, rate, hedge_shares, stock_shares)
         if p is None:
+            self.anchor = new
             return
         ds = spot - p.spot
         self.hedge_move += p.hedge_shares * ds
@@ -76,7 +88,29 @@ class Track:
                 self.revaluation += float(w @ (rows.raw[0, :n] - raw[0]))
         self.effectiveness.observe(as_of, self.revaluation,
                                    self.revaluation + self.hedge_move)
+        a = self.anchor
+        if a is None or _weights_changed(p.rows, rows) or (
+                math.floor(as_of / 60.0) != math.floor(a.as_of / 60.0)):
+            steps = None if a is None or revalue is None else explain_between(a, new, revalue)
+            if steps is not None:
+                for name in EXPLAIN_STEPS:
+                    self.steps[name] += steps[name]
+            self.anchor = new
 
+    def explained(self, revalue: Revalue | None) -> dict[str, float]:
+        """The explain steps of the day: the closed intervals and the open one (anchor to
+        the last valuation, computed once per valuation and kept)."""
+        out = dict(self.steps)
+        a, last = self.anchor, self.last
+        if a is None or last is None or last is a or revalue is None:
+            return out
+        if self._open[0] is not last:
+            self._open = (last, explain_between(a, last, revalue))
+        opened = self._open[1]
+        if opened is not None:
+            for name in EXPLAIN_STEPS:
+                out[name] += opened[name]
+        return out
     def hedge_trade(self, cost: float) -> None:
         self.effectiveness.hedge_trade(cost)
 
@@ -86,7 +120,7 @@ class Track:
         fresh = Track()
         for name in Track.__slots__:  # type: ignore[attr-defined]
             setattr(self, name, getattr(fresh, name))
-        self.last = last
+        self.last = self.anchor = last
 
     def attribution(self) -> dict[str, float]:
         out = {name: self.terms[name] for name in PREDICT_TERMS}
@@ -95,12 +129,13 @@ class Track:
 
     # --- checkpoint -----------------------------------------------------------------------
 
-    def record(self) -> dict[str, Any]:
-        """The sums (not the last point: a restart starts the next interval at its first
-        recompute)."""
+    def record(self, revalue: Revalue | None = None) -> dict[str, Any]:
+        """The sums, the open explain interval closed into them (not the last point: a
+        restart starts the next interval at its first recompute)."""
         e = self.effectiveness
         return {
-            "terms": dict(self.terms), "revaluation": self.revaluation,
+            "terms": dict(self.terms), "steps": self.explained(revalue),
+            "revaluation": self.revaluation,
             "hedge_move": self.hedge_move, "stock_move": self.stock_move,
             "intervals": self.intervals, "as_of": self.as_of,
             "effectiveness": {
@@ -117,6 +152,7 @@ class Track:
     def of_record(cls, d: dict[str, Any]) -> Track:
         t = cls()
         t.terms.update({k: float(v) for k, v in d["terms"].items() if k in t.terms})
+        t.steps.update({k: float(v) for k, v in (d.get("steps") or {}).items() if k in t.steps})
         t.revaluation, t.hedge_move = float(d["revaluation"]), float(d["hedge_move"])
         t.stock_move, t.intervals = float(d["stock_move"]), int(d["intervals"])
         t.as_of = d.get("as_of")
@@ -128,3 +164,34 @@ class Track:
             last_options=e["last_options"], last_hedged=e["last_hedged"],
             trades=e["trades"], cost=e["cost"])
         return t
+
+
+def _weights_changed(a: OptionRows | None, b: OptionRows | None) -> bool:
+    if a is None or b is None:
+        return a is not b
+    return len(a.symbols) != len(b.symbols) or not np.array_equal(a.size, b.size)
+
+
+def explain_between(a: Point, b: Point, revalue: Revalue) -> dict[str, float] | None:
+    """`app.pnl.explain` of the options held at `a` from point `a` to point `b` (time, spot,
+    vol, rate; each step priced at the new time); its steps sum to their value change.
+    None when the rows are not the same options."""
+    ra, rb = a.rows, b.rows
+    if ra is None or rb is None:
+        return None if ra is not rb else dict.fromkeys(EXPLAIN_STEPS, 0.0)
+    n, big = len(ra.symbols), len(rb.symbols)
+    if big < n or rb.symbols[:n] != ra.symbols:
+        return None
+    w = np.zeros(big)
+    w[:n] = ra.size
+    vols_a = rb.iv.copy()
+    vols_a[:n] = ra.iv
+
+    def value(p: MarketPoint) -> np.ndarray:
+        return np.asarray(revalue(float(p.spot), p.t, np.asarray(p.vols), float(p.rate)) @ w)
+
+    v0 = np.asarray(ra.raw[0] @ ra.size)
+    v1 = np.asarray(rb.raw[0, :n] @ ra.size)
+    steps = explain(value, MarketPoint(a.as_of, a.spot, vols_a, a.rate),
+                    MarketPoint(b.as_of, b.spot, rb.iv, b.rate), v0=v0, v1=v1)
+    return {name: float(steps[name]) for name in EXPLAIN_STEPS}

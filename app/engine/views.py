@@ -233,8 +233,9 @@ def pnl_view(f: dict[str, Any]) -> dict[str, Any]:
     """One underlying's P&L (GET /v1/pnl): $ since the start of the day."""
     out = _money(f)
     out["as_of"] = iso_utc(f["as_of"])
-    if f["attribution"] is not None:
-        out["attribution"] = _money(f["attribution"])
+    for part in ("attribution", "explain"):
+        if f[part] is not None:
+            out[part] = _money(f[part])
     if f["effectiveness"] is not None:
         out["effectiveness"] = _money(f["effectiveness"])
     return out

@@ -27,7 +27,7 @@ def tick(c, price: float, ts: float) -> None:  # type: ignore[no-untyped-def]
 
 
 def setup(c, positions: list[dict]) -> float:  # type: ignore[no-untyped-def,type-arg]
-    t0 = now(c) - 120.0
+    t0 = now(c) - 300.0
     r = c.put("/v1/underlyings/XYZ", json={"rate": 0.0, "div_yield": 0.0, "vol": 0.2})
     assert r.status_code == 200, r.text
     tick(c, 100.0, t0)
@@ -194,3 +194,31 @@ def test_marks_left_to_the_model_come_back_from_the_journal_not_the_replayed_mar
         u = c.get("/v1/pnl/XYZ").json()
         assert u["positions"][0]["mark"] == mark
         assert u["pnl"] == pnl
+
+
+def test_explain_steps_sum_to_the_revaluation_through_spot_vol_and_time_moves():
+    with make_client() as c:
+        t0 = setup(c, [{"symbol": CALL, "quantity": 10}, {"symbol": "XYZ", "quantity": -500}])
+        path = [(101.0, 20.0), (99.5, 50.0), (100.7, 130.0)]  # crosses a minute: a closed
+        for spot, dt in path:                                  # interval and an open one
+            tick(c, spot, t0 + dt)
+        r = c.post("/v1/ticks", json={"symbol": CALL, "iv": 0.23, "ts": t0 + 140.0})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: c.get("/v1/risk/XYZ").json()["positions"][0]["iv"] == 0.23)
+        u = c.get("/v1/pnl/XYZ").json()
+        steps = u["explain"]
+        mark = next(p["mark"] for p in u["positions"] if p["symbol"] == CALL)
+        value = bs(100.7, t0 + 130.0)  # valued at the underlying's last tick, not the option's
+        g = greeks(True, 100.7, OPTION.strike, (OPTION.expiry - t0 - 130.0) / SECONDS_PER_YEAR,
+                   0.23, 0.0, 0.0)
+        change = (float(g["price"]) - mark) * 1000
+        assert u["options"] == pytest.approx(change, rel=1e-9)
+        assert u["revaluation"] == pytest.approx(change, rel=1e-9)
+        assert sum(steps.values()) == pytest.approx(u["revaluation"], rel=1e-9)
+        assert sum(u["attribution"].values()) == pytest.approx(u["revaluation"], rel=1e-12)
+        assert steps["vol"] == pytest.approx((float(g["price"]) - value["price"]) * 1000,
+                                             rel=1e-9)
+        assert steps["rate"] == 0.0 and steps["time"] < 0 < u["attribution"]["vega"]
+        # the hedge: −500 shares through 100 → 100.7
+        assert u["hedge"] == pytest.approx(-500 * 0.7, rel=1e-9)
+        assert u["hedge_move"] == pytest.approx(-500 * 0.7, rel=1e-9)
