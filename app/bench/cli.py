@@ -23,6 +23,7 @@ SECTIONS: dict[str, str] = {
     "surface": "app.bench.surface",
     "convertible": "app.bench.convertible",
     "american": "app.bench.american",
+    "pnl": "app.bench.pnl",
 }
 
 

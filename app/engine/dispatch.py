@@ -101,5 +101,6 @@ def execute(core: Core, cmd: Command) -> Any:
         case Reconcile():
             return reconcile.reconcile(core, dict(cmd.positions))
         case AcceptReconcile():
+            core.pnl.option_version += 1  # adopted quantities: explain closes its interval
             return reconcile.accept(core, cmd.symbols, cmd.adopt)
     raise TypeError(f"not a command: {cmd!r}")

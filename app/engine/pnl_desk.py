@@ -51,6 +51,9 @@ class PnlDesk:
         self.day_start: float | None = None  # event time the day began (a roll's), if known
         self.unmarked: set[str] = set()  # underlyings holding positions without a mark yet
         self.version = 0  # rises at every ledger change (readers cache by it)
+        self._trade_index: tuple[int, dict[str, list[tuple[str, list[Trade]]]]] = (-1, {})
+        self.attribute = True
+        self.option_version = 0  # rises when option holdings may have changed  # False: recomputes feed no attribution (the bench's "off")
 
     # --- the day --------------------------------------------------------------------------
 
@@ -138,6 +141,8 @@ class PnlDesk:
         else:
             owners = {inst.underlying: qty}
         mult = _mult(inst)
+        if kind == "option":
+            self.option_version += 1
         if bust:
             for key, trades in self.trades.items():
                 if key[1] == inst.symbol and any(t.exec_id == fill.exec_id for t in trades):
@@ -175,6 +180,8 @@ class PnlDesk:
 
     def observe(self, underlying: str, risk: Any, rate: float) -> None:
         """The underlying was revalued (an `UnderlyingRisk` with a spot)."""
+        if not self.attribute:
+            return
         hedge = stock = 0.0
         for sym, _, delta in risk.linear:
             if sym in self.book.hedge_users:
@@ -182,7 +189,7 @@ class PnlDesk:
             else:
                 stock += delta
         self.track(underlying).observe(risk.options, risk.spot, risk.as_of, rate, hedge,
-                                       stock, self.revaluer(underlying))
+                                       stock, self.revaluer(underlying), self.option_version)
 
     def revaluer(self, underlying: str) -> Revalue | None:
         """Prices of the underlying's option rows at another point (spot, as_of, vols per
@@ -209,16 +216,24 @@ class PnlDesk:
     def trade_figures(self, underlying: str) -> tuple[float, float]:
         """(trade_edge of the option fills, hedge_slippage of the hedge fills), $."""
         edge = slip = 0.0
-        for (u, sym), trades in self.trades.items():
-            if u != underlying:
-                continue
-            h = self.ledger.holdings.get((u, sym))
+        for sym, trades in self.trades_of(underlying):
+            h = self.ledger.holdings.get((underlying, sym))
             total = sum(t.edge for t in trades)
             if h is not None and h.kind == "hedge":
                 slip += total
             else:
                 edge += total
         return edge, slip
+
+    def trades_of(self, underlying: str) -> list[tuple[str, list[Trade]]]:
+        """(symbol, trades) of one underlying today (indexed once per ledger version)."""
+        version, index = self._trade_index
+        if version != self.version:
+            index = {}
+            for (u, sym), trades in self.trades.items():
+                index.setdefault(u, []).append((sym, trades))
+            self._trade_index = (self.version, index)
+        return index.get(underlying, [])
 
     # --- checkpoint -----------------------------------------------------------------------
 

@@ -39,6 +39,11 @@ class _Options:
     weight: np.ndarray  # multiplier
     realized: float
     fees: float
+    others: list[Holding]  # the underlying's holdings not in the arrays
+    top: int = 0  # the highest row index
+
+    def __post_init__(self) -> None:
+        self.top = int(self.rows.max()) if self.rows.size else -1
 
 
 class PnlFigures:
@@ -68,11 +73,13 @@ class PnlFigures:
         if group is None or not opts:
             self._cache.pop(underlying, None)
             return None
+        taken = {id(h) for h in opts}
         c = _Options(desk.version, group, opts,
                      np.array([group.index[h.symbol] for h in opts], dtype=np.intp),
                      np.array([h.quantity for h in opts]), np.array([h.cost for h in opts]),
                      np.array([h.multiplier for h in opts]),
-                     sum(h.realized for h in opts), sum(h.fees for h in opts))
+                     sum(h.realized for h in opts), sum(h.fees for h in opts),
+                     [h for h in holdings if id(h) not in taken])
         self._cache[underlying] = c
         return c
 
@@ -81,7 +88,7 @@ class PnlFigures:
         """Each option holding's value per unit now: theo, or its fresh mid under
         `mark_source: mid`; None when the underlying is not valued."""
         rows = risk.options
-        if not risk.valued or rows is None or (c.rows.size and c.rows.max() >= len(rows.symbols)):
+        if not risk.valued or rows is None or c.top >= len(rows.symbols):
             return None
         values = rows.raw[0][c.rows]
         m = self.desk.book.markets.get(underlying)
@@ -120,7 +127,7 @@ class PnlFigures:
             if i is None or i >= len(rows.symbols):
                 return None
             c = _Options(0, group, [h], np.array([i]), np.zeros(1), np.zeros(1), np.zeros(1),
-                         0.0, 0.0)
+                         0.0, 0.0, [])
             v = self.option_values(h.underlying, risk, c)
             return None if v is None else float(v[0])
         if h.kind == "convertible":
@@ -146,10 +153,7 @@ class PnlFigures:
             option_fees += c.fees
             realized += c.realized
             unrealized += un
-        in_cache = set() if c is None else {id(h) for h in c.holdings}
-        for h in holdings:
-            if id(h) in in_cache:
-                continue
+        for h in (holdings if c is None else c.others):
             value = self.value_of(h, risk) if h.quantity else 0.0
             if value is None:
                 priced = False
@@ -202,8 +206,8 @@ class PnlFigures:
         return out
 
     def underlyings(self) -> list[str]:
-        return sorted({h.underlying for h in self.desk.ledger.holdings.values()}
-                      | set(self.desk.tracks))
+        self.of("")  # the index is current
+        return sorted(set(self._by_underlying[1]) | set(self.desk.tracks))
 
 
 def totals(per: dict[str, dict[str, Any]]) -> dict[str, Any]:

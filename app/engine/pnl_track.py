@@ -25,6 +25,7 @@ from app.domain.units import SECONDS_PER_YEAR
 from app.pnl import EXPLAIN_STEPS, PREDICT_TERMS, Effectiveness, MarketPoint, explain, predict
 from app.pnl.effectiveness import _Moments
 
+_BATCH = 256
 # revalue(spot, as_of, vols (one per current row), rate) -> price per unit of each row
 Revalue = Callable[[float, float, np.ndarray, float], np.ndarray]
 
@@ -40,6 +41,7 @@ class Point:
     rate: float
     hedge_shares: float
     stock_shares: float
+    version: int = 0  # the options' version then: their holdings change only when it does
 
 
 @dataclass(slots=True)
@@ -54,16 +56,20 @@ class Track:
     last: Point | None = None
     as_of: float | None = None  # event time of the last interval's end
     anchor: Point | None = None  # where the open explain interval starts
+    # per interval not yet through predict: delta, gamma, vega·dσ, theta, rho, vanna·dσ,
+    # volga·dσ² of the options held (raw units × quantity × multiplier), dS, dt, dr
+    _buf: np.ndarray = field(default_factory=lambda: np.zeros((10, _BATCH)))
+    _k: int = 0
     _open: tuple[Point | None, dict[str, float] | None] = (None, None)  # read cache
 
     def observe(self, rows: OptionRows | None, spot: float, as_of: float, rate: float,
-                hedge_shares: float, stock_shares: float, revalue: Revalue | None = None
-                ) -> None:
+                hedge_shares: float, stock_shares: float, revalue: Revalue | None = None,
+                version: int = 0) -> None:
         """The underlying was revalued at (spot, as_of, rate) with these option rows.
         `revalue` prices the current rows at another point (for `explain`, run when an
         explain interval closes: the holdings changed, or a minute of event time passed)."""
         p = self.last
-        new = self.last = Point(rows, spot, as_of, rate, hedge_shares, stock_shares)
+        new = self.last = Point(rows, spot, as_of, rate, hedge_shares, stock_shares, version)
         if p is None:
             self.anchor = new
             return
@@ -75,21 +81,33 @@ class Track:
         before = p.rows
         if before is not None and rows is not None:
             n = len(before.symbols)
-            # rows only grow between loads (a fill appends): the first n are the same options
-            if n and len(rows.symbols) >= n and rows.symbols[:n] == before.symbols:
+            # rows only grow within a day (a fill appends; a load starts a new day and new
+            # tracks): the first n are the same options
+            if n and len(rows.symbols) >= n and rows.symbols[n - 1] == before.symbols[n - 1]:
                 w = before.size
                 raw = before.raw
+                # the book's Greeks (one matrix product); the vol terms weighted by each
+                # option's own vol move, so predict runs with dσ = 1 on the interval's sums
+                g = raw[1:8] @ w
                 dvol = rows.iv[:n] - before.iv
-                terms = predict(w * raw[1], w * raw[2], w * raw[3], w * raw[4], w * raw[5],
-                                w * raw[6], w * raw[7], ds, dvol,
-                                (as_of - p.as_of) / SECONDS_PER_YEAR, rate - p.rate)
-                for name in PREDICT_TERMS:
-                    self.terms[name] += float(np.sum(terms[name]))
+                if dvol.any():
+                    wd = w * dvol
+                    g[2], g[5] = raw[3] @ wd, raw[6] @ wd
+                    g[6] = raw[7] @ (wd * dvol)
+                else:
+                    g[2] = g[5] = g[6] = 0.0
+                k = self._k
+                if k == _BATCH:
+                    self.flush()
+                    k = 0
+                self._buf[:7, k] = g
+                self._buf[7:, k] = (ds, (as_of - p.as_of) / SECONDS_PER_YEAR, rate - p.rate)
+                self._k = k + 1
                 self.revaluation += float(w @ (rows.raw[0, :n] - raw[0]))
         self.effectiveness.observe(as_of, self.revaluation,
                                    self.revaluation + self.hedge_move)
         a = self.anchor
-        if a is None or _weights_changed(p.rows, rows) or (
+        if a is None or (version != p.version and _weights_changed(p.rows, rows)) or (
                 math.floor(as_of / 60.0) != math.floor(a.as_of / 60.0)):
             steps = None if a is None or revalue is None else explain_between(a, new, revalue)
             if steps is not None:
@@ -111,11 +129,24 @@ class Track:
             for name in EXPLAIN_STEPS:
                 out[name] += opened[name]
         return out
+    def flush(self) -> None:
+        """Run `predict` over the intervals observed since the last flush (one call for up
+        to _BATCH intervals: the tick path only stores each interval's Greeks and moves)."""
+        k = self._k
+        if not k:
+            return
+        b = self._buf[:, :k]
+        terms = predict(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], 1.0, b[8], b[9])
+        for name in PREDICT_TERMS:
+            self.terms[name] += float(terms[name].sum())
+        self._k = 0
+
     def hedge_trade(self, cost: float) -> None:
         self.effectiveness.hedge_trade(cost)
 
     def new_day(self) -> None:
         """The day closed: the sums start again from the last point."""
+        self.flush()
         last = self.last
         fresh = Track()
         for name in Track.__slots__:  # type: ignore[attr-defined]
@@ -123,6 +154,7 @@ class Track:
         self.last = self.anchor = last
 
     def attribution(self) -> dict[str, float]:
+        self.flush()
         out = {name: self.terms[name] for name in PREDICT_TERMS}
         out["unexplained"] = self.revaluation - sum(out.values())
         return out
@@ -133,6 +165,7 @@ class Track:
         """The sums, the open explain interval closed into them (not the last point: a
         restart starts the next interval at its first recompute)."""
         e = self.effectiveness
+        self.flush()
         return {
             "terms": dict(self.terms), "steps": self.explained(revalue),
             "revaluation": self.revaluation,
