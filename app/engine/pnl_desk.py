@@ -52,8 +52,8 @@ class PnlDesk:
         self.unmarked: set[str] = set()  # underlyings holding positions without a mark yet
         self.version = 0  # rises at every ledger change (readers cache by it)
         self._trade_index: tuple[int, dict[str, list[tuple[str, list[Trade]]]]] = (-1, {})
-        self.attribute = True
-        self.option_version = 0  # rises when option holdings may have changed  # False: recomputes feed no attribution (the bench's "off")
+        self.attribute = True  # False: recomputes feed no attribution (the bench's "off")
+        self.option_version = 0  # rises when option holdings may have changed
 
     # --- the day --------------------------------------------------------------------------
 
