@@ -222,3 +222,17 @@ def test_explain_steps_sum_to_the_revaluation_through_spot_vol_and_time_moves():
         # the hedge: −500 shares through 100 → 100.7
         assert u["hedge"] == pytest.approx(-500 * 0.7, rel=1e-9)
         assert u["hedge_move"] == pytest.approx(-500 * 0.7, rel=1e-9)
+
+
+def test_metrics_carry_the_pnl_and_its_attribution():
+    with make_client() as c:
+        t0 = setup(c, [{"symbol": CALL, "quantity": 10, "mark": 9.0}])
+        tick(c, 101.0, t0 + 10.0)
+        u = c.get("/v1/pnl/XYZ").json()
+        text = c.get("/metrics").text
+        line = next(x for x in text.splitlines()
+                    if x.startswith('dynhedge_pnl_dollars{part="pnl",underlying="XYZ"}'))
+        assert float(line.split()[-1]) == pytest.approx(u["pnl"], rel=1e-12)
+        line = next(x for x in text.splitlines() if x.startswith(
+            'dynhedge_pnl_attribution_dollars{term="delta",underlying="XYZ"}'))
+        assert float(line.split()[-1]) == pytest.approx(u["attribution"]["delta"], rel=1e-12)
