@@ -18,6 +18,7 @@ from app.api.limits import BodyLimit
 from app.domain import Clock, WallClock
 from app.engine.core import Core
 from app.engine.metrics import Metrics
+from app.engine.pnl_day import RollTime
 from app.engine.ports import SignalBus
 from app.engine.runner import Runner
 from app.pricing import warm_up
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             risk_push_hz=settings.risk_push_hz,
             snapshot_every=settings.snapshot_every,
             tick_checkpoint_s=settings.tick_checkpoint_s,
+            roll=None if settings.pnl_roll_at is None else RollTime.parse(
+                settings.pnl_roll_at, settings.pnl_roll_tz),
         )
         app.state.runner = runner
         await runner.start()

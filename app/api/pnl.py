@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import Admin, ClockDep, Read, RunnerDep
 from app.api.responses import Json
 from app.api.schemas import SymbolPath
-from app.domain import iso_utc
-from app.engine.read import ReadModel
-from app.engine.views import pnl_position_view, pnl_total_view, pnl_view
+from app.engine.views import pnl_book_view, pnl_history_view, pnl_position_view, pnl_view
 
 router = APIRouter(prefix="/v1")
-
-
-def book_pnl(read: ReadModel, now: float) -> dict[str, Any]:
-    """`{as_of, day_start, total, underlyings}`: the firm's P&L and each underlying's."""
-    per, total = read.pnl_all()
-    stamps = [f["as_of"] for f in per.values() if f["as_of"] is not None]
-    _, day_start = read.pnl_day()
-    return {
-        "as_of": iso_utc(max(stamps) if stamps else now),
-        "day_start": iso_utc(day_start),
-        "total": pnl_total_view(total),
-        "underlyings": {u: pnl_view(f) for u, f in per.items()},
-    }
 
 
 @router.get("/pnl", dependencies=[Read])
 async def get_pnl(runner: RunnerDep, clock: ClockDep) -> Json:
     """P&L in $ since the start of the day: the firm total and per underlying."""
-    return Json(book_pnl(runner.read, clock.now()))
+    return Json(pnl_book_view(runner.read, clock.now()))
 
 
 @router.get("/pnl/history", dependencies=[Read])
@@ -40,7 +25,7 @@ async def get_pnl_history(runner: RunnerDep,
                           days: Annotated[int, Query(ge=1, le=400)] = 30) -> Json:
     """The last `days` closed days (oldest first), each as `GET /v1/pnl` answered at its
     roll, with `day_start` / `day_end`."""
-    return Json(runner.read.pnl_history(days))
+    return Json(pnl_history_view(runner.read.pnl_history(days)))
 
 
 @router.get("/pnl/{underlying}", dependencies=[Read])
@@ -58,4 +43,4 @@ async def roll(runner: RunnerDep, clock: ClockDep) -> Json:
     read = runner.read
     stamps = [r.as_of for r in read.risks().values() if r.as_of is not None]
     as_of = max(stamps) if stamps else clock.now()
-    return Json(await runner.roll_day(as_of, lambda r: book_pnl(r, as_of)))
+    return Json(await runner.roll_day(as_of, lambda r: pnl_book_view(r, as_of)))

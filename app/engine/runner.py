@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from app.codec import dumps, kept
-from app.domain import Tick
+from app.domain import Tick, iso_utc
 from app.engine.command_codec import Unresolved, decode, encode
 from app.engine.commands import (
     BustFill,
@@ -34,10 +34,11 @@ from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
 from app.engine.fill_memo import FillMemo, Recalled
 from app.engine.metrics import Metrics
+from app.engine.pnl_day import RollTime
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
-from app.engine.views import risk_view
+from app.engine.views import pnl_book_view, risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
 
@@ -62,6 +63,7 @@ class Runner:
         risk_push_hz: float = 10.0,
         snapshot_every: int = 10_000,
         tick_checkpoint_s: float = 1.0,
+        roll: RollTime | None = None,
     ) -> None:
         self.core = core
         self.read = ReadModel(core)  # what routes, feeds and the egress read
@@ -88,6 +90,9 @@ class Runner:
         self.tick_checkpoint_s = tick_checkpoint_s
         self._ticked: set[str] = set()  # underlyings whose tick state is not checkpointed yet
         self._marking = False  # a journal write of P&L marks is under way
+        self.roll = roll  # when the P&L day closes by itself (event time), None: never
+        self._roll_day = -1  # the P&L day `_roll_due` was computed for
+        self._roll_due = float("inf")
         self.ready = False
 
     # --- life -----------------------------------------------------------------------------
@@ -297,6 +302,7 @@ class Runner:
             if isinstance(cmd, LoadPositions):
                 self._ticked.update(self.core.book.markets)  # the day's tracks start again
                 await self._journal_marks()
+                self._arm_roll()  # a day a load begins closes at the roll after its start
             return result
 
     async def _journal_marks(self) -> None:
@@ -485,6 +491,36 @@ class Runner:
             await asyncio.sleep(0.25)
             for u in self.core.expire_pending():
                 self._risk_changed.add(u)
+            try:
+                await self._roll_when_due()
+            except Exception:  # the next sweep tries again
+                log.exception("automatic P&L roll failed")
+
+    def _arm_roll(self) -> float | None:
+        """The event time now (None before any tick); when the P&L day changed since the
+        last call, the time its automatic roll is due."""
+        if self.roll is None:
+            return None
+        stamps = [m.as_of for m in self.core.book.markets.values()
+                  if m.as_of is not None and m.last_tick_ts is not None]
+        if not stamps:
+            return None
+        now = max(stamps)
+        desk = self.core.pnl
+        if self._roll_day != desk.day:
+            self._roll_day = desk.day
+            self._roll_due = self.roll.next_after(
+                now if desk.day_start is None else desk.day_start)
+        return now
+
+    async def _roll_when_due(self) -> None:
+        """Close the P&L day once event time (the latest tick's `ts`) reaches the roll
+        time after the day's start (a roll's time; for a day a load began, the event time
+        first seen in it)."""
+        now = self._arm_roll()
+        if now is not None and now >= self._roll_due:
+            log.info("P&L day closed at %s (event time)", iso_utc(now))
+            await self.roll_day(now, lambda read: pnl_book_view(read, now))
 
     # --- read side ----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from app.book import UnderlyingRisk
 from app.book.risk import ConvertibleRows
 from app.book.vols import SOURCES
 from app.domain import Instrument, iso_utc
-from app.engine.read import MarketView, PolicyView, PositionView
+from app.engine.read import MarketView, PolicyView, PositionView, ReadModel
 from app.pricing.convertible import RESOLVE_REASONS
 
 
@@ -239,6 +239,26 @@ def pnl_view(f: dict[str, Any]) -> dict[str, Any]:
     if f["effectiveness"] is not None:
         out["effectiveness"] = _money(f["effectiveness"])
     return out
+
+
+def pnl_book_view(read: ReadModel, now: float) -> dict[str, Any]:
+    """`{as_of, day_start, total, underlyings}`: the firm's P&L and each underlying's
+    (GET /v1/pnl; `now` answers `as_of` when nothing is valued)."""
+    per, total = read.pnl_all()
+    stamps = [f["as_of"] for f in per.values() if f["as_of"] is not None]
+    _, day_start = read.pnl_day()
+    return {
+        "as_of": iso_utc(max(stamps) if stamps else now),
+        "day_start": iso_utc(day_start),
+        "total": pnl_total_view(total),
+        "underlyings": {u: pnl_view(f) for u, f in per.items()},
+    }
+
+
+def pnl_history_view(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Closed days as kept at their roll, `day_start` / `day_end` as ISO-8601 UTC."""
+    return [{**d, "day_start": iso_utc(d["day_start"]), "day_end": iso_utc(d["day_end"])}
+            for d in days]
 
 
 def pnl_total_view(t: dict[str, Any]) -> dict[str, Any]:

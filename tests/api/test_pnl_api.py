@@ -3,9 +3,11 @@ figure checked against a calculation written out here."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from app.domain import parse_occ
+from app.domain import iso_utc, parse_occ
 from app.domain.units import SECONDS_PER_YEAR
 from app.pricing import greeks
 from tests.api.conftest import CALL, make_client, now, wait_for
@@ -236,3 +238,37 @@ def test_metrics_carry_the_pnl_and_its_attribution():
         line = next(x for x in text.splitlines() if x.startswith(
             'dynhedge_pnl_attribution_dollars{term="delta",underlying="XYZ"}'))
         assert float(line.split()[-1]) == pytest.approx(u["attribution"]["delta"], rel=1e-12)
+
+
+def test_the_day_closes_by_itself_when_event_time_crosses_the_roll_time():
+    probe = make_client()
+    boundary = (int(now(probe)) // 60 - 2) * 60  # a whole minute, 2-3 minutes ago
+    roll_at = time.strftime("%H:%M", time.gmtime(boundary))
+    with make_client(pnl_roll_at=roll_at, pnl_roll_tz="UTC") as c:
+        setup(c, [{"symbol": CALL, "quantity": 10, "mark": 9.0}])
+        tick(c, 100.5, boundary - 30.0)
+        before = c.get("/v1/pnl/XYZ").json()["pnl"]
+        assert before != 0.0 and c.get("/v1/pnl/history").json() == []
+        tick(c, 101.0, boundary + 5.0)
+        history = wait_for(lambda: c.get("/v1/pnl/history").json(), timeout=5.0)
+        assert len(history) == 1
+        day = history[0]
+        assert day["day_end"] == iso_utc(boundary + 5.0)
+        assert day["underlyings"]["XYZ"]["pnl"] == pytest.approx(
+            (bs(101.0, boundary + 5.0)["price"] - 9.0) * 1000, rel=1e-9)
+        assert c.get("/v1/pnl/XYZ").json()["pnl"] == 0.0
+        tick(c, 101.5, boundary + 20.0)  # the next roll is tomorrow: this one stays open
+        assert len(c.get("/v1/pnl/history").json()) == 1
+        assert c.get("/v1/pnl").json()["day_start"] == iso_utc(boundary + 5.0)
+
+
+def test_a_roll_time_that_is_not_hh_mm_or_a_zone_that_does_not_exist_is_refused():
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    for bad in ({"pnl_roll_at": "25:00"}, {"pnl_roll_at": "4pm"},
+                {"pnl_roll_tz": "Mars/Olympus"}):
+        with pytest.raises(ValidationError):
+            Settings(**bad)  # type: ignore[arg-type]
+    assert Settings(pnl_roll_at="").pnl_roll_at is None
