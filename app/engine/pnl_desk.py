@@ -158,8 +158,6 @@ class PnlDesk:
             trade = Trade(fill.exec_id, units, fill.price, fill.fee * share, edge)
             self.trades.setdefault(key, []).append(trade)
             self.ledger.trade(u, inst.symbol, kind, mult, units, fill.price, trade.fee)
-            if kind == "hedge":
-                self.track(u).hedge_trade(trade.fee - edge)
         self.version += 1
 
     def _rebuild(self, key: tuple[str, str]) -> None:
@@ -212,6 +210,17 @@ class PnlDesk:
             self.mids.pop(symbol, None)
         else:
             self.mids[symbol] = (ts, mid)
+
+    def hedge_trades(self, underlying: str) -> tuple[int, float]:
+        """Today's hedge fills of the underlying: their count and cost (fees − slippage,
+        $), from the journaled trades."""
+        n, cost = 0, 0.0
+        for sym, trades in self.trades_of(underlying):
+            h = self.ledger.holdings.get((underlying, sym))
+            if h is not None and h.kind == "hedge":
+                n += len(trades)
+                cost += sum(t.fee - t.edge for t in trades)
+        return n, cost
 
     def trade_figures(self, underlying: str) -> tuple[float, float]:
         """(trade_edge of the option fills, hedge_slippage of the hedge fills), $."""

@@ -188,7 +188,7 @@ class PnlFigures:
             "trade_edge": edge,
             "hedge_slippage": slip,
             "hedge_move": 0.0 if track is None else track.hedge_move,
-            "effectiveness": (track.effectiveness.figures() if track is not None else None),
+            "effectiveness": None if track is None else _effectiveness(track, desk, underlying),
         }
 
     def positions(self, underlying: str, risk: UnderlyingRisk) -> list[dict[str, Any]]:
@@ -222,6 +222,14 @@ def totals(per: dict[str, dict[str, Any]]) -> dict[str, Any]:
             out[k] += f[k] or 0.0
     out["unpriced"] = unpriced
     return out
+
+
+def _effectiveness(track: Any, desk: PnlDesk, underlying: str) -> dict[str, Any]:
+    """The track's variance figures with today's hedge trades from the ledger (journaled,
+    so they are exact after a restart whatever the checkpoint held)."""
+    e = track.effectiveness
+    e.trades, e.cost = desk.hedge_trades(underlying)
+    return e.figures()  # type: ignore[no-any-return]
 
 
 def _fresh(ts: float, last_option_tick: float | None, as_of: float | None) -> bool:

@@ -141,9 +141,6 @@ class Track:
             self.terms[name] += float(terms[name].sum())
         self._k = 0
 
-    def hedge_trade(self, cost: float) -> None:
-        self.effectiveness.hedge_trade(cost)
-
     def new_day(self) -> None:
         """The day closed: the sums start again from the last point."""
         self.flush()

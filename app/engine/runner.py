@@ -275,6 +275,7 @@ class Runner:
             for record, payload, done in batch:
                 exec_id = record.fill.exec_id
                 outcome = self.core.execute(record)
+                self._ticked.update(outcome.underlyings)  # their P&L tracks moved
                 answer = _fill_answer(outcome)
                 self.fills.put(exec_id, payload, answer)
                 self._inflight.pop(exec_id, None)
