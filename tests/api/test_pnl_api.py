@@ -272,3 +272,28 @@ def test_a_roll_time_that_is_not_hh_mm_or_a_zone_that_does_not_exist_is_refused(
         with pytest.raises(ValidationError):
             Settings(**bad)  # type: ignore[arg-type]
     assert Settings(pnl_roll_at="").pnl_roll_at is None
+
+
+def test_a_roll_while_fills_arrive_counts_each_fill_in_exactly_one_day():
+    from concurrent.futures import ThreadPoolExecutor
+
+    with make_client() as c:
+        setup(c, [{"symbol": "XYZ", "quantity": 100, "mark": 100.0}])
+        fees = [0.01 * (i + 1) for i in range(40)]
+
+        def fill(i: int) -> None:
+            r = c.post("/v1/fills", json={"exec_id": f"c{i}", "symbol": "XYZ", "side": "buy",
+                                          "quantity": 1, "price": 100.0, "fee": fees[i]})
+            assert r.status_code == 200, r.text
+
+        with ThreadPoolExecutor(4) as pool:
+            done = [pool.submit(fill, i) for i in range(20)]
+            assert c.post("/v1/pnl/roll").status_code == 200
+            done += [pool.submit(fill, i) for i in range(20, 40)]
+            for f in done:
+                f.result()
+        closed = c.get("/v1/pnl/history").json()[0]["underlyings"]["XYZ"]["fees"]
+        today = c.get("/v1/pnl/XYZ").json()
+        assert closed + today["fees"] == pytest.approx(sum(fees), rel=1e-12)
+        assert today["fees"] >= sum(fees[20:]) - 1e-12  # those came after the roll
+        assert today["positions"][0]["quantity"] == 140.0
