@@ -19,7 +19,8 @@ unwound. Options expiring inside the run settle at their intrinsic value on the 
 past their expiry and are cash from then on.
 
 Attribution of each step, from the figures at t_i (grown at r like the P&L so the buckets add
-up): delta = net delta · dS; gamma = ½ Γ dS²; theta = Θ dt plus the financing of the book and
+up), the delta, gamma and vega terms through `app.pnl.predict` as live: delta = net delta ·
+dS; gamma = ½ Γ dS²; theta = Θ dt plus the financing of the book and
 the hedge (the time decay a hedged book earns or pays); vega = ν dσ_mark; costs = −cost;
 unexplained = the rest (higher-order and jump terms).
 
@@ -56,6 +57,7 @@ from app.domain.units import SECONDS_PER_YEAR
 from app.errors import InvalidInput
 from app.hedging.decide import decide
 from app.hedging.policy import Mode
+from app.pnl import predict
 from app.pricing.arrays import FloatArray
 
 BUCKETS = ("delta", "gamma", "theta", "vega", "costs")
@@ -311,13 +313,16 @@ def run_underlying(
         ds = s_next - s_i
         gain = (value_end - fig.value * growth + linear * (s_next - g_carry * s_i)
                 - step_cost * growth + bond_cash)
+        # the live service's predict terms (app.pnl); theta here adds the financing
+        dvol = 0.0 if market.vol is None else market.vol[i + 1] - market.vol[i]
+        terms = predict(fig.delta + linear, fig.gamma, fig.vega, 0.0, 0.0, 0.0, 0.0, ds, dvol,
+                        0.0, 0.0)
         step = {
-            "delta": (fig.delta + linear) * ds,
-            "gamma": 0.5 * fig.gamma * ds * ds,
+            "delta": terms["delta"],
+            "gamma": terms["gamma"],
             "theta": (fig.theta * dt - fig.value * (growth - 1.0)
                       - linear * s_i * (g_carry - 1.0) + bond_carry),
-            "vega": (fig.vega * (market.vol[i + 1] - market.vol[i])
-                     if market.vol is not None else 0.0),
+            "vega": terms["vega"] if market.vol is not None else 0.0,
             "costs": -step_cost * growth,
         }
         if b_cur is not None:
