@@ -20,7 +20,8 @@ past their expiry and are cash from then on.
 
 Attribution of each step, from the figures at t_i (grown at r like the P&L so the buckets add
 up), the delta, gamma and vega terms through `app.pnl.predict` as live: delta = net delta ·
-dS; gamma = ½ Γ dS²; theta = Θ dt plus the financing of the book and
+dS; gamma = ½ Γ dS²; (when the vol moves) vanna = vanna · dS · dσ, volga = ½ volga · dσ²;
+theta = Θ dt plus the financing of the book and
 the hedge (the time decay a hedged book earns or pays); vega = ν dσ_mark; costs = −cost;
 unexplained = the rest (higher-order and jump terms).
 
@@ -61,6 +62,7 @@ from app.pnl import predict
 from app.pricing.arrays import FloatArray
 
 BUCKETS = ("delta", "gamma", "theta", "vega", "costs")
+VOL_BUCKETS = ("vanna", "volga")  # when the market's vol moves
 OPTION_MULTIPLIER = 100.0
 MAX_ROUNDS = 1_000  # decisions at one time point (clipped orders), a guard against a loop
 
@@ -116,7 +118,7 @@ def with_bonds(fig: BookFigures, b: BondFigures | None) -> BookFigures:
                     out=np.zeros_like(total), where=total > 0)
     return BookFigures(fig.value + b.value, fig.delta + b.delta, fig.gamma + b.gamma,
                        fig.theta + b.theta, fig.vega + b.vega,
-                       np.where(np.isnan(fig.tau), np.nan, tau))
+                       np.where(np.isnan(fig.tau), np.nan, tau), fig.vanna, fig.volga)
 
 
 def _overlay_rows(
@@ -181,6 +183,7 @@ def run_underlying(
     spu = spec.shares_per_unit
     rate, carry = u.rate, u.carry
     want_tau = any(s.policy.mode is Mode.WHALLEY_WILMOTT for s in strategies)
+    want_vol = market.vol is not None  # the vol moves: vanna and volga buckets too
 
     def vol_at(i: int) -> FloatArray | float:
         return u.vol if market.vol is None else market.vol[i]
@@ -201,10 +204,10 @@ def run_underlying(
             g = pricers[key](spot_all[i], float(times[i]), vol_at(i))
         w = weights[:, alive]
         if decide_mask is None or decide_mask.all():
-            fig = aggregate(w, g, want_tau)
+            fig = aggregate(w, g, want_tau, want_vol)
             return fig.value, fig, g
         value_end = aggregate(w, g, False).value
-        return value_end, aggregate(w * decide_mask, g, want_tau), g
+        return value_end, aggregate(w * decide_mask, g, want_tau, want_vol), g
 
     bonds = None
     widening = np.zeros_like(spot_all)
@@ -244,7 +247,8 @@ def run_underlying(
     hedge = np.zeros((k, n_paths))  # units of the hedge instrument
     last_ts = np.full((k, n_paths), np.nan)
     pnl = np.zeros((k, n_paths))
-    names = (*BUCKETS, "credit") if bonds is not None else BUCKETS
+    names = (*BUCKETS, *(VOL_BUCKETS if want_vol else ()),
+             *(("credit",) if bonds is not None else ()))
     buckets = {b: np.zeros((k, n_paths)) for b in names}
     total_cost = np.zeros((k, n_paths))
     trades = (cost0 > 0).astype(np.float64)
@@ -315,8 +319,9 @@ def run_underlying(
                 - step_cost * growth + bond_cash)
         # the live service's predict terms (app.pnl); theta here adds the financing
         dvol = 0.0 if market.vol is None else market.vol[i + 1] - market.vol[i]
-        terms = predict(fig.delta + linear, fig.gamma, fig.vega, 0.0, 0.0, 0.0, 0.0, ds, dvol,
-                        0.0, 0.0)
+        terms = predict(fig.delta + linear, fig.gamma, fig.vega, 0.0, 0.0,
+                        0.0 if fig.vanna is None else fig.vanna,
+                        0.0 if fig.volga is None else fig.volga, ds, dvol, 0.0, 0.0)
         step = {
             "delta": terms["delta"],
             "gamma": terms["gamma"],
@@ -325,6 +330,8 @@ def run_underlying(
             "vega": terms["vega"] if market.vol is not None else 0.0,
             "costs": -step_cost * growth,
         }
+        if want_vol:
+            step["vanna"], step["volga"] = terms["vanna"], terms["volga"]
         if b_cur is not None:
             step["credit"] = b_cur.credit * (widening[i + 1] - widening[i])
         b_cur = b_next
