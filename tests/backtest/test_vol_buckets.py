@@ -22,7 +22,7 @@ def test_a_moving_vol_gets_vanna_and_volga_buckets_that_shrink_the_unexplained()
     assert {"vanna", "volga"} <= set(out.buckets)
     rest = np.abs(out.unexplained[0])
     without = np.abs(out.unexplained[0] + out.buckets["vanna"][0] + out.buckets["volga"][0])
-    assert np.median(rest) < 0.8 * np.median(without)
+    assert np.median(rest) < 0.25 * np.median(without)  # ~0.07 on these paths
     assert np.abs(out.buckets["volga"][0]).mean() > 0
 
 
