@@ -253,7 +253,7 @@ class PnlDesk:
                          for h in self.ledger.holdings.values()],
             "trades": [[u, s, [[t.exec_id, t.quantity, t.price, t.fee, t.edge] for t in ts]]
                        for (u, s), ts in self.trades.items()],
-            "tracks": {u: t.record() for u, t in self.tracks.items()},
+            "tracks": {u: t.record(self.revaluer(u)) for u, t in self.tracks.items()},
         }
 
     def restore(self, d: dict[str, Any]) -> None:
