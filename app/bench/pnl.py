@@ -43,20 +43,32 @@ def _tick_rows(quick: bool) -> list[dict[str, Any]]:
 
 def _read_row(quick: bool) -> dict[str, Any]:
     from app.bench.service_inproc import BAND, _core
+    from app.domain import Tick
     from app.engine.read import ReadModel
 
-    core, _ = _core(50, 200, BAND)
+    core, clock = _core(50, 200, BAND)
     read = ReadModel(core)
     read.pnl_all()
-    times = []
-    for _ in range(10 if quick else 50):
+    moved, still = [], []
+    for i in range(10 if quick else 50):
+        # every underlying ticked since the last read: each read explains 50 open intervals
+        clock.advance(1.0)
+        now = clock.now()
+        for u in sorted(core.book.markets):
+            core.apply_tick(Tick(u, now, now, 100.0 + (0.5 if i % 2 else -0.5)))
+            core.recompute(u)
         t0 = time.perf_counter()
         read.pnl_all()
-        times.append((time.perf_counter() - t0) * 1e3)
-    ms = float(np.median(times))
-    return {"section": SECTION, "name": "GET /v1/pnl figures, 50 × 200 options (median)",
-            "n": len(times), "value": ms, "unit": "ms", "reference": TARGET_READ_MS,
-            "ratio": ms / TARGET_READ_MS, "ok": ms <= TARGET_READ_MS}
+        t1 = time.perf_counter()
+        read.pnl_all()  # nothing moved since: the explain of each is kept
+        t2 = time.perf_counter()
+        moved.append((t1 - t0) * 1e3)
+        still.append((t2 - t1) * 1e3)
+    ms, ms_still = float(np.median(moved)), float(np.median(still))
+    return {"section": SECTION, "name": "GET /v1/pnl figures, 50 × 200 options, every "
+            "underlying moved since the last read (median)", "n": len(moved), "value": ms,
+            "unit": "ms", "reference": TARGET_READ_MS, "ratio": ms / TARGET_READ_MS,
+            "ok": ms <= TARGET_READ_MS, "unmoved_ms": ms_still}
 
 
 def run(quick: bool) -> list[dict[str, Any]]:

@@ -136,7 +136,12 @@ class PnlFigures:
 
     # --- views ----------------------------------------------------------------------------
 
-    def underlying(self, underlying: str, risk: UnderlyingRisk) -> dict[str, Any]:
+    def underlying(self, underlying: str, risk: UnderlyingRisk, with_explain: bool = True,
+                   open_explain: bool = True) -> dict[str, Any]:
+        """The figures of one underlying. `with_explain` False leaves `explain` out (None);
+        `open_explain` False gives it up to the last closed interval only (`explain_to`,
+        `explain_revaluation` say where): the open interval costs revaluations, the rest
+        numpy sums only."""
         desk = self.desk
         holdings = self.of(underlying)
         by_kind = dict.fromkeys(KIND_FIGURES.values(), 0.0)
@@ -168,7 +173,9 @@ class PnlFigures:
         edge, slip = desk.trade_figures(underlying)
         track = desk.tracks.get(underlying)
         attribution = None if track is None else track.attribution()
-        steps = None if track is None else track.explained(desk.revaluer(underlying))
+        steps, explain_to, explain_reval = (None, None, None) if (
+            track is None or not with_explain) else track.explained(
+            desk.revaluer(underlying), open_explain)
         revaluation = 0.0 if track is None else track.revaluation
         pnl = realized + unrealized - fees
         return {
@@ -182,6 +189,8 @@ class PnlFigures:
             "unrealized": unrealized if priced else None,
             "attribution": attribution,
             "explain": steps,
+            "explain_to": explain_to,
+            "explain_revaluation": explain_reval,
             "revaluation": revaluation,
             "residual": (by_kind["options"] + option_fees - edge - revaluation)
             if priced else None,

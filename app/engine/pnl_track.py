@@ -56,6 +56,8 @@ class Track:
     last: Point | None = None
     as_of: float | None = None  # event time of the last interval's end
     anchor: Point | None = None  # where the open explain interval starts
+    explained_to: float | None = None  # the event time the closed intervals reach
+    explained_revaluation: float = 0.0  # the revaluation then (what they sum to)
     # per interval not yet through predict: delta, gamma, vega·dσ, theta, rho, vanna·dσ,
     # volga·dσ² of the options held (raw units × quantity × multiplier), dS, dt, dr
     _buf: np.ndarray = field(default_factory=lambda: np.zeros((10, _BATCH)))
@@ -71,7 +73,7 @@ class Track:
         p = self.last
         new = self.last = Point(rows, spot, as_of, rate, hedge_shares, stock_shares, version)
         if p is None:
-            self.anchor = new
+            self._anchor_at(new)
             return
         ds = spot - p.spot
         self.hedge_move += p.hedge_shares * ds
@@ -113,22 +115,34 @@ class Track:
             if steps is not None:
                 for name in EXPLAIN_STEPS:
                     self.steps[name] += steps[name]
-            self.anchor = new
+            self._anchor_at(new)
 
-    def explained(self, revalue: Revalue | None) -> dict[str, float]:
-        """The explain steps of the day: the closed intervals and the open one (anchor to
-        the last valuation, computed once per valuation and kept)."""
+    def _anchor_at(self, point: Point) -> None:
+        """The open explain interval starts at `point`: what is closed covers the day up to
+        it, and the revaluation then."""
+        self.anchor = point
+        self.explained_to = point.as_of
+        self.explained_revaluation = self.revaluation
+
+    def explained(self, revalue: Revalue | None,
+                  open_interval: bool = True) -> tuple[dict[str, float], float | None, float]:
+        """The explain steps of the day, the event time they reach and the revaluation they
+        sum to: the closed intervals, and (`open_interval`) the open one — anchor to the last
+        valuation, revalued once per valuation and kept."""
         out = dict(self.steps)
         a, last = self.anchor, self.last
-        if a is None or last is None or last is a or revalue is None:
-            return out
+        if (not open_interval or a is None or last is None or last is a
+                or revalue is None):
+            return out, self.explained_to, self.explained_revaluation
         if self._open[0] is not last:
             self._open = (last, explain_between(a, last, revalue))
         opened = self._open[1]
-        if opened is not None:
-            for name in EXPLAIN_STEPS:
-                out[name] += opened[name]
-        return out
+        if opened is None:
+            return out, self.explained_to, self.explained_revaluation
+        for name in EXPLAIN_STEPS:
+            out[name] += opened[name]
+        return out, last.as_of, self.revaluation
+
     def flush(self) -> None:
         """Run `predict` over the intervals observed since the last flush (one call for up
         to _BATCH intervals: the tick path only stores each interval's Greeks and moves)."""
@@ -148,7 +162,9 @@ class Track:
         fresh = Track()
         for name in Track.__slots__:  # type: ignore[attr-defined]
             setattr(self, name, getattr(fresh, name))
-        self.last = self.anchor = last
+        self.last = last
+        if last is not None:
+            self._anchor_at(last)
 
     def attribution(self) -> dict[str, float]:
         self.flush()
@@ -164,7 +180,7 @@ class Track:
         e = self.effectiveness
         self.flush()
         return {
-            "terms": dict(self.terms), "steps": self.explained(revalue),
+            "terms": dict(self.terms), "steps": self.explained(revalue)[0],
             "revaluation": self.revaluation,
             "hedge_move": self.hedge_move, "stock_move": self.stock_move,
             "intervals": self.intervals, "as_of": self.as_of,
@@ -186,6 +202,8 @@ class Track:
         t.revaluation, t.hedge_move = float(d["revaluation"]), float(d["hedge_move"])
         t.stock_move, t.intervals = float(d["stock_move"]), int(d["intervals"])
         t.as_of = d.get("as_of")
+        # the record closed its open interval: the steps reach its last valuation
+        t.explained_to, t.explained_revaluation = t.as_of, t.revaluation
         e = d["effectiveness"]
         t.effectiveness = Effectiveness(
             bucket_s=e["bucket_s"], options=_Moments(*e["options"]),

@@ -175,7 +175,9 @@ class ReadModel:
         return self._pnl.underlying(underlying, self._risk_or_blank(underlying))
 
     def pnl_all(self) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-        per = {u: self._pnl.underlying(u, self._risk_or_blank(u))
+        """Every underlying's figures (`explain` up to each one's last closed interval) and
+        their totals."""
+        per = {u: self._pnl.underlying(u, self._risk_or_blank(u), open_explain=False)
                for u in self.pnl_underlyings()}
         return per, totals(per)
 
@@ -184,7 +186,8 @@ class ReadModel:
 
     def pnl_total(self, underlying: str) -> float | None:
         """The underlying's P&L in $ (what the risk view shows beside its risk)."""
-        return self._pnl.underlying(underlying, self._risk_or_blank(underlying))["pnl"]
+        return self._pnl.underlying(underlying, self._risk_or_blank(underlying),
+                                    with_explain=False)["pnl"]
 
     def pnl_history(self, days: int) -> list[dict[str, Any]]:
         return list(self._core.pnl.history[-days:]) if days > 0 else []

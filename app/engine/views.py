@@ -233,6 +233,7 @@ def pnl_view(f: dict[str, Any]) -> dict[str, Any]:
     """One underlying's P&L (GET /v1/pnl): $ since the start of the day."""
     out = _money(f)
     out["as_of"] = iso_utc(f["as_of"])
+    out["explain_to"] = iso_utc(f["explain_to"])
     for part in ("attribution", "explain"):
         if f[part] is not None:
             out[part] = _money(f[part])
