@@ -227,7 +227,7 @@ def test_explain_steps_sum_to_the_revaluation_through_spot_vol_and_time_moves():
         assert whole["explain_to"] is not None and whole["explain_to"] <= u["as_of"]
         assert sum(whole["explain"].values()) == pytest.approx(whole["explain_revaluation"],
                                                                rel=1e-9)
-        assert 0 < abs(whole["explain_revaluation"]) and whole["revaluation"] == u["revaluation"]
+        assert abs(whole["explain_revaluation"]) > 0 and whole["revaluation"] == u["revaluation"]
         # the hedge: −500 shares through 100 → 100.7
         assert u["hedge"] == pytest.approx(-500 * 0.7, rel=1e-9)
         assert u["hedge_move"] == pytest.approx(-500 * 0.7, rel=1e-9)
