@@ -23,8 +23,8 @@ def _tick_rows(quick: bool) -> list[dict[str, Any]]:
     rounds, samples = (3, 400) if quick else (8, 1_000)
     on, off = _core(1, 1_000, BAND), _core(1, 1_000, BAND)
     off[0].pnl.attribute = False
-    p99 = {"on": [], "off": []}
-    p50 = {"on": [], "off": []}
+    p99: dict[str, list[float]] = {"on": [], "off": []}
+    p50: dict[str, list[float]] = {"on": [], "off": []}
     for _ in range(rounds):
         for name, (core, clock) in (("off", off), ("on", on)):
             r = measure_core(core, clock, samples, warmup=100, cpu=True)

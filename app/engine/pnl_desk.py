@@ -59,7 +59,7 @@ class PnlDesk:
 
     def start_day(self, marks: dict[str, float]) -> None:
         """The book was loaded: each position a holding at its mark (`marks` by symbol;
-        a position without one is marked right after, see `resolvable_marks`)."""
+        a position without one is marked once valued: `SetMarks`, journaled by the runner)."""
         book = self.book
         holdings: list[Holding] = []
         for sym, pos in book.positions.items():
@@ -71,8 +71,8 @@ class PnlDesk:
         for u, units in book.hedge_alloc.items():
             if units and u in book.markets:
                 sym = book.markets[u].hedge.instrument
-                inst = book.instrument(sym)
-                holdings.append(Holding(sym, u, "hedge", 1.0 if inst is None else _mult(inst),
+                known = book.instrument(sym)
+                holdings.append(Holding(sym, u, "hedge", 1.0 if known is None else _mult(known),
                                         units, mark=marks.get(sym)))
         self.ledger.start_day(holdings)
         self.trades = {}
@@ -200,7 +200,8 @@ class PnlDesk:
         def revalue(spot: float, as_of: float, vols: np.ndarray, rate: float) -> np.ndarray:
             figures, _ = group.revalue(spot, as_of, market, vols=vols,
                                        rate_shift=rate - market.rate)
-            return figures[0]
+            out: np.ndarray = figures[0]
+            return out
 
         return revalue
 

@@ -90,7 +90,7 @@ class PnlFigures:
         rows = risk.options
         if not risk.valued or rows is None or c.top >= len(rows.symbols):
             return None
-        values = rows.raw[0][c.rows]
+        values: np.ndarray = rows.raw[0][c.rows]
         m = self.desk.book.markets.get(underlying)
         if m is not None and m.mark_source == "mid" and self.desk.mids:
             values = values.copy()

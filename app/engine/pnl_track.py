@@ -160,7 +160,7 @@ class Track:
         self.flush()
         last = self.last
         fresh = Track()
-        for name in Track.__slots__:  # type: ignore[attr-defined]
+        for name in Track.__slots__:
             setattr(self, name, getattr(fresh, name))
         self.last = last
         if last is not None:

@@ -186,8 +186,9 @@ class ReadModel:
 
     def pnl_total(self, underlying: str) -> float | None:
         """The underlying's P&L in $ (what the risk view shows beside its risk)."""
-        return self._pnl.underlying(underlying, self._risk_or_blank(underlying),
-                                    with_explain=False)["pnl"]
+        pnl: float | None = self._pnl.underlying(
+            underlying, self._risk_or_blank(underlying), with_explain=False)["pnl"]
+        return pnl
 
     def pnl_history(self, days: int) -> list[dict[str, Any]]:
         return list(self._core.pnl.history[-days:]) if days > 0 else []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.codec import dumps, kept
@@ -328,7 +329,8 @@ class Runner:
         finally:
             self._marking = False
 
-    async def roll_day(self, as_of: float, figures: Any) -> dict[str, Any]:
+    async def roll_day(self, as_of: float,
+                       figures: Callable[[ReadModel], dict[str, Any]]) -> dict[str, Any]:
         """Close the P&L day (POST /v1/pnl/roll): the values now become the marks and
         `figures(read)` — the day's P&L view as it stands — goes to the history. Under the
         lock that orders fills: each fill counts in exactly one day."""
