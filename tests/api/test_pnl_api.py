@@ -304,3 +304,26 @@ def test_a_roll_while_fills_arrive_counts_each_fill_in_exactly_one_day():
         assert closed + today["fees"] == pytest.approx(sum(fees), rel=1e-12)
         assert today["fees"] >= sum(fees[20:]) - 1e-12  # those came after the roll
         assert today["positions"][0]["quantity"] == 140.0
+
+
+def test_a_hedge_fill_of_a_signal_measures_its_slippage_against_the_signal_spot():
+    with make_client() as c:
+        setup(c, [{"symbol": CALL, "quantity": 100}])
+        r = c.put("/v1/hedge/policies/XYZ", json={"mode": "band", "band": 100.0})
+        assert r.status_code == 200, r.text
+        sig = wait_for(lambda: c.get("/v1/hedge/signals").json())[0]
+        spot = sig["spot"]
+        assert sig["side"] == "sell" and spot == 100.0
+        price = spot - 0.03  # sold 3 cents below the signal's spot: paid
+        r = c.post("/v1/fills", json={"exec_id": "h1", "symbol": "XYZ", "side": "sell",
+                                      "quantity": sig["quantity"], "price": price,
+                                      "signal_id": sig["id"], "fee": 2.0})
+        assert r.status_code == 200, r.text
+        u = c.get("/v1/pnl/XYZ").json()
+        slip = (spot - price) * -sig["quantity"]
+        assert slip < 0
+        assert u["hedge_slippage"] == pytest.approx(slip, rel=1e-9)
+        assert u["effectiveness"]["hedge_trades"] == 1
+        assert u["effectiveness"]["hedge_cost"] == pytest.approx(2.0 - slip, rel=1e-9)
+        # valued at the spot, the hedge made exactly its slippage less the fee
+        assert u["hedge"] == pytest.approx(slip - 2.0, rel=1e-9)
