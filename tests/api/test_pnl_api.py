@@ -327,3 +327,19 @@ def test_a_hedge_fill_of_a_signal_measures_its_slippage_against_the_signal_spot(
         assert u["effectiveness"]["hedge_cost"] == pytest.approx(2.0 - slip, rel=1e-9)
         # valued at the spot, the hedge made exactly its slippage less the fee
         assert u["hedge"] == pytest.approx(slip - 2.0, rel=1e-9)
+
+
+def test_a_stock_position_that_is_not_the_hedge_shows_as_stock():
+    with make_client() as c:
+        t0 = now(c) - 100.0
+        r = c.put("/v1/underlyings/XYZ", json={"vol": 0.2, "hedge": {
+            "instrument": "XYZF", "multiplier": 10}})
+        assert r.status_code == 200, r.text
+        tick(c, 50.0, t0)
+        r = c.put("/v1/positions", json=[{"symbol": "XYZ", "quantity": 200, "mark": 49.5}])
+        assert r.status_code == 200, r.text
+        tick(c, 51.25, t0 + 10.0)
+        u = c.get("/v1/pnl/XYZ").json()
+        assert u["stock"] == pytest.approx((51.25 - 49.5) * 200, rel=1e-12)
+        assert u["hedge"] == 0.0 and u["options"] == 0.0
+        assert u["pnl"] == u["stock"] and u["positions"][0]["kind"] == "stock"
