@@ -81,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
                    help="skip the interval/band/Whalley-Wilmott sweep (and its plot)")
     p.add_argument("--no-plots", action="store_true", help="write no PNG")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--explain", action="store_true",
+                   help="also explain each step's option revaluation by sequential steps "
+                        "(time, spot, vol; one or two more pricings per step)")
     return p
 
 
@@ -105,7 +108,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         raise InvalidInput("spread-jump", "must be in [0, 1]")
     cfg = RunConfig(model=args.model, n_paths=args.paths, n_steps=args.steps, seed=args.seed,
                     realized_vol=args.realized_vol, drift=args.drift, costs=costs,
-                    credit=CreditParams(args.spread_jump))
+                    credit=CreditParams(args.spread_jump), explain=args.explain)
     if (h := _triple(args.heston, "heston")) is not None:
         cfg = replace(cfg, heston=HestonParams(*h))
     if (j := _triple(args.jumps, "jumps")) is not None:

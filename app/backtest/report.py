@@ -45,6 +45,7 @@ def strategy_stats(
     gain = float(np.maximum(pnl, 0.0).mean())
     attribution = {b: float(v[i].mean()) for b, v in outcome.buckets.items()}
     attribution["unexplained"] = float(outcome.unexplained[i].mean())
+    explain = {k: float(v[i].mean()) for k, v in outcome.explain.items()}
     return {
         "name": name,
         "mean_pnl": float(pnl.mean()),
@@ -63,6 +64,7 @@ def strategy_stats(
         "p95_pnl": float(np.quantile(pnl, 0.95)),
         "upside_kept": gain / none_gain if none_gain else None,
         "attribution": attribution,
+        **({"explain": explain} if explain else {}),
     }
 
 

@@ -50,6 +50,7 @@ class RunConfig:
     heston: HestonParams = field(default_factory=HestonParams)
     jumps: JumpParams = field(default_factory=JumpParams)
     credit: CreditParams = field(default_factory=CreditParams)
+    explain: bool = False  # also explain each step's revaluation (time, spot, vol)
 
     @property
     def replay_file(self) -> str | None:
@@ -120,7 +121,8 @@ def run_backtest(
     for u, child in zip(scenario.underlyings, children, strict=True):
         market = market_for(u, scenario, config, np.random.default_rng(child), tape)
         outcome = run_underlying(u, strategies, market, config.costs, on_step,
-                                 anchored=tape is None, credit=config.credit)
+                                 anchored=tape is None, credit=config.credit,
+                                 explain=config.explain)
         total = outcome if total is None else total.merge(outcome)
     assert total is not None
     return total

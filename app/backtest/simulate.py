@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from app.backtest.convertibles import BondFigures, BondMarks, CreditParams, spread_paths
 from app.backtest.costs import CostModel
+from app.backtest.explain import StepExplainer
 from app.backtest.markets import MarketPaths
 from app.backtest.scenario import Legs, UnderlyingBook
 from app.backtest.strategies import Strategy
@@ -86,6 +87,8 @@ class Outcome:
     sample: dict[str, NDArray[Any]] = field(default_factory=dict)
     spot_paths: FloatArray | None = None
     seconds: float = 0.0
+    explain: dict[str, FloatArray] = field(default_factory=dict)  # time, spot, vol: the
+    # options' revaluation by sequential steps (`app.backtest.explain`), when asked for
 
     @property
     def unexplained(self) -> FloatArray:
@@ -104,6 +107,9 @@ class Outcome:
                  + other.buckets.get(k, np.zeros_like(other.pnl))) for k in names},
             self.initial_value + other.initial_value, self.sample, self.spot_paths,
             self.seconds + other.seconds,
+            {k: (self.explain.get(k, np.zeros_like(self.pnl))
+                 + other.explain.get(k, np.zeros_like(other.pnl)))
+             for k in {*self.explain, *other.explain}},
         )
 
 
@@ -154,6 +160,7 @@ def run_underlying(
     on_step: Callable[[], None] | None = None,
     anchored: bool = True,
     credit: CreditParams | None = None,
+    explain: bool = False,
 ) -> Outcome:
     """Run every strategy over `market` (one underlying's paths) for the book `u`; its
     convertibles' spreads move as `credit` says (None: never).
@@ -217,6 +224,8 @@ def run_underlying(
                                "gbm, merton or a replay")
         widening = spread_paths(market, credit or CreditParams())
         bonds = BondMarks(u.convertibles, market, widening, u.vol, rate, u.div_yield)
+    explainer = None if not explain or bonds is not None else StepExplainer(
+        rows, n_paths, rate, u.div_yield, u.model)
     alive = np.flatnonzero(rows.expiry > start)
     _, fig, g0 = figures(0, alive, None, validate=True)
     b_cur = None if bonds is None else bonds(0)
@@ -306,6 +315,9 @@ def run_underlying(
         s_next = spot_all[i + 1]
         still = rows.expiry[alive] > times[i + 1]
         value_end, fig_next, g_next = figures(i + 1, alive, still)
+        if explainer is not None:
+            explainer.step(alive, weights[:, alive], float(times[i]), float(times[i + 1]), s_i,
+                           s_next, vol_at(i), vol_at(i + 1), fig.value, value_end)
         b_next = None if bonds is None else bonds(i + 1)
         bond_cash: FloatArray | float = 0.0  # coupons; dividends of converted bonds (carry)
         bond_carry: FloatArray | float = 0.0
@@ -353,4 +365,5 @@ def run_underlying(
                 "hedge_shares": sample_hedge, "trade_shares": sample_trade,
                 "reasons": sample_reason},
         spot_paths=spot_all[:, :m].copy(), seconds=time.perf_counter() - began,
+        explain={} if explainer is None else explainer.sums,
     )

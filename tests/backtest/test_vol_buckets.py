@@ -28,3 +28,39 @@ def test_a_moving_vol_gets_vanna_and_volga_buckets_that_shrink_the_unexplained()
 
 def test_a_flat_vol_has_no_vol_buckets():
     assert not {"vanna", "volga"} & set(outcome("gbm").buckets)
+
+
+def test_explain_steps_sum_to_the_options_revaluation_on_every_path():
+    from app.backtest.markets import heston_paths
+    from app.backtest.simulate import run_underlying
+
+    cfg = RunConfig(model="heston", n_paths=500, n_steps=50, seed=9, costs=NO_COSTS,
+                    explain=True)
+    scenario = one_call_book()
+    strategies = build_strategies(["interval:50"], scenario, cfg.costs, cfg.n_steps)
+    out = run_backtest(scenario, strategies, cfg)
+    assert set(out.explain) == {"time", "spot", "vol"}
+    total = out.explain["time"] + out.explain["spot"] + out.explain["vol"]
+    # the book holds to the end: the steps telescope to its value change over the run
+    u = scenario.underlyings[0]
+    market = heston_paths(np.random.default_rng(np.random.SeedSequence(9).spawn(1)[0]),
+                          u.spot, u.rate - u.div_yield, u.vol,
+                          np.linspace(scenario.start, scenario.end, 51), 500, cfg.heston,
+                          scenario.end)
+    again = run_underlying(u, strategies, market, cfg.costs, explain=True)
+    assert np.allclose(again.explain["spot"], out.explain["spot"])  # the same paths
+    from app.pricing import greeks
+
+    def book_value(i: int) -> np.ndarray:
+        t = np.maximum(u.legs.expiry - market.times[i], 0.0) / (365 * 86_400.0)
+        g = greeks("call", market.spot[i][None, :], u.legs.strike[:, None], t[:, None],
+                   market.vol[i][None, :], u.rate, u.div_yield)
+        return np.asarray(u.legs.weight @ np.asarray(g["price"]))
+
+    change = book_value(50) - book_value(0)
+    np.testing.assert_allclose(total[0], change, rtol=1e-9, atol=1e-6 * np.abs(change).max())
+    # spot moves carry most of a call's value change; time decays it
+    assert np.median(out.explain["time"]) < 0
+    assert np.abs(out.explain["vol"]).mean() > 0
+    assert not run_backtest(scenario, strategies, RunConfig(
+        model="gbm", n_paths=50, n_steps=10, costs=NO_COSTS)).explain
