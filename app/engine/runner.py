@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.codec import dumps, kept
-from app.domain import Tick, iso_utc
+from app.domain import Tick
 from app.engine.command_codec import Unresolved, decode, encode
 from app.engine.commands import (
     BustFill,
@@ -27,8 +27,6 @@ from app.engine.commands import (
     LoadPositions,
     NewFill,
     RecordFill,
-    RollDay,
-    SetMarks,
 )
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
@@ -36,10 +34,11 @@ from app.engine.feed import Feed
 from app.engine.fill_memo import FillMemo, Recalled
 from app.engine.metrics import Metrics
 from app.engine.pnl_day import RollTime
+from app.engine.pnl_days import PnlDays
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
-from app.engine.views import pnl_book_view, risk_view
+from app.engine.views import risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
 
@@ -90,10 +89,7 @@ class Runner:
         self.snapshot_every = snapshot_every
         self.tick_checkpoint_s = tick_checkpoint_s
         self._ticked: set[str] = set()  # underlyings whose tick state is not checkpointed yet
-        self._marking = False  # a journal write of P&L marks is under way
-        self.roll = roll  # when the P&L day closes by itself (event time), None: never
-        self._roll_day = -1  # the P&L day `_roll_due` was computed for
-        self._roll_due = float("inf")
+        self.days = PnlDays(self, roll)  # the P&L day: marks, rolls (app.engine.pnl_days)
         self.ready = False
 
     # --- life -----------------------------------------------------------------------------
@@ -303,49 +299,14 @@ class Runner:
             await self._snapshot_maybe(event_id)
             if isinstance(cmd, LoadPositions):
                 self._ticked.update(self.core.book.markets)  # the day's tracks start again
-                await self._journal_marks()
-                self._arm_roll()  # a day a load begins closes at the roll after its start
+                await self.days.journal_marks()
+                self.days.arm()  # a day a load begins closes at the roll after its start
             return result
-
-    async def _journal_marks(self) -> None:
-        """Journal the marks a load left to the model, valued now (under the lock): a replay
-        then marks them as the desk saw them, whatever the market it has rebuilt."""
-        marks = self.read.pnl_marks(unmarked_only=True)
-        if not marks:
-            return
-        cmd = SetMarks(marks)
-        try:
-            event_id = await self.journal.append(*encode(cmd))
-        except Exception:  # kept in memory; a restart marks them again once valued
-            log.exception("journal write of %d P&L marks failed", len(marks))
-        else:
-            await self._snapshot_maybe(event_id)
-        self.core.execute(cmd)
-
-    async def _marks_when_valued(self) -> None:
-        try:
-            async with self._lock:
-                await self._journal_marks()
-        finally:
-            self._marking = False
 
     async def roll_day(self, as_of: float,
                        figures: Callable[[ReadModel], dict[str, Any]]) -> dict[str, Any]:
-        """Close the P&L day (POST /v1/pnl/roll): the values now become the marks and
-        `figures(read)` — the day's P&L view as it stands — goes to the history. Under the
-        lock that orders fills: each fill counts in exactly one day."""
-        async with self._lock:
-            self._recompute_dirty_now()
-            day = figures(self.read)
-            cmd = RollDay(as_of, self.read.pnl_marks(unmarked_only=False), dumps(day).decode())
-            try:
-                event_id = await self.journal.append(*encode(cmd))
-            except Exception as exc:
-                raise NotReady(f"journal write failed: {exc}") from exc
-            self.core.execute(cmd)
-            self._ticked.update(self.core.book.markets)
-            await self._snapshot_maybe(event_id)
-            return day
+        """Close the P&L day (POST /v1/pnl/roll): see `PnlDays.roll`."""
+        return await self.days.roll(as_of, figures)
 
     async def bust(self, exec_id: str) -> dict[str, Any]:
         """Reverse an acknowledged fill (journaled). 404 unknown, 409 busted already."""
@@ -446,9 +407,8 @@ class Runner:
                     if t1 - t_slice >= RECOMPUTE_SLICE_S:
                         await asyncio.sleep(0)
                         t_slice = time.perf_counter()
-                if not self._marking and self.read.pnl_unmarked():
-                    self._marking = True  # a load's marks left to the model, once valued
-                    self._background(self._marks_when_valued())
+                if self.days.marks_due():  # a load's marks left to the model, once valued
+                    self._background(self.days.marks_when_valued())
                 if work >= RECOMPUTE_BUSY_S:
                     await asyncio.sleep(min(RECOMPUTE_DUTY * work, RECOMPUTE_MAX_PAUSE_S))
                 else:
@@ -495,35 +455,9 @@ class Runner:
             for u in self.core.expire_pending():
                 self._risk_changed.add(u)
             try:
-                await self._roll_when_due()
+                await self.days.roll_when_due()
             except Exception:  # the next sweep tries again
                 log.exception("automatic P&L roll failed")
-
-    def _arm_roll(self) -> float | None:
-        """The event time now (None before any tick); when the P&L day changed since the
-        last call, the time its automatic roll is due."""
-        if self.roll is None:
-            return None
-        stamps = [m.as_of for m in self.core.book.markets.values()
-                  if m.as_of is not None and m.last_tick_ts is not None]
-        if not stamps:
-            return None
-        now = max(stamps)
-        desk = self.core.pnl
-        if self._roll_day != desk.day:
-            self._roll_day = desk.day
-            self._roll_due = self.roll.next_after(
-                now if desk.day_start is None else desk.day_start)
-        return now
-
-    async def _roll_when_due(self) -> None:
-        """Close the P&L day once event time (the latest tick's `ts`) reaches the roll
-        time after the day's start (a roll's time; for a day a load began, the event time
-        first seen in it)."""
-        now = self._arm_roll()
-        if now is not None and now >= self._roll_due:
-            log.info("P&L day closed at %s (event time)", iso_utc(now))
-            await self.roll_day(now, lambda read: pnl_book_view(read, now))
 
     # --- read side ----------------------------------------------------------------------------
 
