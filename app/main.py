@@ -23,6 +23,7 @@ from app.api import (
     hedge,
     market,
     ops,
+    pnl,
     risk,
     surfaces,
     whoami,
@@ -33,6 +34,7 @@ from app.api.limits import BodyLimit
 from app.domain import Clock, WallClock
 from app.engine.core import Core
 from app.engine.metrics import Metrics
+from app.engine.pnl_day import RollTime
 from app.engine.ports import SignalBus
 from app.engine.runner import Runner
 from app.engine.views import risk_view
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             risk_push_hz=settings.risk_push_hz,
             snapshot_every=settings.snapshot_every,
             tick_checkpoint_s=settings.tick_checkpoint_s,
+            roll=None if settings.pnl_roll_at is None else RollTime.parse(
+                settings.pnl_roll_at, settings.pnl_roll_tz),
         )
         app.state.runner = runner
         await runner.start()
@@ -145,8 +149,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.rate_limit = RateLimit(settings.rate_limit)
     app.state.origins = settings.origins()
     errors.install(app)
-    for module in (ops, market, controls, alerts, whoami, risk, surfaces, hedge, ws, dashboard,
-                   docs):
+    for module in (ops, market, controls, alerts, whoami, risk, surfaces, pnl, hedge, ws,
+                   dashboard, docs):
         app.include_router(module.router)
     # the last added runs first: the gate (key, scope, origin, content type) decides before
     # the body limit reads a byte

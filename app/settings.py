@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # the last tick per underlying is written at most this long after it arrived (and at a
     # clean stop): a restart after kill -9 restores prices no older than this
     tick_checkpoint_s: float = Field(1.0, gt=0)
+    # the P&L day closes by itself when event time crosses this local time (HH:MM in
+    # pnl_roll_tz); unset: only POST /v1/pnl/roll closes it
+    pnl_roll_at: str | None = "16:00"
+    pnl_roll_tz: str = "America/New_York"
     log_level: str = "info"
     # scale-out (docs/contract.md "Scaling out"): this process is shard K of N; the gateway
     # routes to N shards found in Redis under `registry_prefix`
@@ -58,10 +62,30 @@ class Settings(BaseSettings):
     gateway_timeout_s: float = Field(5.0, gt=0)  # the gateway's wait for a shard's answer
 
     @field_validator("redis_url", "api_keys", "allowed_origins", "shard", "shard_url",
-                     mode="before")
+                     "pnl_roll_at", mode="before")
     @classmethod
     def _blank_is_unset(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("pnl_roll_tz")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except (KeyError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @field_validator("pnl_roll_at")
+    @classmethod
+    def _hh_mm(cls, v: str | None) -> str | None:
+        if v is not None:
+            hh, sep, mm = v.strip().partition(":")
+            if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+                raise ValueError(f"{v!r} is not HH:MM")
+        return v
 
     def key_scopes(self) -> dict[str, frozenset[str]]:
         """`key:scope+scope,…` → {key: scopes}; `admin` implies every scope."""

@@ -62,6 +62,8 @@ def new_fill(m: FillIn, received: float) -> NewFill:
     """A fill as the core takes it: its instrument parsed once, here. The payload key is the
     fill as the client sent it, so a repeat compares equal whatever the server clock says."""
     given = m.model_dump(exclude_none=True, by_alias=True)
+    if "fee" not in m.model_fields_set:  # a fill without a fee keys as it always did
+        given.pop("fee", None)
     payload = orjson.dumps(given, option=orjson.OPT_SORT_KEYS).decode()
     fields = {k: given[k] for k in INSTRUMENT_FIELDS if k in given}
     try:
@@ -72,7 +74,7 @@ def new_fill(m: FillIn, received: float) -> NewFill:
         defined = defined_by(m.symbol, fields)
     except ValueError as exc:
         raise InvalidInput.from_value_error(exc) from None
-    fill = Fill(m.exec_id, m.symbol, m.side, m.quantity, m.price, ts, m.signal_id)
+    fill = Fill(m.exec_id, m.symbol, m.side, m.quantity, m.price, ts, m.signal_id, m.fee)
     return NewFill(fill, defined, frozenset(fields), payload)
 
 

@@ -61,7 +61,8 @@ async def put_underlying(symbol: SymbolPath, body: UnderlyingIn, runner: RunnerD
         declared_type=body.type, option_style=body.option_style,
         dividends=_dividends(body), beta=body.beta, benchmark=body.benchmark,
         price_scan_pct=body.price_scan_pct, vol_scan=body.vol_scan,
-        surface=None if body.surface is None else SurfaceConfig(**body.surface.model_dump())))
+        surface=None if body.surface is None else SurfaceConfig(**body.surface.model_dump()),
+        mark_source=body.mark_source))
     return Json(market_view(runner.read.market(symbol)))
 
 
@@ -90,7 +91,8 @@ async def put_positions(body: list[PositionIn], runner: RunnerDep) -> Json:
         fields = {k: v for k, v in p.model_dump(exclude_none=True, by_alias=True).items()
                   if k in INSTRUMENT_FIELDS}
         try:
-            items.append(PositionItem(instrument_from_fields(p.symbol, fields), p.quantity))
+            items.append(PositionItem(instrument_from_fields(p.symbol, fields), p.quantity,
+                                      p.mark))
         except ValueError as exc:
             raise InvalidInput.from_value_error(exc, prefix=f"{i}.") from None
     outcome = await runner.execute(LoadPositions(tuple(items)))

@@ -33,4 +33,6 @@ async def readyz(runner: RunnerDep) -> Json:
             responses={200: {"content": {"text/plain": {}},
                              "description": "Prometheus text exposition format"}})
 async def metrics(runner: RunnerDep) -> Response:
+    if runner.ready:
+        runner.metrics.set_pnl(runner.read.pnl_all()[0])  # the P&L gauges, as of this scrape
     return Response(generate_latest(runner.metrics.registry), media_type=CONTENT_TYPE_LATEST)

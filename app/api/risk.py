@@ -18,13 +18,17 @@ router = APIRouter(prefix="/v1")
 async def get_risk(runner: RunnerDep, clock: ClockDep) -> Json:
     snaps = runner.read.risks()
     stamps = [r.as_of for r in snaps.values() if r.as_of is not None]
+    pnl = {u: runner.read.pnl_total(u) for u in snaps}
+    total = total_view(list(snaps.values()))
+    total["pnl"] = sum(p for p in pnl.values() if p is not None) + 0.0
     return Json({
         "as_of": iso_utc(max(stamps) if stamps else clock.now()),
-        "total": total_view(list(snaps.values())),
-        "underlyings": {u: risk_view(r) for u, r in snaps.items()},
+        "total": total,
+        "underlyings": {u: risk_view(r, pnl[u]) for u, r in snaps.items()},
     })
 
 
 @router.get("/risk/{underlying}", dependencies=[Read], responses=answers(RiskDetail))
 async def get_risk_one(underlying: SymbolPath, runner: RunnerDep) -> Json:
-    return Json(risk_detail_view(runner.read.risk(underlying)))
+    risk = runner.read.risk(underlying)
+    return Json(risk_detail_view(risk, runner.read.pnl_total(underlying)))

@@ -227,11 +227,15 @@ class UnderlyingIn(Strict):
     price_scan_pct: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 15.0
     vol_scan: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] = 0.04
     surface: SurfaceConfigIn | None = None  # None: no surface (quotes, else the flat vol)
+    # how its options are marked for P&L: the model value, or the quoted mid when fresh
+    mark_source: Literal["theo", "mid"] = "theo"
 
 
 class PositionIn(InstrumentFields):
     symbol: Symbol
     quantity: Quantity
+    # the per-unit start-of-day price (yesterday's close); absent: the model value at the load
+    mark: NonNegative | None = None
 
 
 class TickIn(Strict):
@@ -261,6 +265,7 @@ class FillIn(InstrumentFields):
     price: Positive
     ts: EventTime | None = None
     signal_id: Id | None = None
+    fee: NonNegative = 0.0  # $ for the whole fill, subtracted from P&L
 
 
 class PolicyIn(Strict):

@@ -198,7 +198,8 @@ async def risk_feed(ws: WebSocket) -> None:
     if not await _admit(ws, "read"):
         return
     runner: Runner = ws.app.state.runner
-    first = [dumps(risk_view(r)) for r in runner.read.risks().values()]
+    first = [dumps(risk_view(r, runner.read.pnl_total(u)))
+             for u, r in runner.read.risks().items()]
     await _serve_feed(ws, runner.risk_feed, first)
 
 

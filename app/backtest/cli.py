@@ -99,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
                    help="instead: the hedging error of a skewed book (short OTM puts) when "
                    "implied vols follow a smile, sticky strike or sticky moneyness, hedged "
                    "with each assumption's delta (--paths, --seed; writes stickiness.json)")
+    p.add_argument("--explain", action="store_true",
+                   help="also explain each step's option revaluation by sequential steps "
+                        "(time, spot, vol; one or two more pricings per step)")
     return p
 
 
@@ -128,7 +131,8 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         raise InvalidInput("block-size", "must be at least 1")
     cfg = RunConfig(model=args.model, n_paths=args.paths, n_steps=args.steps, seed=args.seed,
                     realized_vol=args.realized_vol, drift=args.drift, costs=costs,
-                    credit=CreditParams(args.spread_jump), block_size=block_size)
+                    credit=CreditParams(args.spread_jump), block_size=block_size,
+                    explain=args.explain)
     if (h := _triple(args.heston, "heston")) is not None:
         cfg = replace(cfg, heston=HestonParams(*h))
     if (j := _triple(args.jumps, "jumps")) is not None:

@@ -45,6 +45,7 @@ def strategy_stats(
     gain = float(np.maximum(pnl, 0.0).mean())
     attribution = {b: float(v[i].mean()) for b, v in outcome.buckets.items()}
     attribution["unexplained"] = float(outcome.unexplained[i].mean())
+    explain = {k: float(v[i].mean()) for k, v in outcome.explain.items()}
     return {
         "name": name,
         "mean_pnl": float(pnl.mean()),
@@ -67,6 +68,7 @@ def strategy_stats(
             "early_exercises": float(outcome.exercises.mean()),
             "early_exercise_value": (0.0 if outcome.exercise_value is None
                                      else float(outcome.exercise_value[i].mean()))}),
+        **({"explain": explain} if explain else {}),
     }
 
 

@@ -59,6 +59,7 @@ class RunConfig:
     jumps: JumpParams = field(default_factory=JumpParams)
     credit: CreditParams = field(default_factory=CreditParams)
     block_size: int | None = None
+    explain: bool = False  # also explain each step's revaluation (time, spot, vol)
 
     @property
     def replay_file(self) -> str | None:
@@ -145,7 +146,8 @@ def run_block(
     for u, seed in zip(scenario.underlyings, job.seeds, strict=True):
         market = market_for(u, scenario, block, np.random.default_rng(seed), tape)
         outcome = run_underlying(u, strategies, market, config.costs, on_step,
-                                 anchored=tape is None, credit=config.credit)
+                                 anchored=tape is None, credit=config.credit,
+                                 explain=config.explain)
         total = outcome if total is None else total.merge(outcome)
     assert total is not None
     return total

@@ -19,10 +19,12 @@ unwound. Options expiring inside the run settle at their intrinsic value on the 
 past their expiry and are cash from then on.
 
 Attribution of each step, from the figures at t_i (grown at r like the P&L so the buckets add
-up): delta = net delta · dS; gamma = ½ Γ dS²; theta = Θ dt plus the financing of the book and
-the hedge (the time decay a hedged book earns or pays) and the cash dividends its stock is paid;
-vega = ν dσ_mark; costs = −cost; unexplained = the rest (higher-order and jump terms — and
-the ex-dividend drop, which the options' prices anticipate and the delta term does not).
+up), the delta, gamma and vega terms through `app.pnl.predict` as live: delta = net delta ·
+dS; gamma = ½ Γ dS²; (when the vol moves) vanna = vanna · dS · dσ, volga = ½ volga · dσ²;
+theta = Θ dt plus the financing of the book and the hedge (the time decay a hedged book earns
+or pays) and the cash dividends its stock is paid; vega = ν dσ_mark; costs = −cost;
+unexplained = the rest (higher-order and jump terms — and the ex-dividend drop, which the
+options' prices anticipate and the delta term does not).
 
 American rows (a position's `style`, or its underlying's `option_style`) are priced on
 exercise boundaries and exercised per path where the model says (`EarlyExercise`); cash
@@ -48,6 +50,7 @@ from numpy.typing import NDArray
 from app.backtest.convertibles import BondFigures, BondMarks, CreditParams, spread_paths
 from app.backtest.costs import CostModel
 from app.backtest.exercise import EarlyExercise
+from app.backtest.explain import StepExplainer
 from app.backtest.markets import MarketPaths, dividends_in
 from app.backtest.scenario import Legs, UnderlyingBook
 from app.backtest.strategies import Strategy
@@ -63,9 +66,11 @@ from app.domain.units import SECONDS_PER_YEAR
 from app.errors import InvalidInput
 from app.hedging.decide import decide
 from app.hedging.policy import Mode
+from app.pnl import predict
 from app.pricing.arrays import FloatArray
 
 BUCKETS = ("delta", "gamma", "theta", "vega", "costs")
+VOL_BUCKETS = ("vanna", "volga")  # when the market's vol moves
 OPTION_MULTIPLIER = 100.0
 MAX_ROUNDS = 1_000  # decisions at one time point (clipped orders), a guard against a loop
 
@@ -91,6 +96,8 @@ class Outcome:
     seconds: float = 0.0
     exercise_value: FloatArray | None = None  # (k, n_paths) $ of early exercises (+ received)
     exercises: FloatArray | None = None  # (n_paths,) American rows exercised early per path
+    explain: dict[str, FloatArray] = field(default_factory=dict)  # time, spot, vol: the
+    # options' revaluation by sequential steps (`app.backtest.explain`), when asked for
 
     @property
     def unexplained(self) -> FloatArray:
@@ -110,6 +117,9 @@ class Outcome:
             self.initial_value + other.initial_value, self.sample, self.spot_paths,
             self.seconds + other.seconds, _sum(self.exercise_value, other.exercise_value),
             _sum(self.exercises, other.exercises),
+            {k: (self.explain.get(k, np.zeros_like(self.pnl))
+                 + other.explain.get(k, np.zeros_like(other.pnl)))
+             for k in {*self.explain, *other.explain}},
         )
 
 
@@ -128,7 +138,7 @@ def with_bonds(fig: BookFigures, b: BondFigures | None) -> BookFigures:
                     out=np.zeros_like(total), where=total > 0)
     return BookFigures(fig.value + b.value, fig.delta + b.delta, fig.gamma + b.gamma,
                        fig.theta + b.theta, fig.vega + b.vega,
-                       np.where(np.isnan(fig.tau), np.nan, tau))
+                       np.where(np.isnan(fig.tau), np.nan, tau), fig.vanna, fig.volga)
 
 
 def _overlay_rows(
@@ -164,6 +174,7 @@ def run_underlying(
     on_step: Callable[[], None] | None = None,
     anchored: bool = True,
     credit: CreditParams | None = None,
+    explain: bool = False,
 ) -> Outcome:
     """Run every strategy over `market` (one underlying's paths) for the book `u`; its
     convertibles' spreads move as `credit` says (None: never).
@@ -188,6 +199,7 @@ def run_underlying(
     spu = spec.shares_per_unit
     rate, carry = u.rate, u.carry
     want_tau = any(s.policy.mode is Mode.WHALLEY_WILMOTT for s in strategies)
+    want_vol = market.vol is not None  # the vol moves: vanna and volga buckets too
 
     def vol_at(i: int) -> FloatArray | float:
         return u.vol if market.vol is None else market.vol[i]
@@ -212,10 +224,10 @@ def run_underlying(
             early.settle(alive, g, spot_all[i], float(times[i]), weights)
         w = weights[:, alive]
         if decide_mask is None or decide_mask.all():
-            fig = aggregate(w, g, want_tau)
+            fig = aggregate(w, g, want_tau, want_vol)
             return fig.value, fig, g
         value_end = aggregate(w, g, False).value
-        return value_end, aggregate(w * decide_mask, g, want_tau), g
+        return value_end, aggregate(w * decide_mask, g, want_tau, want_vol), g
 
     bonds = None
     widening = np.zeros_like(spot_all)
@@ -225,6 +237,8 @@ def run_underlying(
                                "gbm, merton or a replay")
         widening = spread_paths(market, credit or CreditParams())
         bonds = BondMarks(u.convertibles, market, widening, u.vol, rate, u.div_yield)
+    explainer = None if not explain or bonds is not None else StepExplainer(
+        rows, n_paths, rate, u.div_yield, u.model)
     alive = np.flatnonzero(rows.expiry > start)
     _, fig, g0 = figures(0, alive, None, validate=True)
     b_cur = None if bonds is None else bonds(0)
@@ -255,7 +269,8 @@ def run_underlying(
     hedge = np.zeros((k, n_paths))  # units of the hedge instrument
     last_ts = np.full((k, n_paths), np.nan)
     pnl = np.zeros((k, n_paths))
-    names = (*BUCKETS, "credit") if bonds is not None else BUCKETS
+    names = (*BUCKETS, *(VOL_BUCKETS if want_vol else ()),
+             *(("credit",) if bonds is not None else ()))
     buckets = {b: np.zeros((k, n_paths)) for b in names}
     total_cost = np.zeros((k, n_paths))
     trades = (cost0 > 0).astype(np.float64)
@@ -313,6 +328,9 @@ def run_underlying(
         s_next = spot_all[i + 1]
         still = rows.expiry[alive] > times[i + 1]
         value_end, fig_next, g_next = figures(i + 1, alive, still)
+        if explainer is not None:
+            explainer.step(alive, weights[:, alive], float(times[i]), float(times[i + 1]), s_i,
+                           s_next, vol_at(i), vol_at(i + 1), fig.value, value_end)
         b_next = None if bonds is None else bonds(i + 1)
         bond_cash: FloatArray | float = 0.0  # coupons; dividends of converted bonds (carry)
         bond_carry: FloatArray | float = 0.0
@@ -326,15 +344,21 @@ def run_underlying(
         paid = dividends_in(u.dividends, float(times[i]), float(times[i + 1])) * linear
         gain = (value_end - fig.value * growth + linear * (s_next - g_carry * s_i)
                 - step_cost * growth + bond_cash + paid)
+        # the live service's predict terms (app.pnl); theta here adds the financing
+        dvol = 0.0 if market.vol is None else market.vol[i + 1] - market.vol[i]
+        terms = predict(fig.delta + linear, fig.gamma, fig.vega, 0.0, 0.0,
+                        0.0 if fig.vanna is None else fig.vanna,
+                        0.0 if fig.volga is None else fig.volga, ds, dvol, 0.0, 0.0)
         step = {
-            "delta": (fig.delta + linear) * ds,
-            "gamma": 0.5 * fig.gamma * ds * ds,
+            "delta": terms["delta"],
+            "gamma": terms["gamma"],
             "theta": (fig.theta * dt - fig.value * (growth - 1.0)
                       - linear * s_i * (g_carry - 1.0) + bond_carry + paid),
-            "vega": (fig.vega * (market.vol[i + 1] - market.vol[i])
-                     if market.vol is not None else 0.0),
+            "vega": terms["vega"] if market.vol is not None else 0.0,
             "costs": -step_cost * growth,
         }
+        if want_vol:
+            step["vanna"], step["volga"] = terms["vanna"], terms["volga"]
         if b_cur is not None:
             step["credit"] = b_cur.credit * (widening[i + 1] - widening[i])
         b_cur = b_next
@@ -358,4 +382,5 @@ def run_underlying(
         spot_paths=spot_all[:, :m].copy(), seconds=time.perf_counter() - began,
         exercise_value=None if early is None else early.value,
         exercises=None if early is None else early.count,
+        explain={} if explainer is None else explainer.sums,
     )

@@ -42,10 +42,14 @@ class RowGreeks:
     theta: FloatArray
     vega: FloatArray
     tau: FloatArray  # (n_rows, 1) years to expiry, ≥ 0
+    vanna: FloatArray | None = None  # per $1 and 1.00 vol
+    volga: FloatArray | None = None  # per 1.00 vol²
 
     def subset(self, keep: NDArray[np.bool_]) -> RowGreeks:
         return RowGreeks(self.price[keep], self.delta[keep], self.gamma[keep],
-                         self.theta[keep], self.vega[keep], self.tau[keep])
+                         self.theta[keep], self.vega[keep], self.tau[keep],
+                         None if self.vanna is None else self.vanna[keep],
+                         None if self.volga is None else self.volga[keep])
 
 
 class RowPricer:
@@ -104,7 +108,8 @@ class RowPricer:
             self.cash.price(self, spot, now, out)
         # GREEK_NAMES order: price, delta, gamma, vega, theta, ...
         price, delta, gamma, vega, theta = (out[j].reshape(n, p) for j in range(5))
-        return RowGreeks(price, delta, gamma, theta, vega, tau[:, None])
+        return RowGreeks(price, delta, gamma, theta, vega, tau[:, None], out[6].reshape(n, p),
+                         out[7].reshape(n, p))
 
 
 class AmericanRows:
@@ -243,7 +248,7 @@ def price_rows(
         return np.array(np.broadcast_to(np.asarray(g[name], dtype=np.float64), shape))
 
     return RowGreeks(field("price"), field("delta"), field("gamma"), field("theta"),
-                     field("vega"), tau)
+                     field("vega"), tau, field("vanna"), field("volga"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +263,8 @@ class BookFigures:
     theta: FloatArray
     vega: FloatArray
     tau: FloatArray
+    vanna: FloatArray | None = None  # with `want_vol`: $ per $1 and 1.00 vol
+    volga: FloatArray | None = None  # $ per 1.00 vol²
 
 
 def _dot(weights: FloatArray, rows: FloatArray) -> FloatArray:
@@ -266,9 +273,11 @@ def _dot(weights: FloatArray, rows: FloatArray) -> FloatArray:
     return cast(FloatArray, np.einsum("un,np->up", weights, rows))
 
 
-def aggregate(weights: FloatArray, g: RowGreeks, want_tau: bool) -> BookFigures:
+def aggregate(weights: FloatArray, g: RowGreeks, want_tau: bool,
+              want_vol: bool = False) -> BookFigures:
     """`weights` (n_strategies, n_rows) share-equivalents per row (0 for a row a strategy does
-    not hold) against the rows `g` holds. Strategies holding the same rows share the work."""
+    not hold) against the rows `g` holds. Strategies holding the same rows share the work.
+    `want_vol`: the vanna and volga too (a market whose vol moves)."""
     uniq, inverse = np.unique(weights, axis=0, return_inverse=True)
     uniq = np.ascontiguousarray(uniq, dtype=np.float64)
     inverse = inverse.ravel()
@@ -285,4 +294,7 @@ def aggregate(weights: FloatArray, g: RowGreeks, want_tau: bool) -> BookFigures:
         tau = np.divide(tg, weight, out=np.zeros_like(tg), where=weight > 0)[inverse]
     else:
         tau = np.full_like(value, np.nan)
-    return BookFigures(value, delta, gamma, theta, vega, tau)
+    vanna = volga = None
+    if want_vol and g.vanna is not None and g.volga is not None:
+        vanna, volga = _dot(uniq, g.vanna)[inverse], _dot(uniq, g.volga)[inverse]
+    return BookFigures(value, delta, gamma, theta, vega, tau, vanna, volga)

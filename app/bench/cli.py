@@ -26,6 +26,7 @@ SECTIONS: dict[str, str] = {
     "scenarios": "app.bench.scenarios",
     "cluster": "app.bench.cluster",
     "shards": "app.bench.shards",
+    "pnl": "app.bench.pnl",
 }
 
 

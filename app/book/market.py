@@ -44,3 +44,4 @@ class UnderlyingMarket:
     benchmark: str | None = None
     price_scan_pct: float = 15.0
     vol_scan: float = 0.04
+    mark_source: str = "theo"  # how its options are marked for P&L: theo, or mid when fresh

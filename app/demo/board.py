@@ -43,10 +43,13 @@ class Board:
     def record(self, execution: Execution) -> None:
         self.executions.appendleft(execution)
 
-    def render(self, risk: dict[str, Any] | None, status: str) -> RenderableType:
+    def render(self, risk: dict[str, Any] | None, status: str,
+               pnl: dict[str, Any] | None = None) -> RenderableType:
         header = Text.assemble((self.title, "bold"), "  ", (status, "cyan"))
-        return Group(header, self._risk_table(risk), self._signal_table(),
-                     Text("Ctrl-C stops the demo", style="dim"))
+        parts: list[RenderableType] = [header, self._risk_table(risk)]
+        if pnl is not None and pnl.get("underlyings"):
+            parts.append(pnl_table(pnl))
+        return Group(*parts, self._signal_table(), Text("Ctrl-C stops the demo", style="dim"))
 
     def _risk_table(self, risk: dict[str, Any] | None) -> Table:
         table = Table(title="risk by underlying", title_justify="left",
@@ -80,6 +83,34 @@ class Board:
                           _num(s.get("spot"), 2), _num(e.fill["price"], 2) if e.fill else "—",
                           Text(e.outcome.value, style=style))
         return table
+
+
+PNL_COLUMNS = ("P&L", "options", "hedge", "fees", "Δ", "Γ", "vega", "θ", "unexpl.", "edge",
+               "hedge σ ratio")
+
+
+def pnl_table(pnl: dict[str, Any]) -> Table:
+    """P&L per underlying since the start of the day (`GET /v1/pnl`), $: the parts, then the
+    options' attribution (delta, gamma, vega, theta, unexplained), the trade edge and the
+    hedge effectiveness ratio (hedged / unhedged σ per minute; lower is better)."""
+    t = pnl.get("total", {})
+    table = Table(title="P&L today ($) and where it came from", title_justify="left",
+                  caption=f"book: P&L {_num(t.get('pnl'), 0, True)} · options "
+                          f"{_num(t.get('options'), 0, True)} · hedge "
+                          f"{_num(t.get('hedge'), 0, True)} · fees "
+                          f"{_num(t.get('fees'), 0, True)}", caption_justify="left")
+    table.add_column("")
+    for name in PNL_COLUMNS:
+        table.add_column(name, justify="right")
+    for symbol, u in sorted(pnl["underlyings"].items()):
+        a = u.get("attribution") or {}
+        ratio = (u.get("effectiveness") or {}).get("ratio")
+        table.add_row(symbol, _signed(u.get("pnl")), _signed(u.get("options")),
+                      _signed(u.get("hedge")), _num(u.get("fees"), 0),
+                      *(_signed(a.get(k)) for k in ("delta", "gamma", "vega", "theta",
+                                                    "unexplained")),
+                      _signed(u.get("trade_edge")), _num(ratio, 2))
+    return table
 
 
 def _book_caption(risk: dict[str, Any] | None) -> str:

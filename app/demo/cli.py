@@ -287,11 +287,12 @@ async def _show(opts: DemoOptions, board: Board, http: httpx.AsyncClient,
                 await asyncio.wait_for(stop.wait(), left)
             try:
                 risk = (await http.get("/v1/risk")).json()
+                pnl = (await http.get("/v1/pnl")).json() if live is not None else None
             except httpx.HTTPError as exc:
                 log.warning("risk: %s", type(exc).__name__)
                 continue
             if live is not None:
-                live.update(board.render(risk, status()))
+                live.update(board.render(risk, status(), pnl))
             else:
                 log.info("%s | %s", status(), risk_line(risk))
     finally:

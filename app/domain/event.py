@@ -39,6 +39,7 @@ class Fill:
     price: float
     ts: float
     signal_id: str | None = None
+    fee: float = 0.0  # $ paid for the execution (commission, exchange fees), >= 0
 
     @property
     def signed_quantity(self) -> float:

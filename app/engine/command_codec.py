@@ -36,7 +36,9 @@ from app.engine.commands import (
     Reconcile,
     RecordFill,
     Resume,
+    RollDay,
     SetLimits,
+    SetMarks,
     SetPolicy,
     SetSurface,
     SetUnderlying,
@@ -117,19 +119,26 @@ def _fill_record(r: RecordFill) -> dict[str, Any]:
                             "instrument": instrument_record(r.instrument)}
     if f.signal_id is not None:
         body["signal_id"] = f.signal_id
+    if f.fee:
+        body["fee"] = f.fee
+    if r.reference is not None:
+        body["reference"] = r.reference
     return body
 
 
 def fill_of_record(body: dict[str, Any]) -> Fill:
     return Fill(exec_id=body["exec_id"], symbol=body["symbol"], side=body["side"],
                 quantity=float(body["quantity"]), price=float(body["price"]),
-                ts=float(body["ts"]), signal_id=body.get("signal_id"))
+                ts=float(body["ts"]), signal_id=body.get("signal_id"),
+                fee=float(body.get("fee", 0.0)))
 
 
 def _fill_command(body: dict[str, Any]) -> RecordFill | NewFill:
     fill = fill_of_record(body)
     if "instrument" in body:
-        return RecordFill(fill, instrument_of_record(body["instrument"]))
+        ref = body.get("reference")
+        return RecordFill(fill, instrument_of_record(body["instrument"]),
+                          None if ref is None else float(ref))
     fields = {k: body[k] for k in INSTRUMENT_FIELDS if body.get(k) is not None}
     return NewFill(fill, defined_by(fill.symbol, fields), frozenset(fields), "")
 
@@ -140,6 +149,18 @@ def defined_by(symbol: str, fields: dict[str, Any]) -> Instrument | None:
     if fields:
         return instrument_from_fields(symbol, fields)
     return parse_occ(symbol)
+
+
+def _position_record(p: PositionItem) -> dict[str, Any]:
+    out: dict[str, Any] = {"symbol": p.instrument.symbol, "quantity": p.quantity,
+                           "instrument": instrument_record(p.instrument)}
+    if p.mark is not None:
+        out["mark"] = p.mark
+    return out
+
+
+def _marks(rows: list[list[Any]]) -> tuple[tuple[str, str, float], ...]:
+    return tuple((str(u), str(s), float(v)) for u, s, v in rows)
 
 
 def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
@@ -166,6 +187,8 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
                 body["price_scan_pct"], body["vol_scan"] = cmd.price_scan_pct, cmd.vol_scan
             if cmd.surface is not None:
                 body["surface"] = dataclasses.asdict(cmd.surface)
+            if cmd.mark_source != "theo":
+                body["mark_source"] = cmd.mark_source
             return "underlying", body
         case SetSurface():
             return "surface", {"underlying": cmd.underlying, "as_of": cmd.as_of,
@@ -176,9 +199,12 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
                                    "wall": cmd.wall, "surface": surface_record(cmd.surface),
                                    "report": cmd.report}
         case LoadPositions():
-            return "positions", {"positions": [
-                {"symbol": p.instrument.symbol, "quantity": p.quantity,
-                 "instrument": instrument_record(p.instrument)} for p in cmd.positions]}
+            return "positions", {"positions": [_position_record(p) for p in cmd.positions]}
+        case SetMarks():
+            return "pnl_marks", {"marks": [list(m) for m in cmd.marks]}
+        case RollDay():
+            return "pnl_roll", {"as_of": cmd.as_of, "marks": [list(m) for m in cmd.marks],
+                                "figures": cmd.figures}
         case RecordFill():
             return "fill", _fill_record(cmd)
         case BustFill():
@@ -197,7 +223,8 @@ def encode(cmd: Command) -> tuple[str, dict[str, Any]]:
             return "signal", {"id": cmd.id, "seq": cmd.seq, "underlying": cmd.underlying,
                               "instrument": cmd.instrument, "order_qty": cmd.order_qty,
                               "expires_at": cmd.expires_at, "clipped": cmd.clipped,
-                              "shares": dict(cmd.shares), "counts": cmd.counts}
+                              "shares": dict(cmd.shares), "counts": cmd.counts,
+                              **({} if cmd.spot is None else {"spot": cmd.spot})}
         case Reconcile():
             return "reconcile", {"positions": [{"symbol": s, "quantity": q}
                                                for s, q in cmd.positions]}
@@ -230,7 +257,8 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             beta=body.get("beta", 1.0), benchmark=body.get("benchmark"),
             price_scan_pct=body.get("price_scan_pct", 15.0),
             vol_scan=body.get("vol_scan", 0.04),
-            surface=surface_config_of(body.get("surface")))
+            surface=surface_config_of(body.get("surface")),
+            mark_source=body.get("mark_source", "theo"))
     if kind == "surface":
         d = body.get("surface")
         return SetSurface(body["underlying"], None if d is None else surface_of_record(d),
@@ -247,7 +275,9 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             else:
                 inst = instrument_from_fields(p["symbol"], {
                     k: p[k] for k in INSTRUMENT_FIELDS if p.get(k) is not None})
-            items.append(PositionItem(inst, float(p["quantity"])))
+            mark = p.get("mark")
+            items.append(PositionItem(inst, float(p["quantity"]),
+                                      None if mark is None else float(mark)))
         return LoadPositions(tuple(items))
     if kind == "fill":
         fill = _fill_command(body)
@@ -256,6 +286,10 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
         original = _fill_command(body["fill"])
         return Unresolved(original, bust=True) if isinstance(original, NewFill) else BustFill(
             original)
+    if kind == "pnl_marks":
+        return SetMarks(_marks(body["marks"]))
+    if kind == "pnl_roll":
+        return RollDay(float(body["as_of"]), _marks(body["marks"]), body["figures"])
     if kind == "policy":
         return SetPolicy(body["underlying"], HedgePolicy.from_mapping(body["policy"]))
     if kind == "halt":
@@ -270,7 +304,8 @@ def decode(kind: str, body: dict[str, Any]) -> Command | Unresolved:
             instrument=body["instrument"], order_qty=float(body["order_qty"]),
             expires_at=float(body["expires_at"]), clipped=bool(body.get("clipped", False)),
             shares=tuple((body.get("shares") or {}).items()),
-            counts=bool(body.get("counts", True)))
+            counts=bool(body.get("counts", True)),
+            spot=None if body.get("spot") is None else float(body["spot"]))
     if kind == "reconcile":
         return Reconcile(tuple((p["symbol"], float(p["quantity"])) for p in body["positions"]))
     if kind == "limits":

@@ -39,6 +39,7 @@ class SetUnderlying:
     price_scan_pct: float = 15.0  # the span16 scenarios' price scan range, % of spot
     vol_scan: float = 0.04  # and vol scan range, vol units (0.04 = 4 vol points)
     surface: SurfaceConfig | None = None  # None: no surface (quotes, else the flat vol)
+    mark_source: str = "theo"  # how its options are marked for P&L: theo or mid
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class SurfaceFitted:
 class PositionItem:
     instrument: Instrument
     quantity: float
+    mark: float | None = None  # per-unit start-of-day price; None: the model value at the load
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,9 @@ class RecordFill:
 
     fill: Fill
     instrument: Instrument
+    # what the fill's price is measured against for P&L, resolved before it is journaled: an
+    # option's theo at the fill, a hedge fill's signal spot (None: nothing to measure)
+    reference: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +149,7 @@ class SignalSent:
     clipped: bool = False
     shares: tuple[tuple[str, float], ...] = ()
     counts: bool = True
+    spot: float | None = None  # the signal's spot (None in records written before P&L)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +180,29 @@ class LimitAlert:
     alert: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class SetMarks:
+    """The start-of-day marks a load left to the model, as valued live right after it
+    (journaled after the load, so a replay keeps the marks the desk saw): (underlying, symbol,
+    per-unit price)."""
+
+    marks: tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RollDay:
+    """Close the P&L day (POST /v1/pnl/roll): `marks` (underlying, symbol, per-unit value
+    now) become the new start; `figures` is the day's P&L as it stood, kept in the history.
+    Both are resolved before the command is journaled."""
+
+    as_of: float
+    marks: tuple[tuple[str, str, float], ...]
+    figures: str  # the day's P&L view, JSON
+
+
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
            | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetLimits | LimitAlert
-           | SetSurface | SurfaceFitted)
+           | SetSurface | SurfaceFitted | SetMarks | RollDay)
 
 __all__ = [
     "AcceptReconcile",
@@ -192,7 +218,9 @@ __all__ = [
     "Reconcile",
     "RecordFill",
     "Resume",
+    "RollDay",
     "SetLimits",
+    "SetMarks",
     "SetPolicy",
     "SetSurface",
     "SetUnderlying",

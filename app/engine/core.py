@@ -38,6 +38,7 @@ from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.engine.limits import Limits
 from app.engine.occ import occ_or_invalid
+from app.engine.pnl_desk import PnlDesk
 from app.errors import InvalidInput, Misrouted, UnknownSymbol
 from app.hedging import HedgeEngine, HedgePolicy, PendingOrder, Signal
 from app.pricing import (
@@ -112,6 +113,7 @@ class Core:
         self.limits = Limits()  # risk limits and their alerts (checked after each recompute)
         self._quote = _QuoteBuffers()
         self._american_iv: dict[tuple[float, float, bool, float], AmericanBoundaries] = {}
+        self.pnl = PnlDesk(self.book)  # the day's P&L, fed on loads, fills and recomputes
 
     # --- configuration --------------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class Core:
         price_scan_pct: float = 15.0,
         vol_scan: float = 0.04,
         surface: SurfaceConfig | None = None,
+        mark_source: str = "theo",
     ) -> UnderlyingMarket:
         """`as_of`: when the parameters were set (wall clock now unless replayed). A hedge
         multiplier that contradicts its defined instrument raises InvalidInput. `surface`:
@@ -160,6 +163,7 @@ class Core:
             vol_scan=vol_scan,
             surface=None if surface is None else SurfaceState(
                 surface, last_fit_wall=self.clock.now() if as_of is None else as_of),
+            mark_source=mark_source,
         )
         old = self.book.markets.get(symbol)
         if spot is not None:
@@ -172,11 +176,14 @@ class Core:
         self.dirty.update(self.book.markets)  # a hedge instrument change may touch others
         return self.book.markets[symbol]
 
-    def load_positions(self, items: list[tuple[Instrument, float]]) -> LoadOutcome:
+    def load_positions(self, items: list[tuple[Instrument, float]],
+                       marks: dict[str, float] | None = None) -> LoadOutcome:
         """Replace the whole book (hedge positions included: a load that leaves out a hedge
-        line sets that hedge to 0 — the answer shows each hedge before and after)."""
+        line sets that hedge to 0 — the answer shows each hedge before and after). It starts
+        a P&L day at `marks` (per-unit, by symbol; the others are marked once valued)."""
         before = {u: self.book.hedge_position(u) for u in self.book.markets}
         touched = self.book.load_positions(items)
+        self.pnl.start_day(marks or {})
         self.dirty.update(touched)
         after = {u: self.book.hedge_position(u) for u in self.book.markets}
         return LoadOutcome(len(items), {u: (before.get(u, 0.0), after.get(u, 0.0))
@@ -251,6 +258,7 @@ class Core:
                 math.nan if tick.bid is None else tick.bid,
                 math.nan if tick.ask is None else tick.ask,
                 self.book.style_of(inst) == "american"))
+        self.pnl.quote(inst.symbol, tick.ts, tick.mid)
         self.dirty.add(inst.underlying)
         return inst.underlying
 
@@ -334,14 +342,16 @@ class Core:
 
     # --- fills ----------------------------------------------------------------------------
 
-    def apply_fill(self, fill: Fill, inst: Instrument) -> FillOutcome:
+    def apply_fill(self, fill: Fill, inst: Instrument,
+                   reference: float | None = None) -> FillOutcome:
         """Add a fill to the book and count it against its signal. The caller journals first
-        (after `check_fill`)."""
+        (after `check_fill`). `reference`: what P&L measures its price against."""
         signal = self.hedger.signals.get(fill.signal_id) if fill.signal_id else None
         allocation = None
         if signal is not None and signal.instrument == canonical_symbol(inst.symbol):
             allocation = signal.allocate(fill.signed_quantity)
         changed = self.book.apply_fill(inst, fill.signed_quantity, allocation)
+        self.pnl.fill(fill, inst, reference, allocation)
         overfill = False
         if allocation is not None:
             p = self.hedger.on_fill(fill.signal_id or "", fill.signed_quantity)
@@ -363,6 +373,7 @@ class Core:
             allocation = signal.allocate(-fill.signed_quantity)
             signal.filled -= fill.signed_quantity
         changed = self.book.apply_fill(inst, -fill.signed_quantity, allocation)
+        self.pnl.fill(fill, inst, None, allocation, bust=True)
         known = self.book.instrument(inst.symbol) or inst
         touched = self.book.underlyings_touched_by(known) | set(allocation or ()) | changed
         self.dirty.update(touched)
@@ -405,7 +416,7 @@ class Core:
                 order_qty=s.order_qty,
                 expires_at=p.expires_at if p is not None else self.clock.now(),
                 clipped=p is not None and p.clipped, shares=tuple(shares.items()),
-                counts=p.counts if p is not None else True)))
+                counts=p.counts if p is not None else True, spot=s.spot)))
         return out
 
     def set_system_halt(self, reason: str | None) -> None:
@@ -442,6 +453,8 @@ class Core:
         self.risk[underlying] = risk
         if market is None:
             return signals
+        if risk.valued:
+            self.pnl.observe(underlying, risk, market.rate)
         flatten = self.limits.check(self, underlying, risk)
         if flatten:
             signals.extend(self._flatten(flatten))

@@ -3,6 +3,7 @@ and `execute` (apply — live, and again from the journal at start-up)."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from app.domain import HedgeRequest, canonical_symbol
@@ -18,7 +19,9 @@ from app.engine.commands import (
     Reconcile,
     RecordFill,
     Resume,
+    RollDay,
     SetLimits,
+    SetMarks,
     SetPolicy,
     SetSurface,
     SetUnderlying,
@@ -77,15 +80,23 @@ def execute(core: Core, cmd: Command) -> Any:
                 confirm_ticks=cmd.confirm_ticks, declared_type=cmd.declared_type,
                 as_of=cmd.wall, option_style=cmd.option_style, dividends=cmd.dividends,
                 beta=cmd.beta, benchmark=cmd.benchmark, price_scan_pct=cmd.price_scan_pct,
-                vol_scan=cmd.vol_scan, surface=cmd.surface)
+                vol_scan=cmd.vol_scan, surface=cmd.surface,
+                mark_source=cmd.mark_source)
         case SetSurface():
             return surfaces.set_surface(core, cmd)
         case SurfaceFitted():
             return surfaces.fitted(core, cmd)
         case LoadPositions():
-            return core.load_positions([(p.instrument, p.quantity) for p in cmd.positions])
+            return core.load_positions(
+                [(p.instrument, p.quantity) for p in cmd.positions],
+                {canonical_symbol(p.instrument.symbol): p.mark for p in cmd.positions
+                 if p.mark is not None})
         case RecordFill():
-            return core.apply_fill(cmd.fill, cmd.instrument)
+            return core.apply_fill(cmd.fill, cmd.instrument, cmd.reference)
+        case SetMarks():
+            return core.pnl.set_marks(cmd.marks)
+        case RollDay():
+            return core.pnl.roll(cmd.as_of, cmd.marks, json.loads(cmd.figures))
         case BustFill():
             return core.bust_fill(cmd.original.fill, cmd.original.instrument)
         case SetPolicy():
@@ -100,12 +111,13 @@ def execute(core: Core, cmd: Command) -> Any:
             core.hedger.remember(PendingOrder(
                 signal_id=cmd.id, underlying=cmd.underlying, instrument=cmd.instrument,
                 remaining=cmd.order_qty, expires_at=cmd.expires_at, clipped=cmd.clipped,
-                shares=dict(cmd.shares), counts=cmd.counts))
+                shares=dict(cmd.shares), counts=cmd.counts, spot=cmd.spot))
             core.hedger.next_seq = max(core.hedger.next_seq, cmd.seq + 1)
             return None
         case Reconcile():
             return reconcile.reconcile(core, dict(cmd.positions))
         case AcceptReconcile():
+            core.pnl.option_version += 1  # adopted quantities: explain closes its interval
             return reconcile.accept(core, cmd.symbols, cmd.adopt)
         case SetLimits():
             core.limits.configure(cmd.limits, core)

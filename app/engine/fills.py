@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from app.book.vols import StickyCache, option_vols
 from app.domain import Instrument, canonical_symbol, instrument_from_fields
+from app.domain.units import SECONDS_PER_YEAR
 from app.engine.commands import NewFill, RecordFill
 from app.errors import InvalidInput, UnknownSymbol
+from app.hedging import PendingOrder
+from app.pricing import greeks
 
 if TYPE_CHECKING:
     from app.engine.core import Core
@@ -43,7 +49,49 @@ def resolve_fill(core: Core, new: NewFill) -> RecordFill:
     if signal is not None and signal.instrument != canonical_symbol(inst.symbol):
         raise InvalidInput("signal_id", f"the signal is for {signal.instrument!r}, not "
                            f"{canonical_symbol(inst.symbol)!r}")
-    return RecordFill(fill, inst)
+    return RecordFill(fill, inst, reference(core, inst, signal))
+
+
+def reference(core: Core, inst: Instrument, signal: PendingOrder | None) -> float | None:
+    """What P&L measures a fill's price against: an option's theo in the latest risk
+    snapshot of its underlying (None when the option is new to the book or not valued);
+    the spot in the signal for a fill of a signal whose instrument is its underlying (shares);
+    None otherwise."""
+    if inst.is_option:
+        risk = core.risk.get(inst.underlying)
+        group = core.book.groups.get(inst.underlying)
+        i = None if group is None else group.index.get(canonical_symbol(inst.symbol))
+        if risk is not None and risk.options is not None and risk.valued and i is not None \
+                and i < len(risk.options.symbols):
+            return float(risk.options.raw[0, i])
+        return new_option_theo(core, inst)
+    if signal is not None and signal.spot is not None and inst.symbol == signal.underlying:
+        return signal.spot
+    return None
+
+
+def new_option_theo(core: Core, inst: Instrument) -> float | None:
+    """The theo of an option the book does not value yet, priced as the book would: its
+    quoted vol, else the surface's or the flat vol, at its underlying's spot and valuation
+    time (None when the underlying has no spot)."""
+    m = core.book.markets.get(inst.underlying)
+    if m is None or m.spot is None or m.as_of is None or inst.expiry is None:
+        return None
+    sym = canonical_symbol(inst.symbol)
+    strike, expiry = np.array([inst.strike]), np.array([inst.expiry])
+    vol = option_vols(np.array([m.option_ivs.get(sym, np.nan)]),
+                      np.array([m.option_tick_ts.get(sym, np.nan)]), m.vol, m.surface,
+                      StickyCache(), strike, expiry, m.spot, m.as_of, m.rate, m.div_yield,
+                      m.is_future).vol
+    t = max(inst.expiry - m.as_of, 0.0) / SECONDS_PER_YEAR
+    dividends = None if m.is_future else [
+        ((ex - m.as_of) / SECONDS_PER_YEAR, amount) for ex, amount in m.dividends
+        if ex > m.as_of] or None
+    g = greeks(np.array([inst.is_call]), m.spot, strike, np.array([t]), vol, m.rate,
+               m.div_yield, model="black76" if m.is_future else "bsm",
+               style=core.book.style_of(inst), dividends=dividends)
+    price = float(np.asarray(g["price"]).reshape(-1)[0])
+    return price if np.isfinite(price) else None
 
 
 def check_not_on_an_option(core: Core, inst: Instrument, field: str) -> None:

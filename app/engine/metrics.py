@@ -4,10 +4,14 @@ as in tests, never collide)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
+
+PNL_PARTS = ("pnl", "options", "convertibles", "stock", "hedge", "fees", "realized",
+             "unrealized", "trade_edge", "hedge_slippage", "revaluation", "residual")
 
 _LATENCY_BUCKETS = (
     0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0
@@ -59,10 +63,31 @@ class Metrics:
             "dynhedge_surface_fit_seconds", "One surface refit in its worker thread",
             buckets=_LATENCY_BUCKETS, registry=r,
         )
+        self.pnl = Gauge(
+            "dynhedge_pnl_dollars", "P&L since the start of the day and its parts, $",
+            ["underlying", "part"], registry=r,
+        )
+        self.pnl_attribution = Gauge(
+            "dynhedge_pnl_attribution_dollars",
+            "The options' P&L by Greek (predict) and the unexplained rest, $",
+            ["underlying", "term"], registry=r,
+        )
         self.ws_dropped = Counter(
             "dynhedge_ws_dropped_total", "WebSocket consumers dropped for not reading",
             ["feed"], registry=r,
         )
+
+    def set_pnl(self, per: dict[str, dict[str, Any]]) -> None:
+        """The P&L gauges from `ReadModel.pnl_all()`'s figures (an unpriced figure is not
+        set; an underlying no longer shown is removed)."""
+        for gauge in (self.pnl, self.pnl_attribution):
+            gauge.clear()
+        for u, f in per.items():
+            for part in PNL_PARTS:
+                if f.get(part) is not None:
+                    self.pnl.labels(u, part).set(f[part])
+            for term, value in (f.get("attribution") or {}).items():
+                self.pnl_attribution.labels(u, term).set(value)
 
     def count_quiet(self, totals: Callable[[], Iterable[tuple[str, int]]]) -> None:
         """dynhedge_hedge_quiet_total{reason}: the hedge engine's own counts of decisions not

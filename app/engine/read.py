@@ -15,6 +15,7 @@ from app.book import UnderlyingRisk
 from app.book.vols import SurfaceConfig
 from app.domain import HedgeSpec, Instrument
 from app.engine import advice, scenarios, surface_reads, surfaces
+from app.engine.pnl_figures import PnlFigures, marks_now, totals
 from app.engine.scenarios import ScenarioRequest as ScenarioRequest
 from app.errors import UnknownSymbol
 from app.hedging import HedgePolicy, HedgeState
@@ -55,6 +56,7 @@ class MarketView:
     price_scan_pct: float = 15.0
     vol_scan: float = 0.04
     surface: SurfaceConfig | None = None
+    mark_source: str = "theo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class PolicyView:
 class ReadModel:
     def __init__(self, core: Core) -> None:
         self._core = core
+        self._pnl = PnlFigures(core.pnl)
 
     # --- risk -----------------------------------------------------------------------------
 
@@ -239,6 +242,60 @@ class ReadModel:
             out.append(a)
         return out
 
+    # --- P&L ------------------------------------------------------------------------------
+
+    def pnl_underlyings(self) -> list[str]:
+        return sorted(set(self.in_view()) | set(self._pnl.underlyings()))
+
+    def pnl(self, underlying: str) -> dict[str, Any]:
+        """One underlying's P&L figures (plain $ floats, `as_of` epoch s); UnknownSymbol
+        when it is neither in the risk view nor held today."""
+        if underlying not in self._core.book.markets and underlying not in set(
+                self._pnl.underlyings()):
+            self.risk(underlying)  # raises UnknownSymbol when not in the view either
+        return self._pnl.underlying(underlying, self._risk_or_blank(underlying))
+
+    def pnl_all(self) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        """Every underlying's figures (`explain` up to each one's last closed interval) and
+        their totals."""
+        per = {u: self._pnl.underlying(u, self._risk_or_blank(u), open_explain=False)
+               for u in self.pnl_underlyings()}
+        return per, totals(per)
+
+    def pnl_positions(self, underlying: str) -> list[dict[str, Any]]:
+        return self._pnl.positions(underlying, self._risk_or_blank(underlying))
+
+    def pnl_total(self, underlying: str) -> float | None:
+        """The underlying's P&L in $ (what the risk view shows beside its risk)."""
+        pnl: float | None = self._pnl.underlying(
+            underlying, self._risk_or_blank(underlying), with_explain=False)["pnl"]
+        return pnl
+
+    def pnl_history(self, days: int) -> list[dict[str, Any]]:
+        return list(self._core.pnl.history[-days:]) if days > 0 else []
+
+    def pnl_day(self) -> tuple[int, float | None]:
+        return self._core.pnl.day, self._core.pnl.day_start
+
+    def pnl_marks(self, unmarked_only: bool) -> tuple[tuple[str, str, float], ...]:
+        """The values now of the holdings (of those without a mark): a roll's, or a load's
+        marks left to the model."""
+        return marks_now(self._pnl, self._core.risk, unmarked_only)
+
+    def pnl_unmarked(self) -> bool:
+        """True when a load left marks to the model on an underlying now valued."""
+        risk = self._core.risk
+        return any((r := risk.get(u)) is not None and r.valued for u in self._core.pnl.unmarked)
+
+    def _risk_or_blank(self, underlying: str) -> UnderlyingRisk:
+        r = self._core.risk.get(underlying)
+        if r is not None:
+            return r
+        if underlying in self._core.book.markets or self._core.book.has_positions(underlying):
+            return self._core.value(underlying)
+        return UnderlyingRisk(underlying, None, None, None, None, None, None, None, 0.0, 0.0,
+                              0.0, unpriced="no market parameters")
+
     # --- advice ---------------------------------------------------------------------------
 
     def options_plan(self, underlying: str, candidates: list[dict[str, Any]],
@@ -262,5 +319,5 @@ def _market(m: Any) -> MarketView:
         max_jump_pct=m.max_jump_pct, confirm_ticks=m.confirm_ticks, as_of=m.as_of,
         last_tick=last, option_style=m.option_style, dividends=m.dividends, beta=m.beta,
         benchmark=m.benchmark, price_scan_pct=m.price_scan_pct, vol_scan=m.vol_scan,
-        surface=None if m.surface is None else m.surface.config)
+        surface=None if m.surface is None else m.surface.config, mark_source=m.mark_source)
 

@@ -15,18 +15,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.codec import dumps, kept
 from app.domain import Tick
 from app.engine.alert_egress import AlertEgress
 from app.engine.command_codec import Unresolved, decode, encode
-from app.engine.commands import BustFill, Command, NewFill, RecordFill
+from app.engine.commands import (
+    BustFill,
+    Command,
+    LoadPositions,
+    NewFill,
+    RecordFill,
+)
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
 from app.engine.fill_memo import FillMemo, Recalled
 from app.engine.metrics import Metrics
+from app.engine.pnl_day import RollTime
+from app.engine.pnl_days import PnlDays
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
@@ -56,6 +65,7 @@ class Runner:
         risk_push_hz: float = 10.0,
         snapshot_every: int = 10_000,
         tick_checkpoint_s: float = 1.0,
+        roll: RollTime | None = None,
     ) -> None:
         self.core = core
         self.read = ReadModel(core)  # what routes, feeds and the egress read
@@ -85,6 +95,7 @@ class Runner:
         self.tick_checkpoint_s = tick_checkpoint_s
         self._ticked: set[str] = set()  # underlyings whose tick state is not checkpointed yet
         self.refitter = Refitter(self)  # surfaces refitted off the tick path
+        self.days = PnlDays(self, roll)  # the P&L day: marks, rolls (app.engine.pnl_days)
         self.ready = False
 
     # --- life -----------------------------------------------------------------------------
@@ -277,6 +288,7 @@ class Runner:
             for record, payload, done in batch:
                 exec_id = record.fill.exec_id
                 outcome = self.core.execute(record)
+                self._ticked.update(outcome.underlyings)  # their P&L tracks moved
                 answer = _fill_answer(outcome)
                 self.fills.put(exec_id, payload, answer)
                 self._inflight.pop(exec_id, None)
@@ -304,6 +316,10 @@ class Runner:
             self._recompute_dirty_now()
             await self._flush_alerts()
             await self._snapshot_maybe(event_id)
+            if isinstance(cmd, LoadPositions):
+                self._ticked.update(self.core.book.markets)  # the day's tracks start again
+                await self.days.journal_marks()
+                self.days.arm()  # a day a load begins closes at the roll after its start
             return result
 
     async def ack_limit(self, limit_id: str) -> None:
@@ -331,6 +347,11 @@ class Runner:
                 if not done:  # the journal refused: try again shortly
                     await asyncio.sleep(0.5)
                     self._alerts_waiting.set()
+
+    async def roll_day(self, as_of: float,
+                       figures: Callable[[ReadModel], dict[str, Any]]) -> dict[str, Any]:
+        """Close the P&L day (POST /v1/pnl/roll): see `PnlDays.roll`."""
+        return await self.days.roll(as_of, figures)
 
     async def bust(self, exec_id: str) -> dict[str, Any]:
         """Reverse an acknowledged fill (journaled). 404 unknown, 409 busted already."""
@@ -433,6 +454,8 @@ class Runner:
                     if t1 - t_slice >= RECOMPUTE_SLICE_S:
                         await asyncio.sleep(0)
                         t_slice = time.perf_counter()
+                if self.days.marks_due():  # a load's marks left to the model, once valued
+                    self._background(self.days.marks_when_valued())
                 if work >= RECOMPUTE_BUSY_S:
                     await asyncio.sleep(min(RECOMPUTE_DUTY * work, RECOMPUTE_MAX_PAUSE_S))
                 else:
@@ -449,7 +472,7 @@ class Runner:
             for u in sorted(changed):
                 r = self.read.latest_risk(u)
                 if r is not None:
-                    self.risk_feed.offer(kept(dumps(risk_view(r))))
+                    self.risk_feed.offer(kept(dumps(risk_view(r, self.read.pnl_total(u)))))
 
     async def _tick_checkpoint_loop(self) -> None:
         while True:
@@ -465,7 +488,8 @@ class Runner:
             return
         changed, self._ticked = self._ticked, set()
         markets = self.core.book.markets
-        rows = [(u, tick_state(markets[u])) for u in sorted(changed) if u in markets]
+        rows = [(u, tick_state(markets[u], self.core.pnl.track_record(u)))
+                for u in sorted(changed) if u in markets]
         try:
             await self.journal.write_ticks(rows)
         except Exception:
@@ -477,6 +501,10 @@ class Runner:
             await asyncio.sleep(0.25)
             for u in self.core.expire_pending():
                 self._risk_changed.add(u)
+            try:
+                await self.days.roll_when_due()
+            except Exception:  # the next sweep tries again
+                log.exception("automatic P&L roll failed")
 
     # --- read side ----------------------------------------------------------------------------
 

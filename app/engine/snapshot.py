@@ -49,6 +49,7 @@ def capture(core: Core) -> dict[str, Any]:
         "pending": [_pending(p) for orders in hedger.open.values() for p in orders.values()],
         "reconcile_broker": core.reconcile_broker,
         "limits": core.limits.capture(),
+        "pnl": core.pnl.record(),
     }
 
 
@@ -95,6 +96,10 @@ def restore(core: Core, snap: dict[str, Any]) -> None:
     core.reconcile_broker = snap.get("reconcile_broker") or {}
     if snap.get("limits"):
         core.limits.restore_snapshot(snap["limits"], core)
+    if snap.get("pnl") is not None:
+        core.pnl.restore(snap["pnl"])
+    else:  # a snapshot from before P&L: the day starts here, marked once valued
+        core.pnl.start_day({})
 
 
 def _market(m: UnderlyingMarket) -> dict[str, Any]:
@@ -138,11 +143,14 @@ def _pending(p: PendingOrder) -> dict[str, Any]:
 _TICK_FIELDS = ("spot", "as_of", "last_tick_ts", "last_received", "bid", "ask")
 
 
-def tick_state(m: UnderlyingMarket) -> dict[str, Any]:
-    """What the ticks of one underlying set: its last accepted price and the options' vols."""
+def tick_state(m: UnderlyingMarket, pnl: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the ticks of one underlying set: its last accepted price and the options' vols,
+    and (`pnl`) the day's attribution sums they moved."""
     d: dict[str, Any] = {f: getattr(m, f) for f in _TICK_FIELDS}
     d["option_ivs"] = dict(m.option_ivs)
     d["option_tick_ts"] = dict(m.option_tick_ts)
+    if pnl is not None:
+        d["pnl"] = pnl
     return d
 
 
@@ -152,6 +160,8 @@ def restore_tick_state(core: Core, symbol: str, d: dict[str, Any]) -> bool:
     m = core.book.markets.get(symbol)
     if m is None:
         return False
+    if d.get("pnl") is not None:
+        core.pnl.restore_track(symbol, d["pnl"])
     changed = False
     if d.get("last_tick_ts") is not None and (
             m.last_tick_ts is None or d["last_tick_ts"] > m.last_tick_ts):

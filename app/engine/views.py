@@ -10,7 +10,7 @@ from app.book import UnderlyingRisk, buckets
 from app.book.risk import ConvertibleRows
 from app.book.vols import SOURCES, SurfaceConfig
 from app.domain import Instrument, iso_utc
-from app.engine.read import MarketView, PolicyView, PositionView, SurfaceView
+from app.engine.read import MarketView, PolicyView, PositionView, ReadModel, SurfaceView
 from app.pricing.convertible import RESOLVE_REASONS
 from app.surface import butterfly_check, calendar_check
 
@@ -19,9 +19,11 @@ def _num(x: float | None) -> float | None:
     return None if x is None else float(x) + 0.0  # + 0.0: never answer -0.0
 
 
-def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
-    """Per-underlying figures: shares, $ per vol point, $ per day, $ per 1 % rate."""
+def risk_view(r: UnderlyingRisk, pnl: float | None = None) -> dict[str, Any]:
+    """Per-underlying figures: shares, $ per vol point, $ per day, $ per 1 % rate; `pnl`
+    the day's P&L in $ (None: not priced)."""
     return {
+        "pnl": _num(pnl),
         "underlying": r.underlying,
         "spot": _num(r.spot),
         "as_of": iso_utc(r.as_of),
@@ -42,9 +44,9 @@ def risk_view(r: UnderlyingRisk) -> dict[str, Any]:
     }
 
 
-def risk_detail_view(r: UnderlyingRisk) -> dict[str, Any]:
+def risk_detail_view(r: UnderlyingRisk, pnl: float | None = None) -> dict[str, Any]:
     """`risk_view` plus one row per position (options with unit figures, then linear)."""
-    out = risk_view(r)
+    out = risk_view(r, pnl)
     rows: list[dict[str, Any]] = []
     opt = r.options
     if opt is not None:
@@ -216,6 +218,7 @@ def market_view(m: MarketView) -> dict[str, Any]:
         "price_scan_pct": m.price_scan_pct,
         "vol_scan": m.vol_scan,
         "surface": None if m.surface is None else surface_config_view(m.surface),
+        "mark_source": m.mark_source,
         "as_of": iso_utc(m.as_of),
         "last_tick": None if last is None else {
             "ts": iso_utc(last.ts), "price": last.price, "bid": last.bid, "ask": last.ask},
@@ -306,3 +309,48 @@ def fill_view(body: dict[str, Any], busted: bool) -> dict[str, Any]:
             "quantity": float(body["quantity"]), "price": float(body["price"]),
             "ts": iso_utc(float(body["ts"])), "signal_id": body.get("signal_id"),
             "busted": busted}
+
+
+def _money(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def pnl_view(f: dict[str, Any]) -> dict[str, Any]:
+    """One underlying's P&L (GET /v1/pnl): $ since the start of the day."""
+    out = _money(f)
+    out["as_of"] = iso_utc(f["as_of"])
+    out["explain_to"] = iso_utc(f["explain_to"])
+    for part in ("attribution", "explain"):
+        if f[part] is not None:
+            out[part] = _money(f[part])
+    if f["effectiveness"] is not None:
+        out["effectiveness"] = _money(f["effectiveness"])
+    return out
+
+
+def pnl_book_view(read: ReadModel, now: float) -> dict[str, Any]:
+    """`{as_of, day_start, total, underlyings}`: the firm's P&L and each underlying's
+    (GET /v1/pnl; `now` answers `as_of` when nothing is valued)."""
+    per, total = read.pnl_all()
+    stamps = [f["as_of"] for f in per.values() if f["as_of"] is not None]
+    _, day_start = read.pnl_day()
+    return {
+        "as_of": iso_utc(max(stamps) if stamps else now),
+        "day_start": iso_utc(day_start),
+        "total": pnl_total_view(total),
+        "underlyings": {u: pnl_view(f) for u, f in per.items()},
+    }
+
+
+def pnl_history_view(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Closed days as kept at their roll, `day_start` / `day_end` as ISO-8601 UTC."""
+    return [{**d, "day_start": iso_utc(d["day_start"]), "day_end": iso_utc(d["day_end"])}
+            for d in days]
+
+
+def pnl_total_view(t: dict[str, Any]) -> dict[str, Any]:
+    return _money(t)
+
+
+def pnl_position_view(p: dict[str, Any]) -> dict[str, Any]:
+    return _money(p)

@@ -360,7 +360,7 @@ class HedgeEngine:
         self.remember(PendingOrder(sig.id, sig.underlying, sig.instrument, order,
                                    now + st.policy.pending_ttl_s, clipped,
                                    shares={sig.underlying: order} if shares is None else shares,
-                                   counts=shares != {}))
+                                   counts=shares != {}, spot=spot))
         return sig
 
     def remember(self, order: PendingOrder) -> None:

@@ -75,6 +75,7 @@ class PendingOrder:
     counts: bool = True  # False: an order in another instrument (an option), not in `pending`
     filled: float = 0.0
     overfilled: bool = False
+    spot: float | None = None  # the underlying's spot in the signal (hedge slippage is against it)
 
     def __post_init__(self) -> None:
         if not self.order_qty:

@@ -82,7 +82,10 @@ def test_panels_of_endpoints_not_there_yet_say_so_and_the_rest_works(serve: Any,
             has_text="not available yet").wait_for()
     b.page.locator('tr[data-underlying="XYZ"] td[data-field="spot"]').filter(
         has_text="100.00").wait_for()
-    assert b.page.locator('tr[data-underlying="XYZ"] td[data-field="pnl"]').inner_text() == "—"
+    # the service serves P&L now: a book loaded at the model that has not moved made 0
+    b.page.locator('tr[data-underlying="XYZ"] td[data-field="pnl"]').filter(
+        has_text="0").wait_for()
+    assert b.page.locator('tr[data-underlying="XYZ"] td[data-field="pnl"]').inner_text() == "0"
     assert "not available yet" in b.page.locator("#totals").inner_text()
     b.assert_only_talked_to(svc)
 
