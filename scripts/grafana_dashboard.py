@@ -88,6 +88,22 @@ ROWS: list[tuple[str, int, list[dict[str, Any]]]] = [
             f"sum by (feed) (increase(dynhedge_ws_dropped_total{{{SEL}}}[5m]))", "{{feed}}",
             "A")], "short", description="consumers that stopped reading, by feed"),
     ]),
+    ("Desk", 7, [
+        panel("P&L of the day", [target(
+            f'sum by (underlying) (dynhedge_pnl_dollars{{{SEL}, part="pnl"}})', "{{underlying}}",
+            "A")], "currencyUSD", description="$ since the start of the day, per underlying"),
+        panel("P&L attribution", [target(
+            f"sum by (term) (dynhedge_pnl_attribution_dollars{{{SEL}}})", "{{term}}", "A")],
+            "currencyUSD", description="the options' P&L by Greek and the unexplained rest"),
+        panel("Risk alerts (5 min)", [target(
+            f"sum by (kind) (increase(dynhedge_alerts_total{{{SEL}}}[5m]))", "{{kind}}", "A")],
+            "short", description="limit warnings, breaches, acknowledgements, clears, halts"),
+        panel("Surface refits (5 min)", [target(
+            f"sum by (outcome) (increase(dynhedge_surface_fits_total{{{SEL}}}[5m]))",
+            "{{outcome}}", "A")], "short", description="refits by outcome"),
+        panel("Surface refit (p50, p99)", quantiles("dynhedge_surface_fit_seconds"), "s",
+              description="one refit in its worker thread"),
+    ]),
 ]
 
 
