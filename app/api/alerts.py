@@ -24,7 +24,8 @@ Level = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 class LimitIn(Strict):
     """One limit: `scope` an underlying or `book`; `metric` on its size — `delta` (shares)
     and `gamma` per underlying only; `dollar_delta`, `beta_dollar_delta`, `dollar_gamma`,
-    `vega`; `scenario_loss` the worst loss of `preset` (default span16) — with `warn` ≤
+    `vega`; `scenario_loss` the worst loss of `preset` (default span16); `pnl_loss` the day's
+    loss in $ (GET /v1/pnl: 0 while the P&L is positive) — with `warn` ≤
     `breach` and the `action` a breach takes: alert, flatten, reduce_only or halt."""
 
     id: Id
@@ -40,9 +41,6 @@ class LimitIn(Strict):
     def _fits(self) -> LimitIn:
         if self.warn > self.breach:
             raise ValueError("warn must not be above breach")
-        if self.metric == "pnl_loss":
-            raise ValueError("pnl_loss: the day's P&L is not in this service yet (the P&L "
-                             "issue); this limit waits for it")
         if self.preset is not None and self.metric != "scenario_loss":
             raise ValueError("preset is for a scenario_loss limit only")
         if self.scope == "book" and self.metric in ("delta", "gamma"):

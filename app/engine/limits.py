@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.engine import scenarios
+from app.engine.pnl_figures import PnlFigures
 from app.errors import Conflict, UnknownSymbol
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ SCENARIO_EVERY_S = 1.0  # a scenario_loss limit revalues its preset at most this
 BOOK = "book"
 UNDERLYING_ONLY = ("delta", "gamma")  # shares do not add up across underlyings
 METRICS = ("delta", "dollar_delta", "beta_dollar_delta", "gamma", "dollar_gamma", "vega",
-           "scenario_loss")
+           "scenario_loss", "pnl_loss")
 ACTIONS = ("alert", "flatten", "reduce_only", "halt")
 _SUMMED = ("dollar_delta", "beta_dollar_delta", "dollar_gamma", "vega")
 
@@ -90,6 +91,9 @@ class Limits:
         self._contrib: dict[str, tuple[float, ...]] = {}  # underlying -> its share of totals
         self._totals = [0.0] * len(_SUMMED)
         self._scenario_at: dict[str, tuple[float, float | None]] = {}
+        self._pnl_figures: PnlFigures | None = None
+        self._watch_pnl = False  # a pnl_loss limit is set: each recompute notes its P&L
+        self._pnl_by_underlying: dict[str, float] = {}
 
     # --- configuration --------------------------------------------------------------------
 
@@ -108,6 +112,8 @@ class Limits:
             self._by_scope.setdefault(s.scope, []).append(s)
         self._scenario_at.clear()
         self._contrib, self._totals = {}, [0.0] * len(_SUMMED)  # rebuilt by the recomputes
+        self._watch_pnl = any(s.metric == "pnl_loss" for s in specs)
+        self._pnl_by_underlying = {}
 
     @staticmethod
     def check_specs(specs: tuple[LimitSpec, ...], core: Core) -> None:
@@ -124,6 +130,9 @@ class Limits:
         if not self.specs:  # nothing to do (a PUT of limits recomputes every underlying)
             return flatten
         self._add_to_totals(underlying, risk)
+        if self._watch_pnl:
+            pnl = self._pnl(core, risk)
+            self._pnl_by_underlying[underlying] = 0.0 if pnl is None else pnl
         now = core.clock.now()
         for spec in self._by_scope.get(underlying, ()):
             value = self._value(core, spec, risk)
@@ -149,12 +158,33 @@ class Limits:
     def _value(self, core: Core, spec: LimitSpec, r: UnderlyingRisk) -> float | None:
         if spec.metric == "scenario_loss":
             return self._scenario(core, spec, spec.scope)
+        if spec.metric == "pnl_loss":
+            return self._pnl_loss(core, r)
         return _size(r, spec.metric) if r.valued else None
 
     def _book_value(self, core: Core, spec: LimitSpec) -> float | None:
         if spec.metric == "scenario_loss":
             return self._scenario(core, spec, None)
+        if spec.metric == "pnl_loss":
+            return self._book_pnl_loss()
         return abs(self._totals[_SUMMED.index(spec.metric)])
+
+    def _pnl(self, core: Core, r: UnderlyingRisk) -> float | None:
+        """One underlying's P&L of the day in $ (None while it cannot be valued)."""
+        if self._pnl_figures is None or self._pnl_figures.desk is not core.pnl:
+            self._pnl_figures = PnlFigures(core.pnl)
+        pnl = self._pnl_figures.underlying(r.underlying, r, with_explain=False)["pnl"]
+        return None if pnl is None else float(pnl)
+
+    def _pnl_loss(self, core: Core, r: UnderlyingRisk) -> float | None:
+        """The day's loss of one underlying in $ (0 while it makes money)."""
+        pnl = self._pnl(core, r)
+        return None if pnl is None else max(0.0, -pnl)
+
+    def _book_pnl_loss(self) -> float:
+        """The book's loss of the day: minus the sum of the underlyings' P&L as of each one's
+        last recompute (gains offset losses)."""
+        return max(0.0, -sum(self._pnl_by_underlying.values()))
 
     def _scenario(self, core: Core, spec: LimitSpec, underlying: str | None) -> float | None:
         now = core.clock.now()

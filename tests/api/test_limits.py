@@ -133,10 +133,34 @@ def test_book_limits_on_dollar_figures_and_scenario_loss(client: TestClient) -> 
     assert got["book-span"]["value"] == pytest.approx(loss) and got["book-span"]["state"] == "warn"
 
 
+def test_a_day_loss_limit_acts_on_the_pnl_of_the_underlying_and_of_the_book(
+        client: TestClient) -> None:
+    """100 long calls marked at the model at 100: a fall to 95 loses what GET /v1/pnl says;
+    the underlying's limit and the book's see that loss, a rise back clears the warning."""
+    setup(client)
+    r = client.put("/v1/limits", json=[
+        {"id": "xyz-loss", "scope": "XYZ", "metric": "pnl_loss", "warn": 1_000,
+         "breach": 1e9},
+        {"id": "book-loss", "metric": "pnl_loss", "warn": 1_500, "breach": 2_000,
+         "action": "reduce_only"}])
+    assert r.status_code == 200, r.text
+    assert {x["id"]: x["value"] for x in r.json()} == {"xyz-loss": 0.0, "book-loss": 0.0}
+    assert client.post("/v1/ticks", json={"symbol": "XYZ", "price": 95.0,
+                                          "ts": T0 + 1}).is_success
+    pnl = wait_for(lambda: (p := client.get("/v1/pnl/XYZ").json()["pnl"]) < -2_000 and p)
+    got = wait_for(lambda: {x["id"]: x for x in client.get("/v1/limits").json()}
+                   if client.get("/v1/limits").json()[1]["state"] == "breach" else None)
+    assert got["xyz-loss"]["value"] == pytest.approx(-pnl, rel=1e-9)
+    assert got["xyz-loss"]["state"] == "warn"
+    assert got["book-loss"]["value"] == pytest.approx(-pnl, rel=1e-9)
+    assert policy_state(client)["reduce_only"]
+    assert sorted(kinds(client)) == ["breach", "warn"]  # the book: ok to breach at once
+
+
 @pytest.mark.parametrize("body, field", [
     ({"id": "a", "metric": "delta", "warn": 2, "breach": 1, "scope": "XYZ"}, "warn"),
     ({"id": "a", "metric": "delta", "warn": 1, "breach": 2}, "book"),
-    ({"id": "a", "metric": "pnl_loss", "warn": 1, "breach": 2}, "pnl"),
+    ({"id": "a", "metric": "pnl_loss", "warn": 1, "breach": 2, "preset": "pm"}, "preset"),
     ({"id": "a", "metric": "vega", "warn": 1, "breach": 2, "action": "explode"}, "action"),
     ({"id": "a", "metric": "vega", "warn": 1, "breach": 2, "preset": "grid"}, "preset"),
     ({"id": "a", "metric": "vega", "warn": 0, "breach": 2}, "warn"),
