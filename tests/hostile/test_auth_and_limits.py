@@ -35,11 +35,13 @@ KEYS = {  # scope(s) -> key
 }
 API_KEYS = ",".join(f"{key}:{scopes}" for scopes, key in KEYS.items())
 UNKNOWN_KEY = "k-nobody-0000"
-# the contract's scopes (§6); options-plan is advisory (publishes nothing), so `read`
+# the contract's scopes (§6); options-plan is advisory (publishes nothing) and scenarios a
+# revaluation that changes nothing, so both `read`
 TRADE_ROUTES = {("POST", "/v1/ticks"), ("POST", "/v1/fills"),
                 ("POST", "/v1/hedge/signals/{signal_id}/cancel")}
-READ_POSTS = {("POST", "/v1/hedge/options-plan")}
-WS_SCOPES = {"/v1/ws/ingest": "trade", "/v1/ws/risk": "read", "/v1/ws/signals": "read"}
+READ_POSTS = {("POST", "/v1/hedge/options-plan"), ("POST", "/v1/risk/scenarios")}
+WS_SCOPES = {"/v1/ws/ingest": "trade", "/v1/ws/risk": "read", "/v1/ws/signals": "read",
+             "/v1/ws/alerts": "read"}
 WRONG_KEY_FOR = {"read": KEYS["trade"], "trade": KEYS["read"], "admin": KEYS["read+trade"]}
 RIGHT_KEY_FOR = {"read": KEYS["read"], "trade": KEYS["trade"], "admin": KEYS["admin"]}
 
