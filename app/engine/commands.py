@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.domain import Fill, HedgeRequest, Instrument
+import numpy as np
+from numpy.typing import NDArray
+
+from app.domain import Fill, HedgeRequest, Instrument, Tick
+from app.errors import DynhedgeError
 from app.hedging import HedgePolicy
 
 
@@ -126,6 +130,23 @@ class AcceptReconcile:
     adopt: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class TickFrame:
+    """A frame of ticks as the edge parsed it (not journaled: ticks are market state). The
+    plain spot ticks — `{symbol, price, ts?}`, checked column by column — travel as columns:
+    their positions in the frame (`index`, ascending), `symbol`, `price` and event time `ts`
+    (the receive time where none was given). Every other item is in `others` at its position,
+    parsed one by one: a Tick, or the error that rejects it. `received`: the server clock
+    when the frame arrived."""
+
+    received: float
+    index: NDArray[np.intp]
+    symbol: list[str]
+    price: NDArray[np.float64]
+    ts: NDArray[np.float64]
+    others: list[tuple[int, Tick | DynhedgeError]]
+
+
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
            | CancelSignal | SignalSent | Reconcile | AcceptReconcile)
 
@@ -144,4 +165,5 @@ __all__ = [
     "SetPolicy",
     "SetUnderlying",
     "SignalSent",
+    "TickFrame",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 from app.codec import dumps, kept
 from app.domain import Tick
 from app.engine.command_codec import Unresolved, decode, encode
-from app.engine.commands import BustFill, Command, NewFill, RecordFill
+from app.engine.commands import BustFill, Command, NewFill, RecordFill, TickFrame
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
@@ -29,6 +29,7 @@ from app.engine.metrics import Metrics
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
+from app.engine.tick_frame import apply_frame
 from app.engine.views import risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
@@ -188,6 +189,24 @@ class Runner:
             self._ticked.add(underlying)
             self._tick_perf[underlying] = now
             self._unreflected.setdefault(underlying, now)
+        if accepted:
+            self.metrics.ticks.labels("accepted").inc(accepted)
+            self._wake.set()
+        if rejected:
+            self.metrics.ticks.labels("rejected").inc(len(rejected))
+        return accepted, rejected
+
+    def ingest_frame(self, frame: TickFrame) -> tuple[int, list[tuple[int, DynhedgeError]]]:
+        """`ingest_ticks` for a frame validated in bulk (`app.engine.tick_frame`): the same
+        answer, the latest plain spot tick per underlying applied."""
+        now = time.perf_counter()
+        touched, accepted, rejected = apply_frame(self.core, frame)
+        if touched:
+            self._ticked.update(touched)
+            self._tick_perf.update(dict.fromkeys(touched, now))
+            unreflected = self._unreflected
+            for u in touched:
+                unreflected.setdefault(u, now)
         if accepted:
             self.metrics.ticks.labels("accepted").inc(accepted)
             self._wake.set()
