@@ -41,6 +41,9 @@ def parse_tick_frame(items: list[Any], received: float) -> TickFrame:
     price = list(map(get, rows, repeat("price")))
     ts = list(map(get, rows, repeat("ts")))
     kind = list(map(get, rows, repeat("type")))
+    common = _common(rows, symbol, price, ts, kind, received)
+    if common is not None:
+        return common
     # exactly the keys symbol, price (both non-null), ts if a float, type if "tick"
     size = np.fromiter(map(len, rows), np.intp, n)
     try:
@@ -75,6 +78,37 @@ def parse_tick_frame(items: list[Any], received: float) -> TickFrame:
         others = list(zip(rest, parse_ticks([_untyped(items[i]) for i in rest], received),
                           strict=True))
     return TickFrame(received, index, symbols, p[index], t[index], others)
+
+
+def _common(rows: list[Any], symbol: list[Any], price: list[Any], ts: list[Any],
+            kind: list[Any], received: float) -> TickFrame | None:
+    """The frame of a feed handler — every item `{type?, symbol, price, ts?}` alike, float
+    numbers, all of them good — checked with a few set and array operations; None for any
+    other frame (the general path sorts it out item by item)."""
+    try:
+        kinds = set(kind)
+    except TypeError:
+        return None
+    if kinds != {"tick"} and kinds != {None}:
+        return None
+    t_types = set(map(type, ts))
+    if t_types == {float}:
+        given = True
+    elif t_types == {type(None)}:
+        given = False
+    else:
+        return None
+    if (set(map(len, rows)) != {2 + (kinds == {"tick"}) + given}
+            or set(map(type, symbol)) != _STR or set(map(type, price)) != _FLOAT):
+        return None
+    p = np.array(price, dtype=np.float64)
+    t = np.array(ts, dtype=np.float64) if given else np.full(len(ts), received)
+    ok = (p > 0.0) & (p < np.inf)
+    if given:
+        ok &= (t >= EARLIEST_EVENT_TS) & (t < LATEST_TS)
+    if not ok.all() or _valid(dict.fromkeys(symbol)) is not None:
+        return None
+    return TickFrame(received, np.arange(len(p)), symbol, p, t, [])
 
 
 def _untyped(item: Any) -> Any:

@@ -17,6 +17,7 @@ tick, as they would one tick at a time."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from app.engine.core import Core
 
 Rejected = list[tuple[int, DynhedgeError]]
+_FIGURES = attrgetter("spot", "last_tick_ts", "max_jump_pct")
 
 
 def apply_frame(core: Core, frame: TickFrame) -> tuple[set[str], int, Rejected]:
@@ -98,9 +100,9 @@ def _run(core: Core, received: float, index: np.ndarray, symbol: list[str],
     sizes = np.diff(np.append(starts, m))
     ends = starts + sizes - 1
     mk = list(map(markets.__getitem__, g_sym))
-    spot = np.array([x.spot for x in mk], dtype=np.float64)  # None: NaN
-    last_ts = np.array([x.last_tick_ts for x in mk], dtype=np.float64)
-    pct = np.array([x.max_jump_pct for x in mk], dtype=np.float64)
+    # spot, last tick's ts and jump limit of each (None: NaN)
+    spot, last_ts, pct = np.array(list(map(_FIGURES, mk)), dtype=np.float64).T
+    last_ts[np.isnan(last_ts)] = -np.inf
     prev_p = np.empty(m)
     prev_p[1:] = p[:-1]
     prev_p[starts] = spot

@@ -21,7 +21,6 @@ from app.domain import ManualClock, iso_utc
 from app.engine.core import Core
 from app.engine.metrics import Metrics
 from app.engine.runner import Runner
-
 from tests.api.conftest import T0
 
 UNDERLYINGS = ("XYZ", "ABC", "DEF", "NOSPOT")
