@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     from app.engine.core import Core
 
 Rejected = list[tuple[int, DynhedgeError]]
-_FIGURES = attrgetter("spot", "last_tick_ts", "max_jump_pct")
+_SPOT, _LAST_TS = attrgetter("spot"), attrgetter("last_tick_ts")
+_JUMP_PCT = attrgetter("max_jump_pct")
+
+
+def _column(values: list[float | None], n: int, missing: float) -> np.ndarray:
+    if None in values:
+        values = [missing if v is None else v for v in values]
+    return np.fromiter(values, np.float64, n)
 
 
 def apply_frame(core: Core, frame: TickFrame) -> tuple[set[str], int, Rejected]:
@@ -100,9 +107,10 @@ def _run(core: Core, received: float, index: np.ndarray, symbol: list[str],
     sizes = np.diff(np.append(starts, m))
     ends = starts + sizes - 1
     mk = list(map(markets.__getitem__, g_sym))
-    # spot, last tick's ts and jump limit of each (None: NaN)
-    spot, last_ts, pct = np.array(list(map(_FIGURES, mk)), dtype=np.float64).T
-    last_ts[np.isnan(last_ts)] = -np.inf
+    n_u = len(mk)
+    spot = _column(list(map(_SPOT, mk)), n_u, np.nan)  # no spot: NaN (no prior price)
+    last_ts = _column(list(map(_LAST_TS, mk)), n_u, -np.inf)  # none: any ts is in order
+    pct = np.fromiter(map(_JUMP_PCT, mk), np.float64, n_u)
     prev_p = np.empty(m)
     prev_p[1:] = p[:-1]
     prev_p[starts] = spot
