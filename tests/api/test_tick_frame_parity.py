@@ -165,3 +165,54 @@ def test_a_frame_of_plain_spot_ticks_is_all_columns() -> None:
     frame = parse_tick_frame(items, T0)
     assert frame.others == [] and frame.index.tolist() == list(range(len(items)))
     assert frame.symbol == list(UNDERLYINGS * 3)
+
+
+def _per_item_ws(runner: Runner, received: float, items: list[Any]) -> tuple[int, list[Any]]:
+    """The ingest socket's frame as it was answered tick by tick: runs of `tick` messages
+    (their `type` dropped) through the per-item path, anything else rejected in its place."""
+    accepted, rejected, i = 0, [], 0
+    while i < len(items):
+        j = i
+        while j < len(items) and isinstance(items[j], dict) and items[j].get("type") == "tick":
+            j += 1
+        if j > i:
+            ok, bad = runner.ingest_ticks(parse_ticks(
+                [{k: v for k, v in t.items() if k != "type"} for t in items[i:j]], received))
+            accepted += ok
+            rejected += [(i + k, str(e)) for k, e in bad]
+            i = j
+            continue
+        rejected.append((i, "type: must be tick or fill"))
+        i += 1
+    return accepted, rejected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_ingest_socket_answers_each_frame_as_tick_by_tick(seed: int) -> None:
+    """Frames of tick messages (the bulk path whole), and frames where other messages cut
+    the ticks into runs: the same ack, indexes and reasons, the same state."""
+    import asyncio
+
+    from app.api.ws import _apply
+
+    rng = random.Random(1000 + seed)
+    clock_a, clock_b = ManualClock(T0), ManualClock(T0)
+    per_item, bulk = _service(clock_a), _service(clock_b)
+    feed = Feed(rng, clock_a)
+    for _ in range(40):
+        items: list[Any] = []
+        for item in feed.frame():
+            if isinstance(item, dict) and (item.get("type") in (None, "tick")):
+                items.append({**item, "type": "tick"})
+            elif rng.random() < 0.5 and not (isinstance(item, dict) and item.get("type") == "fill"):
+                items.append(item)  # (fills are journaled: not in this comparison)
+        if rng.random() < 0.5:  # other messages between the ticks
+            for _ in range(rng.randint(1, 3)):
+                items.insert(rng.randint(0, len(items)), rng.choice(
+                    ({"type": "quote", "symbol": "XYZ"}, 7, {"type": None})))
+        want = _per_item_ws(per_item, clock_a.now(), items)
+        got = asyncio.run(_apply(bulk, clock_b, items))
+        assert got == want, items
+        assert _state(bulk) == _state(per_item), items
+        clock_a.advance(0.01)
+        clock_b.advance(0.01)
