@@ -16,7 +16,7 @@ from app.api.answers import (
     answers,
 )
 from app.api.deps import Admin, ClockDep, Read, RunnerDep, Trade
-from app.api.ingest import new_fill, parse_json, parse_ticks
+from app.api.ingest import new_fill, parse_json
 from app.api.json_body import JsonRoute
 from app.api.responses import Json
 from app.api.schemas import (
@@ -31,6 +31,7 @@ from app.api.schemas import (
     TickIn,
     UnderlyingIn,
 )
+from app.api.tick_columns import parse_tick_frame
 from app.domain import HedgeRequest, ex_time_from, instrument_from_fields
 from app.engine.command_codec import INSTRUMENT_FIELDS
 from app.engine.commands import (
@@ -126,8 +127,7 @@ async def post_ticks(request: Request, runner: RunnerDep, clock: ClockDep) -> Js
     if not single and not isinstance(data, list):
         raise InvalidInput("body", "expected a tick object or a list of ticks")
     items = [data] if single else data
-    ticks = parse_ticks(items, clock.now())
-    accepted, rejected = runner.ingest_ticks(ticks)
+    accepted, rejected = runner.ingest_frame(parse_tick_frame(items, clock.now()))
     if single and rejected:
         raise rejected[0][1]
     return Json({"accepted": accepted,

@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from itertools import repeat
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from app.api.ingest import parse_fill, parse_json, parse_ticks
+from app.api.ingest import parse_fill, parse_json
 from app.api.responses import Json
+from app.api.tick_columns import parse_tick_frame
 from app.codec import dumps
 from app.domain import Clock
 from app.engine.feed import Feed
@@ -119,7 +121,11 @@ async def ingest(ws: WebSocket) -> None:
 
 async def _apply(runner: Runner, clock: Clock,
                  items: list[Any]) -> tuple[int, list[tuple[int, str]]]:
-    """Apply a frame's messages in order: runs of ticks in one batch, fills one by one."""
+    """Apply a frame's messages in order: runs of ticks in one batch (validated in bulk,
+    `app.api.tick_columns`), fills one by one."""
+    if _ticks_only(items):  # the feed handler's frame
+        ok, bad = runner.ingest_frame(parse_tick_frame(items, clock.now()))
+        return ok, [(k, str(e)) for k, e in bad]
     accepted = 0
     rejected: list[tuple[int, str]] = []
     i = 0
@@ -131,9 +137,7 @@ async def _apply(runner: Runner, clock: Clock,
             j = i
             while j < n and isinstance(items[j], dict) and items[j].get("type") == "tick":
                 j += 1
-            ticks = parse_ticks([{k: v for k, v in t.items() if k != "type"}
-                                 for t in items[i:j]], clock.now())
-            ok, bad = runner.ingest_ticks(ticks)
+            ok, bad = runner.ingest_frame(parse_tick_frame(items[i:j], clock.now()))
             accepted += ok
             rejected.extend((i + k, str(e)) for k, e in bad)
             i = j
@@ -153,6 +157,13 @@ async def _apply(runner: Runner, clock: Clock,
             rejected.append((i, "type: must be tick or fill"))
         i += 1
     return accepted, rejected
+
+
+def _ticks_only(items: list[Any]) -> bool:
+    if not items or not set(map(type, items)) <= {dict}:
+        return False
+    kinds = list(map(dict.get, items, repeat("type")))
+    return kinds.count("tick") == len(kinds)
 
 
 async def _serve_feed(ws: WebSocket, feed: Feed, first: list[bytes]) -> None:

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from app.book.vols import SurfaceConfig
-from app.domain import Fill, HedgeRequest, Instrument
+from app.domain import Fill, HedgeRequest, Instrument, Tick
 from app.engine.limits import LimitSpec
+from app.errors import DynhedgeError
 from app.hedging import HedgePolicy
 from app.surface import Surface
 
@@ -200,6 +204,23 @@ class RollDay:
     figures: str  # the day's P&L view, JSON
 
 
+@dataclass(frozen=True, slots=True)
+class TickFrame:
+    """A frame of ticks as the edge parsed it (not journaled: ticks are market state). The
+    plain spot ticks — `{symbol, price, ts?}`, checked column by column — travel as columns:
+    their positions in the frame (`index`, ascending), `symbol`, `price` and event time `ts`
+    (the receive time where none was given). Every other item is in `others` at its position,
+    parsed one by one: a Tick, or the error that rejects it. `received`: the server clock
+    when the frame arrived."""
+
+    received: float
+    index: NDArray[np.intp]
+    symbol: list[str]
+    price: NDArray[np.float64]
+    ts: NDArray[np.float64]
+    others: list[tuple[int, Tick | DynhedgeError]]
+
+
 Command = (SetUnderlying | LoadPositions | RecordFill | BustFill | SetPolicy | Halt | Resume
            | CancelSignal | SignalSent | Reconcile | AcceptReconcile | SetLimits | LimitAlert
            | SetSurface | SurfaceFitted | SetMarks | RollDay)
@@ -227,4 +248,5 @@ __all__ = [
     "SignalSent",
     "SurfaceConfig",
     "SurfaceFitted",
+    "TickFrame",
 ]

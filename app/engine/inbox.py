@@ -22,6 +22,10 @@ class Inbox:
         for u in underlyings:
             self._waiting.setdefault(u, None)
 
+    def each_waiting(self, underlyings: list[str]) -> list[bool]:
+        """Whether each of `underlyings` waits now."""
+        return list(map(self._waiting.__contains__, underlyings))
+
     def discard(self, underlying: str) -> None:
         self._waiting.pop(underlying, None)
 

@@ -28,6 +28,7 @@ from app.engine.commands import (
     LoadPositions,
     NewFill,
     RecordFill,
+    TickFrame,
 )
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
@@ -40,6 +41,7 @@ from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
 from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
 from app.engine.surfaces import Refitter
+from app.engine.tick_frame import apply_frame
 from app.engine.views import fill_view, risk_view
 from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
 from app.hedging import Signal
@@ -214,6 +216,24 @@ class Runner:
             self._ticked.add(underlying)
             self._tick_perf[underlying] = now
             self._unreflected.setdefault(underlying, now)
+        if accepted:
+            self.metrics.ticks.labels("accepted").inc(accepted)
+            self._wake.set()
+        if rejected:
+            self.metrics.ticks.labels("rejected").inc(len(rejected))
+        return accepted, rejected
+
+    def ingest_frame(self, frame: TickFrame) -> tuple[int, list[tuple[int, DynhedgeError]]]:
+        """`ingest_ticks` for a frame validated in bulk (`app.engine.tick_frame`): the same
+        answer, the latest plain spot tick per underlying applied."""
+        now = time.perf_counter()
+        touched, accepted, rejected = apply_frame(self.core, frame)
+        if touched:
+            self._ticked.update(touched)
+            self._tick_perf.update(dict.fromkeys(touched, now))
+            unreflected = self._unreflected
+            for u in touched:
+                unreflected.setdefault(u, now)
         if accepted:
             self.metrics.ticks.labels("accepted").inc(accepted)
             self._wake.set()
