@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -278,8 +279,11 @@ class PrivateRedis:
 
 
 def occ_call(underlying: str) -> str:
-    """The 98 call of 2027-02-19 on `underlying` (OCC: root padded to 6)."""
-    return f"{underlying:<6}270219C00098000"
+    """The 98 call on `underlying` expiring about half a year after today (OCC: root padded
+    to 6). The services here run on the wall clock (their ticks carry no `ts`), so a fixed
+    expiry would expire under a moved clock (scripts/test-moved-clock) and hedge nothing."""
+    expiry = datetime.now(UTC).date() + timedelta(days=182)
+    return f"{underlying:<6}{expiry:%y%m%d}C00098000"
 
 
 def load_book(http: httpx.Client, underlyings: list[str], *, policy: dict[str, Any] | None = None,
