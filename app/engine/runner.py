@@ -216,12 +216,7 @@ class Runner:
             self._ticked.add(underlying)
             self._tick_perf[underlying] = now
             self._unreflected.setdefault(underlying, now)
-        if accepted:
-            self.metrics.ticks.labels("accepted").inc(accepted)
-            self._wake.set()
-        if rejected:
-            self.metrics.ticks.labels("rejected").inc(len(rejected))
-        return accepted, rejected
+        return self._ticks_taken(accepted, rejected)
 
     def ingest_frame(self, frame: TickFrame) -> tuple[int, list[tuple[int, DynhedgeError]]]:
         """`ingest_ticks` for a frame validated in bulk (`app.engine.tick_frame`): the same
@@ -234,6 +229,11 @@ class Runner:
             unreflected = self._unreflected
             for u in touched:
                 unreflected.setdefault(u, now)
+        return self._ticks_taken(accepted, rejected)
+
+    def _ticks_taken(self, accepted: int, rejected: list[tuple[int, DynhedgeError]]
+                     ) -> tuple[int, list[tuple[int, DynhedgeError]]]:
+        """Count a batch of ticks and wake the recompute loop when any was accepted."""
         if accepted:
             self.metrics.ticks.labels("accepted").inc(accepted)
             self._wake.set()
