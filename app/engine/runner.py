@@ -33,7 +33,8 @@ from app.engine.commands import (
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
-from app.engine.fill_memo import FillMemo, Recalled
+from app.engine.fill_intake import FillIntake, fill_answer
+from app.engine.fill_memo import FillMemo
 from app.engine.metrics import Metrics
 from app.engine.pnl_day import RollTime
 from app.engine.pnl_days import PnlDays
@@ -43,7 +44,7 @@ from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
 from app.engine.surfaces import Refitter
 from app.engine.tick_frame import apply_frame
 from app.engine.views import fill_view, risk_view
-from app.errors import Conflict, DynhedgeError, NotReady, UnknownSymbol
+from app.errors import Conflict, DynhedgeError, NotReady
 from app.hedging import Signal
 
 log = logging.getLogger("dynhedge.runner")
@@ -51,7 +52,6 @@ RECOMPUTE_SLICE_S = 0.002  # longest run of recomputes without letting ingest in
 RECOMPUTE_BUSY_S = 0.001  # a sweep with more work than this is a busy one...
 RECOMPUTE_DUTY = 1.0  # ...followed by a pause of this many times its work,
 RECOMPUTE_MAX_PAUSE_S = 0.010  # at most this long (bounds the risk lag)
-FILL_BATCH = 256  # the most fills committed in one transaction
 
 
 class Runner:
@@ -81,9 +81,7 @@ class Runner:
         self.alerts = AlertEgress(journal, bus, metrics, feed_size)
         self._alerts_waiting = asyncio.Event()
         self.fills = FillMemo()  # recent exec_ids; older ones are looked up in the journal
-        self._fill_queue: list[tuple[RecordFill, str, asyncio.Future[dict[str, Any]]]] = []
-        self._inflight: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
-        self._fills_waiting = asyncio.Event()
+        self.intake = FillIntake(self)  # fills and busts: journal, apply, answer
         self.risk_push_s = 1.0 / risk_push_hz
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -113,7 +111,7 @@ class Runner:
             asyncio.create_task(self._recompute_loop(), name="recompute"),
             asyncio.create_task(self._risk_push_loop(), name="risk-push"),
             asyncio.create_task(self._sweep_loop(), name="ttl-sweeper"),
-            asyncio.create_task(self._fill_writer(), name="fill-writer"),
+            asyncio.create_task(self.intake.run(), name="fill-writer"),
             asyncio.create_task(self._tick_checkpoint_loop(), name="tick-checkpoint"),
             asyncio.create_task(self._alert_writer(), name="alert-writer"),
             asyncio.create_task(self.refitter.run(), name="surface-refits"),
@@ -157,7 +155,7 @@ class Runner:
                 log.error("journal replay: %s event skipped: %s", kind, exc)
                 continue
             if isinstance(cmd, RecordFill):
-                replayed[cmd.fill.exec_id] = _fill_answer(result)
+                replayed[cmd.fill.exec_id] = fill_answer(result)
         self.core.limits.replaying = False
         for symbol, state in (await self.journal.last_ticks()).items():
             restore_tick_state(self.core, symbol, state)
@@ -242,83 +240,12 @@ class Runner:
         return accepted, rejected
 
     async def submit_fill(self, new: NewFill) -> dict[str, Any]:
-        """Journal (write-ahead), apply, recompute; then answer. Idempotent on exec_id (the
-        same payload again answers `duplicate`; another payload is a Conflict). Fills that
-        arrive while a commit is syncing are committed together (one fsync)."""
-        exec_id, payload = new.fill.exec_id, new.payload
-        prior = self.fills.get(exec_id)
-        if prior is None and exec_id not in self._inflight and not self.fills.complete:
-            looked_up = await self.journal.fill_lookup(exec_id)
-            prior = None if looked_up is None else Recalled.of(*looked_up)
-        inflight = self._inflight.get(exec_id)
-        if inflight is not None:  # the same exec_id is being written right now
-            if inflight[0] != payload:
-                self.metrics.fills.labels("conflict").inc()
-                raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
-            answer = await asyncio.shield(inflight[1])
-            self.metrics.fills.labels("duplicate").inc()
-            return {**answer, "duplicate": True}
-        prior = self.fills.get(exec_id) or prior
-        if prior is not None:
-            if not prior.same_fill(payload):
-                self.metrics.fills.labels("conflict").inc()
-                raise Conflict(f"exec_id {exec_id!r} was already used for another fill")
-            self.metrics.fills.labels("duplicate").inc()
-            symbol = new.fill.symbol
-            answer = prior.answer or {  # an answer lost in a crash: the position now
-                "exec_id": exec_id, "overfill": False,
-                "position": {"symbol": symbol, "quantity": self.core.book.quantity(symbol)}}
-            return {**answer, "duplicate": True}
-        # checked before the journal write: a fill the book cannot take is never journaled
-        record = self.core.resolve_fill(new)
-        self.core.check_event_time(new.fill.ts)
-        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._inflight[exec_id] = (payload, done)
-        self._fill_queue.append((record, payload, done))
-        self._fills_waiting.set()
-        answer = await asyncio.shield(done)
-        return {**answer, "duplicate": False}
+        """A fill, journaled before it is applied and answered: see `FillIntake.submit`."""
+        return await self.intake.submit(new)
 
-    async def _fill_writer(self) -> None:
-        """Drain the fill queue: one transaction per batch, then apply each in order and
-        recompute, under the lock that orders fills and commands."""
-        while True:
-            await self._fills_waiting.wait()
-            self._fills_waiting.clear()
-            while self._fill_queue:
-                batch = self._fill_queue[:FILL_BATCH]
-                del self._fill_queue[:FILL_BATCH]
-                try:
-                    await self._write_fills(batch)
-                except Exception as exc:  # never leave a caller waiting
-                    log.exception("fill batch failed")
-                    for record, _, done in batch:
-                        self._inflight.pop(record.fill.exec_id, None)
-                        if not done.done():
-                            done.set_exception(NotReady(f"fill not taken: {exc}"))
-
-    async def _write_fills(self, batch: list[tuple[RecordFill, str, Any]]) -> None:
-        async with self._lock:
-            try:
-                ids = await self.journal.append_fills(
-                    [(record.fill.exec_id, payload, encode(record)[1])
-                     for record, payload, _ in batch])
-            except Exception as exc:
-                raise NotReady(f"journal write failed: {exc}") from exc
-            for record, payload, done in batch:
-                exec_id = record.fill.exec_id
-                outcome = self.core.execute(record)
-                self._ticked.update(outcome.underlyings)  # their P&L tracks moved
-                answer = _fill_answer(outcome)
-                self.fills.put(exec_id, payload, answer)
-                self._inflight.pop(exec_id, None)
-                self._background(self.journal.set_fill_result(exec_id, answer))
-                self.metrics.fills.labels("overfill" if outcome.overfill else "applied").inc()
-                if outcome.overfill:
-                    log.warning("fill %r over-fills signal %r", exec_id, record.fill.signal_id)
-                done.set_result(answer)  # its caller resumes after the recompute below
-            self._recompute_dirty_now()
-            await self._snapshot_maybe(ids[-1], len(ids))
+    async def bust(self, exec_id: str) -> dict[str, Any]:
+        """Reverse an acknowledged fill: see `FillIntake.bust`."""
+        return await self.intake.bust(exec_id)
 
     async def execute(self, cmd: Command) -> Any:
         """Check a command (a refused one is never journaled), journal it, apply it, and
@@ -372,31 +299,6 @@ class Runner:
                        figures: Callable[[ReadModel], dict[str, Any]]) -> dict[str, Any]:
         """Close the P&L day (POST /v1/pnl/roll): see `PnlDays.roll`."""
         return await self.days.roll(as_of, figures)
-
-    async def bust(self, exec_id: str) -> dict[str, Any]:
-        """Reverse an acknowledged fill (journaled). 404 unknown, 409 busted already."""
-        async with self._lock:
-            record = await self.journal.fill_record(exec_id)
-            if record is None:
-                raise UnknownSymbol("fill", exec_id)
-            original, busted = record
-            if busted:
-                raise Conflict(f"fill {exec_id!r} was busted already")
-            fill = self._replayed(decode("fill", original))
-            assert isinstance(fill, RecordFill)
-            bust = BustFill(fill)
-            try:
-                event_id = await self.journal.append_bust(exec_id, encode(bust)[1])
-            except Exception as exc:
-                raise NotReady(f"journal write failed: {exc}") from exc
-            outcome = self.core.execute(bust)
-            self.metrics.fills.labels("busted").inc()
-            log.warning("fill %r busted: %r back to %g", exec_id, outcome.symbol,
-                        outcome.quantity)
-            self._recompute_dirty_now()
-            await self._snapshot_maybe(event_id)
-        return {"exec_id": exec_id, "busted": True,
-                "position": {"symbol": outcome.symbol, "quantity": outcome.quantity}}
 
     def _background(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -549,11 +451,3 @@ class Runner:
         if halt:
             out.append(f"hedging halted: {halt}")
         return out
-
-
-def _fill_answer(outcome: Any) -> dict[str, Any]:
-    return {
-        "exec_id": outcome.exec_id,
-        "position": {"symbol": outcome.symbol, "quantity": outcome.quantity},
-        "overfill": outcome.overfill,
-    }
