@@ -25,6 +25,11 @@ connection pool of their own that notes whether a command got as far as a checke
 connection; after a failure, a PING comes before the next batch, so batches do not pile up
 in a Redis that is frozen.
 
+A stream that ends before a batch with a gap between (Redis restarted empty between two
+batches, and the next batch is the first thing the new one sees) takes nothing of it: the
+script answers where the stream ends (`Delivery.ends_at`) and the egress re-fills from there
+first. The check is in the script, so no batch lands between a check and its XADDs.
+
 Every call is bounded by `timeout_s`; redis-py's own retries are off so the bound holds (the
 egress retries, in order, instead)."""
 
@@ -46,10 +51,15 @@ from app.engine.ports import Delivery
 # KEYS[1] the stream. ARGV[1] the channel, ARGV[2] the stream's approximate max length,
 # ARGV[3] refill_up_to, ARGV[4] the run_id of the server the caller last heard from ('' none),
 # ARGV[5] refill_up_to on any other server, then (entry id, seq, message) per signal in seq
-# order. Returns {held, run_id, error or ''}. A legacy (shebang-less) script: Redis checks
+# order. Returns {held, run_id, error or '', the stream's last seq when it ends before the
+# batch with a gap (nothing added), else -1}. A legacy (shebang-less) script: Redis checks
 # maxmemory at its first write only, so a batch lands whole or stops at its first XADD.
 _PUBLISH_BATCH = f"""
 local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local last = 0
+if #newest > 0 then last = tonumber(string.match(newest[1][1], '^(%d+)')) end
+if last < tonumber(ARGV[7]) - 1 then return {{0, run_id, '', last}} end
 local refill = tonumber(ARGV[3])
 if ARGV[4] ~= run_id then refill = tonumber(ARGV[5]) end
 local held = 0
@@ -58,14 +68,14 @@ for i = 6, #ARGV, 3 do
                             '{STREAM_FIELD}', ARGV[i + 2])
   if type(added) == 'table' and added.err then
     if not string.find(added.err, 'equal or smaller', 1, true) then
-      return {{held, run_id, added.err}}
+      return {{held, run_id, added.err, -1}}
     end
   elseif tonumber(ARGV[i + 1]) > refill then
     redis.call('PUBLISH', ARGV[1], ARGV[i + 2])
   end
   held = held + 1
 end
-return {{held, run_id, ''}}
+return {{held, run_id, '', -1}}
 """
 
 
@@ -149,7 +159,7 @@ class RedisBus:
         if self._sender_pool is not None:
             self._sender_pool.checked = False
         try:
-            held, server, error = await asyncio.wait_for(
+            held, server, error, ends_at = await asyncio.wait_for(
                 self._publish(keys=[self.stream], args=args), self.timeout_s)
         except BaseException:
             self._failed = True
@@ -160,7 +170,7 @@ class RedisBus:
         self.unsure_up_to = 0  # the stream (same server) or the rule (another) settled it
         self.server = server.decode() if isinstance(server, bytes) else str(server)
         reason = error.decode() if isinstance(error, bytes) else str(error)
-        return Delivery(int(held), reason or None)
+        return Delivery(int(held), reason or None, None if int(ends_at) < 0 else int(ends_at))
 
     async def publish_alert(self, message: bytes) -> None:
         """XADD the alert to the alert stream (field `data`) and PUBLISH it on the alert

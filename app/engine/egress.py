@@ -8,8 +8,9 @@ Two stages, so a bus outage never stops the record or the readers:
    its record (the Redis stream) holds — a prefix: nothing after a refused signal is added —
    and `published_seq` advances over exactly those, whatever Redis answered (OOM at
    `maxmemory`, a timeout, a reset connection): every journaled seq reaches the stream
-   once, in order. The stage re-reads what the bus holds after errors and every second: a
-   Redis that restarted empty is re-filled from the journal, from the last seq it holds.
+   once, in order. The stage re-reads what the bus holds after errors and every second, and
+   the bus refuses a batch that would leave a gap after its record's end: a Redis that
+   restarted empty is re-filled from the journal, from the last seq it holds.
 
 Announcing (the channel) is not recording (the stream): a seq is announced once, the first
 time it is added to the stream; a refill goes to the stream only. `announced_seq` is the
@@ -234,6 +235,9 @@ class Egress:
                         raise RuntimeError(f"the journal holds no signal after seq "
                                            f"{self.published_seq}, up to {self.journaled_seq}")
                     delivery = await self.bus.publish_many(batch, self.announced_seq)
+                    if delivery.ends_at is not None:  # it lost data since the last batch
+                        self._refill_from(delivery.ends_at)
+                        continue
                     self._took(batch[:delivery.held])
                     if delivery.error is not None or delivery.held < len(batch):
                         raise BusRefused(batch[delivery.held][0],
@@ -301,10 +305,7 @@ class Egress:
             raise RuntimeError(f"{self.bus.name} holds seq {held}, beyond ours "
                                f"({self.journaled_seq}): another writer on the stream?")
         if held < self.published_seq:
-            log.warning("%s holds signals up to seq %d, not %d: re-filling its stream from the "
-                        "journal (not announced again)", self.bus.name, held,
-                        self.published_seq)
-            self.published_seq = held
+            self._refill_from(held)
         elif held > self.published_seq:  # it took them already (an answer we did not get)
             self.published_seq = min(held, self.journaled_seq)
         if held > self.announced_seq:  # everything the stream holds was announced, or never is
@@ -312,6 +313,17 @@ class Egress:
             self._announced_moved.set()
         self._pressure()
         self._verify_at = time.monotonic() + 1.0
+
+    def _refill_from(self, held: int) -> None:
+        """The bus's record ends at `held`, behind what it took: re-fill it from the journal
+        (the stream only: those seqs were announced)."""
+        if held >= self.published_seq:
+            raise RuntimeError(f"{self.bus.name} reports its record ends at seq {held}, "
+                               f"not behind the {self.published_seq} it took")
+        log.warning("%s holds signals up to seq %d, not %d: re-filling its stream from the "
+                    "journal (not announced again)", self.bus.name, held, self.published_seq)
+        self.published_seq = held
+        self._pressure()
 
     async def _save_announced_loop(self) -> None:
         while True:

@@ -10,10 +10,14 @@ from typing import Any, Protocol
 class Delivery:
     """What a bus did with a batch of signals given in seq order: the first `held` of them
     are in its record now (added by this call, or held already) and nothing after them was
-    added; `error` is the bus's reason for stopping before the end (None: all held)."""
+    added; `error` is the bus's reason for stopping before the end (None: all held).
+    `ends_at` is set when the record ended before the batch's first seq with a gap between
+    (it lost data: a Redis that restarted empty): it holds up to that seq and nothing of the
+    batch was added — the caller re-fills from there."""
 
     held: int
     error: str | None = None
+    ends_at: int | None = None
 
 
 class SignalBus(Protocol):

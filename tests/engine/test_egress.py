@@ -79,7 +79,8 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 class RecordBus(MemoryBus):
     """A bus with a record (like the Redis stream) and an announcement log (the channel).
     `room`: how many more signals it takes before it refuses the rest of a batch with OOM;
-    `lose()`: its record is gone (a Redis that restarted empty)."""
+    `lose()`: its record is gone (a Redis that restarted empty). Like the Redis script, it
+    takes nothing of a batch that would leave a gap after its record's end."""
 
     def __init__(self, room: float = float("inf")) -> None:
         super().__init__()
@@ -88,6 +89,9 @@ class RecordBus(MemoryBus):
         self.announced: list[int] = []
 
     async def publish_many(self, items: list[tuple[int, bytes]], refill_up_to: int) -> Delivery:
+        last = self.record[-1] if self.record else 0
+        if items and items[0][0] > last + 1:
+            return Delivery(0, None, last)
         held = 0
         for seq, _ in items:
             if self.record and seq <= self.record[-1]:
@@ -182,6 +186,24 @@ async def test_a_record_the_bus_lost_is_refilled_without_announcing_those_signal
         await until(lambda: bus.record == [1, 2, 3, 4, 5], "the record re-filled")
         egress.emit([signal(egress.hedger) for _ in range(2)])
         await until(lambda: bus.record == [1, 2, 3, 4, 5, 6, 7], "signals 6-7 recorded")
+        assert bus.announced == [1, 2, 3, 4, 5, 6, 7], "a refill was announced again"
+    finally:
+        await egress.stop()
+        await journal.close()
+
+
+async def test_a_record_lost_just_before_a_batch_is_refilled_before_the_batch_goes_on():
+    journal = SqliteJournal(":memory:")
+    await journal.start()
+    bus = RecordBus()
+    egress = await started(journal, bus)
+    try:
+        egress.emit([signal(egress.hedger) for _ in range(5)])
+        await until(lambda: bus.announced == [1, 2, 3, 4, 5], "signals 1-5 announced")
+        bus.lose()  # and new signals come before the next check would notice
+        egress.emit([signal(egress.hedger) for _ in range(2)])
+        await until(lambda: egress.published_seq == 7, "signals 6-7 published", 0.5)
+        assert bus.record == [1, 2, 3, 4, 5, 6, 7], "a gap in the record"
         assert bus.announced == [1, 2, 3, 4, 5, 6, 7], "a refill was announced again"
     finally:
         await egress.stop()

@@ -152,6 +152,31 @@ async def test_a_batch_tried_while_redis_was_down_is_announced_once_it_is_back_e
     assert counter.snapshot() == {seq: 1 for seq in range(1, 7)}
 
 
+async def test_a_batch_after_redis_came_back_empty_is_not_added_over_the_gap(
+        private_redis: PrivateRedis):
+    counter = ChannelCounter(private_redis, "ch").start()
+    bus = RedisBus(private_redis.url, "ch", "st", timeout_s=0.2)
+    try:
+        assert await bus.publish_many(batch(1, 3), 0) == Delivery(3)
+        settle(counter, range(1, 4))
+        private_redis.stop(save=False)  # a quick restart between two batches: no call failed
+        private_redis.wipe()
+        private_redis.start()
+        wait_until(lambda: len(counter.connected_at) >= 2, 5, "the counter subscribed again")
+        await asyncio.sleep(0.05)  # the loop runs: the closed socket reaches the pool
+        # the next batch would leave seqs 1-3 out: the script takes none of it, says where
+        # the stream ends, and announces nothing
+        assert await bus.publish_many(batch(4, 6), 3) == Delivery(0, None, 0)
+        assert stream_seqs(private_redis, "st") == []
+        assert await bus.publish_many(batch(1, 6), 3) == Delivery(6)  # the egress re-fills
+        assert stream_seqs(private_redis, "st") == [1, 2, 3, 4, 5, 6]
+        settle(counter, range(1, 7))
+    finally:
+        counter.stop()
+        await bus.close()
+    assert counter.snapshot() == {seq: 1 for seq in range(1, 7)}
+
+
 # --- the service: Redis killed under load, the service restarted --------------------------------
 
 
