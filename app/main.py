@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app.adapters.firm_exchange import FirmExchange
 from app.adapters.journal import SqliteJournal
 from app.adapters.memory_bus import MemoryBus
 from app.adapters.risk_publisher import RiskPublisher
@@ -93,6 +94,18 @@ def publish_risk(settings: Settings, runner: Runner) -> RiskPublisher | None:
     return publisher
 
 
+def exchange_firm_figures(settings: Settings, runner: Runner) -> FirmExchange | None:
+    """Shards of more than one judge their book limits on the firm's figures, exchanged over
+    Redis (app.adapters.firm_exchange)."""
+    shard = settings.the_shard()
+    if shard is None or shard.count < 2 or not settings.redis_url:
+        return None
+    exchange = FirmExchange(settings.redis_url, settings.risk_prefix, shard,
+                            settings.redis_timeout_ms / 1000.0)
+    exchange.start(lambda: runner.core.limits.own_part(runner.core), runner.judge_firm)
+    return exchange
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or WallClock()
@@ -125,9 +138,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                  settings.journal_path(), "" if shard is None else f" shard={shard.label}")
         registry = await register_shard(settings)
         publisher = publish_risk(settings, runner)
+        exchange = exchange_firm_figures(settings, runner)
         try:
             yield
         finally:
+            if exchange is not None:
+                await exchange.close()
             if registry is not None:  # gateways stop routing here before the book closes
                 await registry.withdraw()
                 await registry.close()

@@ -31,6 +31,7 @@ from app.domain import (
 from app.domain.shard import Shard, underlying_of
 from app.engine import dispatch, fills
 from app.engine.commands import Command, NewFill, RecordFill, SignalSent
+from app.engine.firm_book import FirmRest
 from app.engine.inbox import Inbox
 from app.engine.jump_filter import JumpFilter, Verdict
 from app.engine.limits import Limits
@@ -372,6 +373,12 @@ class Core:
             for u in users:
                 self._refresh_pending(u)
         return signals
+
+    def judge_firm(self, rest: FirmRest | None) -> list[Signal]:
+        """The other shards' parts of the firm's figures changed: the book limits judged on
+        the firm's totals again; the signals of a `flatten` they fire."""
+        self.limits.elsewhere = rest
+        return self._flatten(self.limits.judge_book(self))
 
     def _flatten(self, underlyings: set[str]) -> list[Signal]:
         """A limit's `flatten`: each underlying's delta to its policy's target now."""

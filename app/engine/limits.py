@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.engine import scenarios
+from app.engine.firm_book import SUMMED, BookPart, FirmRest, scenario_loss
 from app.engine.pnl_figures import PnlFigures
 from app.errors import Conflict, UnknownSymbol
 
@@ -41,7 +42,6 @@ UNDERLYING_ONLY = ("delta", "gamma")  # shares do not add up across underlyings
 METRICS = ("delta", "dollar_delta", "beta_dollar_delta", "gamma", "dollar_gamma", "vega",
            "scenario_loss", "pnl_loss")
 ACTIONS = ("alert", "flatten", "reduce_only", "halt")
-_SUMMED = ("dollar_delta", "beta_dollar_delta", "dollar_gamma", "vega")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +89,12 @@ class Limits:
         self.replaying = False
         self._by_scope: dict[str, list[LimitSpec]] = {}
         self._contrib: dict[str, tuple[float, ...]] = {}  # underlying -> its share of totals
-        self._totals = [0.0] * len(_SUMMED)
+        self._totals = [0.0] * len(SUMMED)
         self._scenario_at: dict[str, tuple[float, float | None]] = {}
+        # preset -> (clock time, this book's part of the firm's worst loss)
+        self._book_scenario_at: dict[str, tuple[float, list[float | None] | None]] = {}
+        # a shard's book limits watch the firm: the other shards' parts (app.engine.firm_book)
+        self.elsewhere: FirmRest | None = None
         self._pnl_figures: PnlFigures | None = None
         self._watch_pnl = False  # a pnl_loss limit is set: each recompute notes its P&L
         self._pnl_by_underlying: dict[str, float] = {}
@@ -111,7 +115,8 @@ class Limits:
         for s in specs:
             self._by_scope.setdefault(s.scope, []).append(s)
         self._scenario_at.clear()
-        self._contrib, self._totals = {}, [0.0] * len(_SUMMED)  # rebuilt by the recomputes
+        self._book_scenario_at.clear()
+        self._contrib, self._totals = {}, [0.0] * len(SUMMED)  # rebuilt by the recomputes
         self._watch_pnl = any(s.metric == "pnl_loss" for s in specs)
         self._pnl_by_underlying = {}
 
@@ -138,20 +143,39 @@ class Limits:
             value = self._value(core, spec, risk)
             if value is not None:
                 flatten |= self._judge(core, spec, value, now)
+        return flatten | self.judge_book(core)
+
+    def judge_book(self, core: Core) -> set[str]:
+        """Judge the book's limits (on the firm's figures when `elsewhere` has the other
+        shards' parts); returns the underlyings a breach asks to flatten."""
+        flatten: set[str] = set()
         book_limits = self._by_scope.get(BOOK, ())
-        if book_limits and any(u not in self._contrib for u in core.book.markets):
+        if not book_limits or any(u not in self._contrib for u in core.book.markets):
             return flatten  # a book total is judged once every underlying is in it
+        now = core.clock.now()
         for spec in book_limits:
             value = self._book_value(core, spec)
             if value is not None:
                 flatten |= self._judge(core, spec, value, now)
         return flatten
 
+    def own_part(self, core: Core) -> BookPart | None:
+        """This book's share of the figures its book limits watch, for the other shards to
+        add (None: no book limit, nothing to share)."""
+        book_limits = self._by_scope.get(BOOK, ())
+        if not book_limits:
+            return None
+        presets = sorted({s.preset or "span16" for s in book_limits
+                          if s.metric == "scenario_loss"})
+        parts = {p: self._book_scenario(core, p) for p in presets}
+        return BookPart(tuple(self._totals), sum(self._pnl_by_underlying.values()),
+                        {p: cells for p, cells in parts.items() if cells is not None})
+
     def _add_to_totals(self, underlying: str, r: UnderlyingRisk) -> None:
-        new = tuple(float(getattr(r, m) or 0.0) for m in _SUMMED) if r.valued else (
-            0.0,) * len(_SUMMED)
+        new = tuple(float(getattr(r, m) or 0.0) for m in SUMMED) if r.valued else (
+            0.0,) * len(SUMMED)
         old = self._contrib.get(underlying)
-        for k in range(len(_SUMMED)):
+        for k in range(len(SUMMED)):
             self._totals[k] += new[k] - (0.0 if old is None else old[k])
         self._contrib[underlying] = new
 
@@ -163,11 +187,15 @@ class Limits:
         return _size(r, spec.metric) if r.valued else None
 
     def _book_value(self, core: Core, spec: LimitSpec) -> float | None:
+        rest = None if self.elsewhere is None else self.elsewhere.part
         if spec.metric == "scenario_loss":
-            return self._scenario(core, spec, None)
+            preset = spec.preset or "span16"
+            return scenario_loss(preset, self._book_scenario(core, preset),
+                                 None if rest is None else rest.scenarios.get(preset))
         if spec.metric == "pnl_loss":
-            return self._book_pnl_loss()
-        return abs(self._totals[_SUMMED.index(spec.metric)])
+            return self._book_pnl_loss(0.0 if rest is None else rest.pnl)
+        k = SUMMED.index(spec.metric)
+        return abs(self._totals[k] + (0.0 if rest is None else rest.totals[k]))
 
     def _pnl(self, core: Core, r: UnderlyingRisk) -> float | None:
         """One underlying's P&L of the day in $ (None while it cannot be valued)."""
@@ -181,12 +209,12 @@ class Limits:
         pnl = self._pnl(core, r)
         return None if pnl is None else max(0.0, -pnl)
 
-    def _book_pnl_loss(self) -> float:
+    def _book_pnl_loss(self, elsewhere: float) -> float:
         """The book's loss of the day: minus the sum of the underlyings' P&L as of each one's
-        last recompute (gains offset losses)."""
-        return max(0.0, -sum(self._pnl_by_underlying.values()))
+        last recompute (gains offset losses), and of the other shards' P&L."""
+        return max(0.0, -(sum(self._pnl_by_underlying.values()) + elsewhere))
 
-    def _scenario(self, core: Core, spec: LimitSpec, underlying: str | None) -> float | None:
+    def _scenario(self, core: Core, spec: LimitSpec, underlying: str) -> float | None:
         now = core.clock.now()
         at = self._scenario_at.get(spec.id)
         if at is not None and now - at[0] < SCENARIO_EVERY_S:
@@ -194,6 +222,15 @@ class Limits:
         value = scenarios.worst_loss(core.book, underlying, spec.preset or "span16")
         self._scenario_at[spec.id] = (now, value)
         return value
+
+    def _book_scenario(self, core: Core, preset: str) -> list[float | None] | None:
+        now = core.clock.now()
+        at = self._book_scenario_at.get(preset)
+        if at is not None and now - at[0] < SCENARIO_EVERY_S:
+            return at[1]
+        part = scenarios.book_part(core.book, preset)
+        self._book_scenario_at[preset] = (now, part)
+        return part
 
     def _judge(self, core: Core, spec: LimitSpec, value: float, now: float) -> set[str]:
         st = self.states[spec.id]

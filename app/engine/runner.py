@@ -35,6 +35,7 @@ from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
 from app.engine.fill_intake import FillIntake, fill_answer
 from app.engine.fill_memo import FillMemo
+from app.engine.firm_book import FirmRest
 from app.engine.metrics import Metrics
 from app.engine.pnl_day import RollTime
 from app.engine.pnl_days import PnlDays
@@ -276,6 +277,16 @@ class Runner:
             await self._flush_alerts()
             self.core.limits.ack(limit_id, self.core)
             self._recompute_dirty_now()
+            await self._flush_alerts()
+
+    async def judge_firm(self, rest: FirmRest | None) -> None:
+        """The other shards' parts of the firm's figures (app.adapters.firm_exchange): the
+        book limits judged on the firm's totals, their actions applied to this shard."""
+        async with self._lock:
+            signals = self.core.judge_firm(rest)
+            if signals:
+                self.egress.emit(self.core.sent(signals))
+                self._risk_changed.update(s.underlying for s in signals)
             await self._flush_alerts()
 
     # --- alerts ---------------------------------------------------------------------------

@@ -248,12 +248,25 @@ def _with_worst(cells: list[dict[str, Any]]) -> dict[str, Any]:
     return {"cells": cells, "worst": worst, "loss": loss + 0.0}
 
 
-def worst_loss(book: Book, underlying: str | None, preset: str) -> float | None:
-    """The loss of the worst cell of `preset` for one underlying, or for the book (None
-    underlying: span16 sums per underlying, the others take the worst summed cell); None
-    when nothing is valued. What the `scenario_loss` limits watch."""
-    names = sorted(book.markets) if underlying is None else [underlying]
-    ans = run(book, ScenarioRequest(preset=preset), names)
+def book_part(book: Book, preset: str) -> list[float | None] | None:
+    """The book's part of a firm-wide worst loss of `preset` (app.engine.firm_book): span16
+    `[span risk]` (a sum over underlyings, so the firm's is the sum of the parts); grid and
+    pm the book's P&L per cell (None: a cell it could not price), since the firm's worst is
+    the worst cell of the summed cells, not the sum of each book's worst. None when nothing
+    is valued."""
+    ans = run(book, ScenarioRequest(preset=preset), sorted(book.markets))
+    if not ans["underlyings"]:
+        return None
+    total = ans["total"]
+    if preset == "span16":
+        return [float(total["span_risk"])]
+    return [c["pnl"] for c in total["cells"]]
+
+
+def worst_loss(book: Book, underlying: str, preset: str) -> float | None:
+    """The loss of the worst cell of `preset` for one underlying; None when it is not
+    valued. What an underlying's `scenario_loss` limit watches (the book's: `book_part`)."""
+    ans = run(book, ScenarioRequest(preset=preset), [underlying])
     if not ans["underlyings"]:
         return None
     total = ans["total"]

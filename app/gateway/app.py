@@ -24,7 +24,7 @@ from app.api.errors import error_body
 from app.api.ingest import parse_tick
 from app.domain import iso_utc
 from app.domain.shard import shard_of, underlying_of
-from app.gateway import book, routing
+from app.gateway import book, limits, routing
 from app.gateway import ws as gateway_ws
 from app.gateway.answers import down, invalid, json_answer, merged, passed
 from app.gateway.shards import FORWARDED, Answer, ShardDown, ShardMap
@@ -110,7 +110,11 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
             return await _one(shards, r.shard, method, path, headers, body, params)
         if r.kind == "reconcile":
             return await book.reconcile(shards, body, headers, params)
-        if r.kind in ("ticks", "positions", "body"):
+        if r.kind == "limit_ack":
+            return await limits.ack_limit(shards, path, headers, params)
+        if r.kind == "limits" and method == "GET":
+            return await limits.get_limits(shards, headers, params)
+        if r.kind in ("ticks", "positions", "limits", "body"):
             try:
                 data = orjson.loads(body) if body else None
             except orjson.JSONDecodeError:
@@ -119,6 +123,8 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
                 return await _ticks(shards, data, body, headers, params)
             if r.kind == "positions":
                 return await book.load_positions(shards, data, headers, params)
+            if r.kind == "limits":
+                return await limits.put_limits(shards, data, headers, params)
             underlying = routing.body_underlying(path, data)
             if underlying is not None:
                 k = shard_of(underlying, count)

@@ -9,6 +9,8 @@ Routing (docs/contract.md, "Scaling out"):
 - ticks and fills by their symbol's underlying (a fill's `underlying` field when it has one);
   a manual signal, an options plan, a halt or resume of one underlying by the body's
   `underlying`;
+- limits by scope: an underlying's to its owner, the firm's `book` limits to every shard
+  (`app.gateway.limits`);
 - any other read goes to every shard and the answers are merged; any other write goes to
   every shard (halt/resume of all, roll, reconcile)."""
 
@@ -29,7 +31,8 @@ TOTAL_FIELDS = ("dollar_delta", "dollar_gamma", "vega", "theta", "rho")
 @dataclass(frozen=True, slots=True)
 class Route:
     """`kind`: owner (send to `shard`), body (the body says the owner), ticks, positions,
-    signal (`shard` from the id), every (broadcast), find (the one shard that knows)."""
+    reconcile, limits, limit_ack, signal (`shard` from the id), every (broadcast), find (the
+    one shard that knows)."""
 
     kind: str
     shard: int | None = None
@@ -49,6 +52,10 @@ def route(method: str, path: str, count: int) -> Route:
         return Route("reconcile")
     if path in BY_BODY and method == "POST":
         return Route("body")
+    if path == "/v1/limits" and method in ("GET", "PUT"):
+        return Route("limits")  # app.gateway.limits: by scope, merged
+    if len(rest) == 3 and rest[0] == "limits" and rest[2] == "ack" and method == "POST":
+        return Route("limit_ack")
     if len(rest) >= 2 and rest[0] in BY_PATH and (rest[0], rest[1]) not in NOT_AN_UNDERLYING:
         return owner_route(rest[1], count)
     if len(rest) >= 3 and rest[:2] == ["hedge", "policies"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.domain.shard import shard_of
+from app.gateway.limits import merge_limits
 from app.gateway.routing import (
     body_underlying,
     merge_any,
@@ -108,3 +109,20 @@ def test_a_signal_cursor_names_a_seq_per_shard_and_the_next_one_skips_nothing():
     listed = merge_signals([s0, s1], 2)  # 0-b is cut: shard 0 resumes after seq 5
     assert next_cursor([4, 0], listed, [s0, s1]) == "0:5,1:1"
     assert next_cursor([6, 1], [], [[], []]) == "0:6,1:1"
+
+
+def test_limits_route_by_scope_and_a_book_limit_is_listed_once_at_its_worst():
+    assert route("PUT", "/v1/limits", 3).kind == "limits"
+    assert route("GET", "/v1/limits", 3).kind == "limits"
+    assert route("POST", "/v1/limits/firm/ack", 3).kind == "limit_ack"
+    book = {"id": "firm", "scope": "book", "value": 1.0}
+    listed = merge_limits({
+        0: [{**book, "state": "warn"}, {"id": "u0", "scope": "U0", "state": "ok"}],
+        1: [{**book, "state": "breach", "value": 2.0}],
+        2: [{**book, "state": "ok"}, {"id": "u2", "scope": "U2", "state": "breach"}],
+    })
+    assert [x["id"] for x in listed] == ["firm", "u0", "u2"]
+    firm = listed[0]
+    assert firm["state"] == "breach" and firm["value"] == 2.0
+    assert firm["shards"] == {"0": "warn", "1": "breach", "2": "ok"}
+    assert "shards" not in listed[1]
