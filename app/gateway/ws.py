@@ -114,7 +114,7 @@ class _Upstreams:
                 url = _ws_url(await self.shards.url(k), "/v1/ws/ingest", self.key)
                 up = await connect(url, max_size=None, open_timeout=5)
                 await up.send(orjson.dumps({"type": "hello", "ack": True}).decode())
-                await asyncio.wait_for(up.recv(), self.shards.http.timeout.read or 5.0)
+                await asyncio.wait_for(up.recv(), self.shards.timeout_s)
                 self.open[k] = up
             await up.send(orjson.dumps(items).decode())
             answer = orjson.loads(await asyncio.wait_for(up.recv(), 10.0))
