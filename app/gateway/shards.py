@@ -56,22 +56,28 @@ class ShardMap:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(1.0, timeout_s))
         self._session: aiohttp.ClientSession | None = None  # made on the running loop
         self._records: list[dict[str, Any] | None] = [None] * count
-        self._read_at = -1e9
-        self._lock = asyncio.Lock()
+        self._read_at = -1e9  # below 0: the map must be read before it is used
+        self._refreshing: asyncio.Task[None] | None = None
         self.registry_problem: str | None = None
 
     async def records(self) -> list[dict[str, Any] | None]:
-        if time.monotonic() - self._read_at < self.refresh_s:
-            return self._records
-        async with self._lock:
-            if time.monotonic() - self._read_at >= self.refresh_s:
-                try:
-                    self._records = await self.registry.lookup(self.count)
-                    self.registry_problem = None
-                except Exception as exc:  # keep the last known map; say so on /readyz
-                    self.registry_problem = f"registry unreachable: {type(exc).__name__}"
-                self._read_at = time.monotonic()
+        """The shards' records. Older than `refresh_s`, they are re-read in the background
+        and the request goes on with the ones it has (no Redis round trip on the request
+        path); only a map never read, or dropped after a shard failed, is waited for."""
+        if time.monotonic() - self._read_at >= self.refresh_s:
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.create_task(self._refresh(), name="shard-map")
+            if self._read_at < 0:
+                await asyncio.shield(self._refreshing)
         return self._records
+
+    async def _refresh(self) -> None:
+        try:
+            self._records = await self.registry.lookup(self.count)
+            self.registry_problem = None
+        except Exception as exc:  # keep the last known map; say so on /readyz
+            self.registry_problem = f"registry unreachable: {type(exc).__name__}"
+        self._read_at = time.monotonic()
 
     async def url(self, index: int) -> str:
         record = (await self.records())[index]
@@ -120,6 +126,8 @@ class ShardMap:
         return list(await asyncio.gather(*(one(k) for k in targets)))
 
     async def close(self) -> None:
+        if self._refreshing is not None:
+            self._refreshing.cancel()
         if self._session is not None:
             await self._session.close()
         await self.registry.close()
