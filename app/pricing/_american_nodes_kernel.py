@@ -12,7 +12,8 @@ European closed form and the integrand at the stored nodes, with s = t_now - u.
 Validity (per option, checked on every tick; outside it the figures are NaN, "stale"):
 - spot band. Continuation region: the first-half integration starts where the integrand is
   negligible for a spot half as far from the boundary (in ln S/B) as at preparation, so spot
-  may move away from the boundary freely and halfway towards it. Exercise region: spot on
+  may move away from the boundary freely and halfway towards it; past the boundary as
+  prepared (`exercise_at`), it is exercised: intrinsic. Exercise region: spot on
   the exercise side of B(t) (the put boundary only rises towards expiry, the call boundary
   falls, so time keeps it there). Nowhere near the boundary (no premium): as long as that
   test still holds.
@@ -59,8 +60,12 @@ from app.pricing._kernels import _at, _one
 from app.pricing._special import exp_, log_
 
 ST_STALE, ST_EUROPEAN, ST_EXERCISED, ST_PREMIUM = range(4)
-#: The nodes may slide by this fraction of the smallest s before the option is stale.
-MAX_SHIFT = 0.01
+#: The nodes may slide by this fraction of the smallest s before the option is stale. The
+#: integrand is negligible below the first node's s (by construction, for spot at half the
+#: distance to the boundary), so a slide of a fraction of it moves nothing the rule needs:
+#: measured against the full evaluation, the price error stays at the layout's own (a few
+#: 1e-9 × K) up to a slide of the whole first s; a quarter keeps a margin.
+MAX_SHIFT = 0.25
 #: Spot may come this much closer to the boundary (in ln S/B) than at preparation.
 APPROACH = 0.5
 
@@ -76,8 +81,9 @@ def _z_lo(dist, vol, beta):
 @njit(**_JIT)
 def prepare_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, panels_i,
                    slot_log_vol, h_coef, hb_coef, slot_bump, panel, status, band_lo, band_hi,
-                   max_elapsed, counts, fill, offsets, nodes):
-    """Two passes. fill=False: status, bands, max_elapsed and counts[N] (nodes per option).
+                   exercise_at, max_elapsed, counts, fill, offsets, nodes):
+    """Two passes. fill=False: status, bands, exercise_at, max_elapsed and counts[N] (nodes
+    per option).
     fill=True (offsets[N+1] from the counts, nodes[7, total]): the nodes (u, w, ln B, B,
     ∂B/∂σ, ∂²B/∂σ², ∂B/∂r) of every option with premium."""
     n_opt = strike.shape[0]
@@ -100,6 +106,7 @@ def prepare_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, 
         v = vol[i]
         pi = panel[i]
         counts[i] = 0
+        exercise_at[i] = np.nan
         ok = 0 <= pi < panels_i.shape[0] and tau > 0.0
         if ok:
             ok = ((panels_i[pi, PI_CALL] == 1) == call) and ((panels_i[pi, PI_BLACK76] == 1)
@@ -158,6 +165,7 @@ def prepare_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, 
                     band_lo[i] = edge
                 continue
         status[i] = ST_PREMIUM
+        exercise_at[i] = b_tau
         # Integrate from where the integrand is negligible for spot at half the distance.
         d_prep = APPROACH * dist
         edge = b_tau * math.exp(-phi * d_prep)
@@ -203,7 +211,7 @@ def prepare_kernel(is_call, spot, strike, t, vol, rate, div, black76, panels_f, 
 
 @njit(**_JIT)
 def nodes_kernel(is_call, spot, strike, t, vol, rate, div, black76, status, band_lo,
-                 band_hi, max_elapsed, starts, ends, nodes, elapsed, out):
+                 band_hi, exercise_at, max_elapsed, starts, ends, nodes, elapsed, out):
     """Nine figures per option at spot (float or float64[N]), `elapsed` years after the
     preparation at times to expiry t[N]; NaN where stale. Option i's nodes are the columns
     starts[i]:ends[i] of nodes. Returns the number stale."""
@@ -219,8 +227,11 @@ def nodes_kernel(is_call, spot, strike, t, vol, rate, div, black76, status, band
         v = vol[i]
         tau = t[i] - elapsed
         st = status[i]
-        if (st == ST_STALE or not (band_lo[i] <= s_ <= band_hi[i])
-                or not (0.0 <= elapsed <= max_elapsed[i])):
+        in_band = band_lo[i] <= s_ <= band_hi[i]
+        if (st == ST_PREMIUM and not in_band and elapsed >= 0.0
+                and (s_ >= exercise_at[i] if call else s_ <= exercise_at[i])):
+            st = ST_EXERCISED  # past the boundary as prepared, so past today's too
+        elif st == ST_STALE or not in_band or not (0.0 <= elapsed <= max_elapsed[i]):
             stale += 1
             for row in range(9):
                 out[row, i] = np.nan
@@ -282,3 +293,27 @@ def nodes_kernel(is_call, spot, strike, t, vol, rate, div, black76, status, band
         out[8, i] = (eu[8] + q * e_s - carry * s_ * e_ss - v * v * s_ * e_ss
                      - half_var * e_sss)
     return stale
+
+
+@njit(**_JIT)
+def splice_rows(rows, shift, t, vol, rate, div, status, band_lo, band_hi, exercise_at,
+                max_elapsed, f_t, f_vol, f_rate, f_div, f_status, f_band_lo, f_band_hi,
+                f_exercise_at, f_max_elapsed):
+    """Copies of the per-option arrays with rows[m] taken from the fresh arrays' m-th
+    option; t and max_elapsed of the fresh options shifted by `shift` (one call, not one
+    numpy call per array: the splice of a few rows costs microseconds)."""
+    t, vol, rate, div = t.copy(), vol.copy(), rate.copy(), div.copy()
+    status, band_lo, band_hi = status.copy(), band_lo.copy(), band_hi.copy()
+    exercise_at, max_elapsed = exercise_at.copy(), max_elapsed.copy()
+    for m in range(rows.shape[0]):
+        i = rows[m]
+        t[i] = f_t[m] + shift
+        vol[i] = f_vol[m]
+        rate[i] = f_rate[m]
+        div[i] = f_div[m]
+        status[i] = f_status[m]
+        band_lo[i] = f_band_lo[m]
+        band_hi[i] = f_band_hi[m]
+        exercise_at[i] = f_exercise_at[m]
+        max_elapsed[i] = f_max_elapsed[m] + shift
+    return t, vol, rate, div, status, band_lo, band_hi, exercise_at, max_elapsed

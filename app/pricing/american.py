@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.pricing._american_kernel import american_kernel
-from app.pricing._american_nodes_kernel import nodes_kernel, prepare_kernel
+from app.pricing._american_nodes_kernel import nodes_kernel, prepare_kernel, splice_rows
 from app.pricing.boundary import (
     AmericanBoundaries,
     american_boundaries,
@@ -85,11 +85,14 @@ class AmericanNodes:
     """Prepared quadrature nodes of N American options (see _american_nodes_kernel.py): the
     boundary evaluated once at each option's nodes, reused by ticks that move spot and the
     clock. Option inputs as prepared (float64/bool[N]); status int64[N]; spot band
-    [band_lo, band_hi] and max_elapsed (years) per option; option i's nodes are the columns
-    starts[i]:ends[i] (int64[N] each) of nodes float64[7, capacity] (u, weight, ln B, B,
-    ∂B/∂σ, ∂²B/∂σ², ∂B/∂r), of which the first `used` columns are written (the rest is room
-    for rows prepared again, `american_nodes_replace`). ~22 nodes per option with an
-    early-exercise premium (about 1.2 kB), none otherwise."""
+    [band_lo, band_hi] and max_elapsed (years) per option; exercise_at the boundary at
+    preparation of an option with premium (NaN otherwise): a spot past it, on the exercise
+    side, is exercised whatever the time since (the boundary only moves towards spot's
+    side as expiry nears), so the option is worth intrinsic there, not stale; option i's
+    nodes are the columns starts[i]:ends[i] (int64[N] each) of nodes float64[7, capacity]
+    (u, weight, ln B, B, ∂B/∂σ, ∂²B/∂σ², ∂B/∂r), of which the first `used` columns are
+    written (the rest is room for rows prepared again, `american_nodes_replace`). ~22 nodes
+    per option with an early-exercise premium (about 1.2 kB), none otherwise."""
 
     is_call: np.ndarray
     strike: np.ndarray
@@ -101,6 +104,7 @@ class AmericanNodes:
     status: np.ndarray
     band_lo: np.ndarray
     band_hi: np.ndarray
+    exercise_at: np.ndarray
     max_elapsed: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
@@ -119,12 +123,14 @@ def american_prepare(is_call: np.ndarray, spot: float | np.ndarray, strike: np.n
     status = np.empty(n, dtype=np.int64)
     band_lo = np.empty(n)
     band_hi = np.empty(n)
+    exercise_at = np.empty(n)
     max_elapsed = np.empty(n)
     counts = np.empty(n, dtype=np.int64)
     offsets = np.zeros(n + 1, dtype=np.int64)
     nodes = np.empty((7, 0))
     arrays = (state.panels_f, state.panels_i, state.slot_log_vol, state.h_coef, state.hb_coef,
-              state.slot_bump, panel, status, band_lo, band_hi, max_elapsed, counts)
+              state.slot_bump, panel, status, band_lo, band_hi, exercise_at, max_elapsed,
+              counts)
     prepare_kernel(is_call, spot, strike, t, vol, rate, div_yield, black76, *arrays, False,
                    offsets, nodes)
     np.cumsum(counts, out=offsets[1:])
@@ -134,7 +140,8 @@ def american_prepare(is_call: np.ndarray, spot: float | np.ndarray, strike: np.n
     r = np.ascontiguousarray(np.broadcast_to(np.asarray(rate, dtype=np.float64), (n,)))
     q = np.ascontiguousarray(np.broadcast_to(np.asarray(div_yield, dtype=np.float64), (n,)))
     return AmericanNodes(is_call, strike, t, vol, r, q, black76, status, band_lo, band_hi,
-                         max_elapsed, offsets[:-1], offsets[1:], nodes, int(offsets[-1]))
+                         exercise_at, max_elapsed, offsets[:-1], offsets[1:], nodes,
+                         int(offsets[-1]))
 
 
 def american_nodes_greeks_into(nodes: AmericanNodes, spot: float | np.ndarray, elapsed: float,
@@ -145,7 +152,8 @@ def american_nodes_greeks_into(nodes: AmericanNodes, spot: float | np.ndarray, e
     `american_greeks_into` this tick and prepare again when convenient."""
     stale: int = nodes_kernel(nodes.is_call, spot, nodes.strike, nodes.t, nodes.vol,
                               nodes.rate, nodes.div_yield, nodes.black76, nodes.status,
-                              nodes.band_lo, nodes.band_hi, nodes.max_elapsed, nodes.starts,
+                              nodes.band_lo, nodes.band_hi, nodes.exercise_at,
+                              nodes.max_elapsed, nodes.starts,
                               nodes.ends, nodes.nodes, elapsed, out)
     return stale
 
@@ -178,18 +186,15 @@ def american_nodes_replace(nodes: AmericanNodes, rows: np.ndarray, fresh: Americ
     starts[rows] = used + fresh.starts
     ends[rows] = used + fresh.starts + fresh_counts
 
-    def put(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        out = old.copy()
-        out[rows] = new
-        return out
-
-    return AmericanNodes(nodes.is_call, nodes.strike, put(nodes.t, fresh.t + elapsed),
-                         put(nodes.vol, fresh.vol), put(nodes.rate, fresh.rate),
-                         put(nodes.div_yield, fresh.div_yield), nodes.black76,
-                         put(nodes.status, fresh.status), put(nodes.band_lo, fresh.band_lo),
-                         put(nodes.band_hi, fresh.band_hi),
-                         put(nodes.max_elapsed, fresh.max_elapsed + elapsed), starts, ends,
-                         buffer, used + extra)
+    per_option = splice_rows(
+        rows, elapsed, nodes.t, nodes.vol, nodes.rate, nodes.div_yield, nodes.status,
+        nodes.band_lo, nodes.band_hi, nodes.exercise_at, nodes.max_elapsed, fresh.t, fresh.vol,
+        fresh.rate, fresh.div_yield, fresh.status, fresh.band_lo, fresh.band_hi,
+        fresh.exercise_at, fresh.max_elapsed)
+    t, vol, rate, div, status, band_lo, band_hi, exercise_at, max_elapsed = per_option
+    return AmericanNodes(nodes.is_call, nodes.strike, t, vol, rate, div, nodes.black76, status,
+                         band_lo, band_hi, exercise_at, max_elapsed, starts, ends, buffer,
+                         used + extra)
 
 
 def price_american(american: np.ndarray, is_call: np.ndarray, spot: np.ndarray,

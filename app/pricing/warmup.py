@@ -42,7 +42,11 @@ def _warm_american(is_call: np.ndarray, strike: np.ndarray, t: np.ndarray,
     """American kernels (boundary solver, figures, implied vol) and the dividend grid."""
     from app.pricing._american_iv_kernel import american_iv_kernel
     from app.pricing._american_kernel import american_kernel
-    from app.pricing.american import american_nodes_greeks_into, american_prepare
+    from app.pricing.american import (
+        american_nodes_greeks_into,
+        american_nodes_replace,
+        american_prepare,
+    )
     from app.pricing.boundary import american_boundaries
     from app.pricing.dividends import dividend_grid_greeks_into, dividend_grids
 
@@ -63,6 +67,10 @@ def _warm_american(is_call: np.ndarray, strike: np.ndarray, t: np.ndarray,
                                np.full(n, 0.2), *arrays, iv, reason)
             nodes = american_prepare(is_call, spot, strike, t, vol, r, q, black76, state, panel)
             american_nodes_greeks_into(nodes, spot, 0.0, out)
+            american_nodes_replace(nodes, np.array([1]), american_prepare(
+                is_call[1:], spot if np.ndim(spot) == 0 else spot[1:], strike[1:], t[1:],
+                vol[1:], r if np.ndim(r) == 0 else r[1:], q if np.ndim(q) == 0 else q[1:],
+                black76, state, panel[1:]), 0.0)
     ones = np.ones(n)
     grid = dividend_grids(is_call, 100.0 * ones, strike, t, vol, 0.05 * ones, 0.0 * ones,
                           np.array([True, False]), np.array([0.25]), np.array([1.0]),

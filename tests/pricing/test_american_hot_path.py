@@ -152,8 +152,35 @@ def test_prepared_nodes_go_stale_outside_their_spot_band_or_age(book_state):
     edge = below | above
     assert edge.sum() > 50
     spot = np.where(below, 0.99 * nodes.band_lo, np.where(above, 1.01 * nodes.band_hi, 100.0))
+    # an option with premium whose spot went past the boundary it had at preparation is
+    # exercised (the boundary only moves towards spot's side as expiry nears): intrinsic
+    past = (nodes.status == 3) & np.where(b["is_call"], spot >= nodes.exercise_at,
+                                          spot <= nodes.exercise_at)
     stale = american_nodes_greeks_into(nodes, spot, 0.0, out)
-    assert stale == edge.sum() and np.isnan(out[0][edge]).all()
+    assert stale == (edge & ~past).sum() and np.isnan(out[0][edge & ~past]).all()
+    intrinsic = np.where(b["is_call"], spot - b["strike"], b["strike"] - spot)
+    np.testing.assert_array_equal(out[0][past], intrinsic[past])
+    np.testing.assert_array_equal(out[1][past], np.where(b["is_call"], 1.0, -1.0)[past])
+    assert (out[2:][:, past] == 0.0).all()
+
+
+def test_spot_past_the_prepared_boundary_is_exercised_at_any_age(book_state):
+    """The nodes' exercise test against the full evaluation: spot moved past each premium
+    option's boundary (as prepared), later: the full evaluation says exercised too."""
+    b, state, panel = book_state
+    nodes = american_prepare(b["is_call"], 100.0, b["strike"], b["t"], b["vol"], RATE, DIV,
+                             False, state, panel)
+    premium = np.flatnonzero(nodes.status == 3)
+    assert premium.size > 50
+    spot = np.where(b["is_call"], 1.001 * nodes.exercise_at, 0.999 * nodes.exercise_at)[premium]
+    elapsed = 10.0 * nodes.max_elapsed[premium].max()  # far past the nodes' own age limit
+    out = np.empty((9, b["strike"].size))
+    spots = np.full(b["strike"].size, 100.0)
+    spots[premium] = spot
+    american_nodes_greeks_into(nodes, spots, elapsed, out)
+    full = _figures(b, state, panel, spot=spots, t=b["t"] - elapsed)
+    np.testing.assert_allclose(out[0][premium], full[0][premium], atol=1e-9 * 100)
+    np.testing.assert_allclose(out[1][premium], full[1][premium], atol=1e-12)
 
 
 def test_the_stale_rows_prepared_again_alone_price_as_a_full_preparation_would(book_state):
