@@ -44,16 +44,6 @@ _JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
 
 
 @njit(inline="always", **_JIT)
-def put_regime(rp, qp):
-    """REGIME_* of a put with rate rp and dividend yield qp (a call: rp = q, qp = r)."""
-    if rp > 0.0 or (rp == 0.0 and qp < 0.0):
-        return REGIME_EARLY
-    if qp >= rp:
-        return REGIME_EUROPEAN
-    return REGIME_DOUBLE
-
-
-@njit(inline="always", **_JIT)
 def boundary_at_expiry(rp, qp):
     """X = b(0+) for the put form, strike 1 (REGIME_EARLY only)."""
     return rp / qp if qp > rp else 1.0

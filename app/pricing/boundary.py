@@ -148,7 +148,16 @@ def _put_form(call: bool, r: float, q: float) -> tuple[float, float]:
     return (q, r) if call else (r, q)
 
 
+#: A put-form rate below this is no reason to exercise early: the premium it could earn is
+#: under rp × K × t, below 1e-19 × K, while the boundary solve of rates far below it (1e-60)
+#: loses its logarithms to underflow and priced an American put below the European one.
+MIN_EARLY_RATE = 1e-20
+
+
 def _regime(rp: float, qp: float) -> int:
+    """REGIME_* of a put with rate rp and dividend yield qp (a call: rp = q, qp = r)."""
+    if 0.0 < rp < MIN_EARLY_RATE:
+        rp = 0.0
     if rp > 0.0 or (rp == 0.0 and qp < 0.0):
         return REGIME_EARLY
     if qp >= rp:

@@ -78,6 +78,17 @@ def test_negative_rates_without_early_exercise_give_the_european_figures(kind):
         np.testing.assert_allclose(american[name], european[name], rtol=1e-14, atol=1e-300)
 
 
+@pytest.mark.parametrize("rate", [1e-300, 1e-145, 1e-60, 1e-21])
+def test_a_vanishing_rate_gives_no_early_exercise_not_a_price_below_european(rate):
+    # hypothesis found r = q = 3e-145: the boundary solve's logarithms underflowed and the
+    # put came out exercised (intrinsic) below its European value
+    args = ("put", 20.0, 20.0 * math.exp(0.01), 1 / 365, 0.05, rate, rate)
+    american = greeks(*args, style="american")
+    european = greeks(*args)
+    for name in GREEK_NAMES:
+        assert float(american[name]) == pytest.approx(float(european[name]), abs=1e-15), name
+
+
 @pytest.mark.parametrize("kind", ["call", "put"])
 def test_negative_rates_with_two_boundaries_are_priced_on_the_grid(kind):
     # Put with q < r < 0 (call: r < q < 0): exercised only between two boundaries.
