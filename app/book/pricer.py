@@ -47,11 +47,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dynhedge.pricer")
 HORIZON_STEP_Y = 0.5  # boundary horizons are whole multiples of this many years
+#: A row whose prepared nodes went stale sooner than this after their preparation (spot a
+#: hair from its boundary, where the nodes' age limit is tiny) is priced in full on the
+#: cached boundaries until this long after that preparation, not prepared again every tick.
+MIN_NODES_LIFE_Y = 1.0 / SECONDS_PER_YEAR
 
 
 class OptionPricer:
-    __slots__ = ("_am_key", "_am_state", "_grid", "_grid_key", "_nodes", "_nodes_key",
-                 "_panel")
+    __slots__ = ("_am_key", "_am_state", "_grid", "_grid_key", "_nodes", "_nodes_at",
+                 "_nodes_key", "_panel")
 
     def __init__(self) -> None:
         self._am_state: AmericanBoundaries | None = None
@@ -59,6 +63,7 @@ class OptionPricer:
         self._panel: np.ndarray | None = None  # each American row's boundary panel in _am_state
         self._nodes: AmericanNodes | None = None
         self._nodes_key: tuple[object, ...] | None = None
+        self._nodes_at: FloatArray | None = None  # each row's preparation, on the nodes' clock
         self._grid: tuple[DividendGrid, DividendGrid | None, float] | None = None
         self._grid_key: tuple[object, ...] | None = None
 
@@ -119,6 +124,7 @@ class OptionPricer:
             self._nodes = american_prepare(is_call, spot, strike, t, vol, rate, q, black76,
                                            state, panel)
             self._nodes_key = nodes_key
+            self._nodes_at = np.zeros(idx.size)
 
     def _stale_rows(self, is_call: np.ndarray, spot: float, strike: FloatArray, t: FloatArray,
                     vol: FloatArray, rate: float, q: float, black76: bool, out: FloatArray,
@@ -126,8 +132,10 @@ class OptionPricer:
         """The rows the prepared nodes left NaN (spot came near their boundary, or their
         nodes slid too far): priced on the cached boundaries and prepared again alone, the
         rest untouched. False when the cached boundaries do not cover them either."""
-        state, panel, nodes = self._am_state, self._panel, self._nodes
+        state, panel, nodes, prepared_at = self._am_state, self._panel, self._nodes, \
+            self._nodes_at
         assert state is not None and panel is not None and nodes is not None
+        assert prepared_at is not None
         rows = np.flatnonzero(np.isnan(out[0]))
         sub = np.empty((9, rows.size))
         args = (is_call[rows], spot, strike[rows], t[rows], vol[rows], rate, q, black76, state,
@@ -135,8 +143,20 @@ class OptionPricer:
         if american_greeks_into(*args, sub):
             return False
         out[:, rows] = sub
-        if not scratch:
-            self._nodes = american_nodes_replace(nodes, rows, american_prepare(*args), elapsed)
+        if scratch:
+            return True
+        due = elapsed - prepared_at[rows] >= MIN_NODES_LIFE_Y  # the others: in full a while
+        if due.all():
+            fresh = american_prepare(*args)
+        elif due.any():
+            rows = rows[due]
+            fresh = american_prepare(is_call[rows], spot, strike[rows], t[rows], vol[rows],
+                                     rate, q, black76, state, panel[rows])
+        else:
+            return True
+        self._nodes = american_nodes_replace(nodes, rows, fresh, elapsed)
+        self._nodes_at = prepared_at.copy()
+        self._nodes_at[rows] = elapsed
         return True
 
     # --- cash dividends -----------------------------------------------------------------------

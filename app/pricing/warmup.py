@@ -68,11 +68,15 @@ def _warm_american(is_call: np.ndarray, strike: np.ndarray, t: np.ndarray,
             nodes = american_prepare(is_call, spot, strike, t, vol, r, q, black76, state, panel)
             american_nodes_greeks_into(nodes, spot, 0.0, out)
             american_nodes_replace(nodes, np.array([1]), american_prepare(
-                is_call[1:], spot if np.ndim(spot) == 0 else spot[1:], strike[1:], t[1:],
-                vol[1:], r if np.ndim(r) == 0 else r[1:], q if np.ndim(q) == 0 else q[1:],
+                is_call[1:], _second(spot), strike[1:], t[1:], vol[1:], _second(r), _second(q),
                 black76, state, panel[1:]), 0.0)
     ones = np.ones(n)
     grid = dividend_grids(is_call, 100.0 * ones, strike, t, vol, 0.05 * ones, 0.0 * ones,
                           np.array([True, False]), np.array([0.25]), np.array([1.0]),
                           time_steps=4, points_per_sd=2.0)
     dividend_grid_greeks_into(grid, 100.0, 0.0, out)
+
+
+def _second(x: float | np.ndarray) -> float | np.ndarray:
+    """A market input of the second option alone (a float is everyone's)."""
+    return x if isinstance(x, float) else x[1:]
