@@ -12,7 +12,6 @@ unreachable keeps the last sum (and says so in the log, at most every `COMPLAINT
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from app.adapters.shard_registry import connect
+from app.adapters.shard_registry import ShardRedisTask
 from app.domain.shard import Shard
 from app.engine.firm_book import BookPart, FirmRest, add_parts
 
@@ -33,13 +32,9 @@ def part_key(prefix: str, index: int) -> str:
     return f"{prefix}:book:{{{index}}}"
 
 
-class FirmExchange:
+class FirmExchange(ShardRedisTask):
     def __init__(self, url: str, prefix: str, shard: Shard, timeout_s: float = 0.5) -> None:
-        self.client = connect(url, timeout_s)
-        self.prefix = prefix
-        self.shard = shard
-        self.timeout_s = max(timeout_s, 1.0)  # a round of reads, not one call
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(url, prefix, shard, timeout_s)
         self._written: dict[str, Any] | None = None
         self._rest: FirmRest | None = None
         self._complained_at = -COMPLAINT_EVERY_S
@@ -91,10 +86,3 @@ class FirmExchange:
                 log.warning("firm-wide limits judged without shard(s) %s: no figures from "
                             "them yet", ", ".join(f"{k}/{self.shard.count}" for k in missing))
         return FirmRest(add_parts(parts), tuple(shards), tuple(missing))
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
-        await self.client.aclose()

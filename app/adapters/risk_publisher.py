@@ -10,7 +10,6 @@ down (its last figures, marked stale)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,8 +17,7 @@ from typing import Any
 
 import orjson
 
-from app.adapters.shard_registry import connect
-from app.domain.shard import Shard
+from app.adapters.shard_registry import ShardRedisTask
 
 log = logging.getLogger("dynhedge.risk-publisher")
 
@@ -32,14 +30,7 @@ def index_key(prefix: str, index: int) -> str:
     return f"{prefix}:shard:{{{index}}}"
 
 
-class RiskPublisher:
-    def __init__(self, url: str, prefix: str, shard: Shard, timeout_s: float = 0.5) -> None:
-        self.client = connect(url, timeout_s)
-        self.prefix = prefix
-        self.shard = shard
-        self.timeout_s = max(timeout_s, 1.0)  # a round of writes, not one call
-        self._task: asyncio.Task[None] | None = None
-
+class RiskPublisher(ShardRedisTask):
     def start(self, subscribe: Callable[[], asyncio.Queue[bytes | None]],
               current: Callable[[], list[dict[str, Any]]]) -> None:
         """`subscribe` a risk feed; `current` every underlying's figures now."""
@@ -91,14 +82,6 @@ class RiskPublisher:
         await asyncio.gather(*(self.client.set(risk_key(self.prefix, u), orjson.dumps(
             {"shard": self.shard.label, "published_at": now, "risk": r}))
             for u, r in figures.items()))
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
-        await self.client.aclose()
-
 
 async def stored_risk(client: Any, prefix: str, index: int) -> dict[str, dict[str, Any]]:
     """The last figures shard `index` published: {underlying: {shard, published_at, risk}}."""

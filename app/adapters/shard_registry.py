@@ -47,6 +47,25 @@ def connect(url: str, timeout_s: float) -> Any:
     return aioredis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
 
 
+class ShardRedisTask:
+    """A shard's background task writing to Redis (its risk figures, its part of the firm's
+    figures): its own client, the shard, a bound per round of calls, and a clean stop."""
+
+    def __init__(self, url: str, prefix: str, shard: Shard, timeout_s: float = 0.5) -> None:
+        self.client = connect(url, timeout_s)
+        self.prefix = prefix
+        self.shard = shard
+        self.timeout_s = max(timeout_s, 1.0)  # a round of calls, not one call
+        self._task: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        await self.client.aclose()
+
+
 class ShardRegistry:
     def __init__(self, url: str, prefix: str, lease_s: float = 3.0,
                  timeout_s: float = 0.5) -> None:

@@ -126,17 +126,23 @@ def load_book(client: httpx.Client, unders: list[str]) -> None:
     client.put("/v1/positions", json=positions).raise_for_status()
 
 
-def paced_latencies(client: httpx.Client, unders: list[str], n: int,
-                    rate: float) -> list[float]:
-    """Seconds per single-tick POST, sent at `rate` a second (late sends are not bunched)."""
-    out = []
-    period = 1.0 / rate
+def paced(n: int, period: float) -> Iterator[int]:
+    """0..n-1, each yielded `period` seconds after the one before (a late one is not made up
+    for by bunching the next ones)."""
     next_at = time.perf_counter()
     for i in range(n):
         now = time.perf_counter()
         if now < next_at:
             time.sleep(next_at - now)
         next_at = max(next_at + period, time.perf_counter())
+        yield i
+
+
+def paced_latencies(client: httpx.Client, unders: list[str], n: int,
+                    rate: float) -> list[float]:
+    """Seconds per single-tick POST, sent at `rate` a second (late sends are not bunched)."""
+    out = []
+    for i in paced(n, 1.0 / rate):
         tick = {"symbol": unders[i % len(unders)], "price": 100.0 + (i % 7) * 0.01}
         t0 = time.perf_counter()
         r = client.post("/v1/ticks", json=tick)
@@ -221,13 +227,8 @@ def offer(gw: httpx.Client, unders: list[str], rate: float, size: int,
     """Tick lists of `size` over every underlying at `rate` ticks a second for about
     `seconds`; returns (lists sent, seconds taken)."""
     lists = int(seconds * rate / size)
-    period, next_at = size / rate, time.perf_counter()
     started = time.perf_counter()
-    for i in range(lists):
-        now = time.perf_counter()
-        if now < next_at:
-            time.sleep(next_at - now)
-        next_at = max(next_at + period, time.perf_counter())
+    for i in paced(lists, size / rate):
         price = 100.0 + (i % 7) * 0.01
         batch = [{"symbol": unders[j % len(unders)], "price": price} for j in range(size)]
         gw.post("/v1/ticks", json=batch).raise_for_status()

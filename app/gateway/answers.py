@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from app.api.errors import error_body
 from app.gateway import routing
-from app.gateway.shards import Answer, ShardDown
+from app.gateway.shards import Answer, ShardDown, ShardMap
 
 
 def json_answer(content: Any, status: int = 200) -> Response:
@@ -51,3 +51,15 @@ def merged(answers: list[Answer | ShardDown], write: bool) -> Response:
     except orjson.JSONDecodeError:
         return json_answer(error_body(502, "a shard's answer is not JSON: ask one shard with "
                                 "?shard=K"), 502)
+
+
+async def not_all_ready(shards: ShardMap, headers: dict[str, str], what: str) -> Response | None:
+    """503 naming the first shard that does not answer its /readyz (`what`: the write that
+    goes to every shard or none), or None when every shard is ready."""
+    for probe in await shards.send_all("GET", "/readyz", headers):
+        if isinstance(probe, ShardDown):
+            return down(probe, f": {what} on every shard or none")
+        if probe.status != 200:
+            return down(ShardDown(probe.index, shards.count, "not ready"),
+                        f": {what} on every shard or none")
+    return None

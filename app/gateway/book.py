@@ -14,7 +14,7 @@ from app.api.schemas import PositionIn
 from app.domain import canonical_symbol, instrument_from_fields
 from app.domain.shard import shard_of, underlying_of
 from app.engine.command_codec import INSTRUMENT_FIELDS
-from app.gateway.answers import down, invalid, json_answer, merged, passed
+from app.gateway.answers import down, invalid, json_answer, merged, not_all_ready, passed
 from app.gateway.shards import ShardDown, ShardMap
 
 _POSITIONS = TypeAdapter(list[PositionIn])
@@ -41,12 +41,9 @@ async def load_positions(shards: ShardMap, data: Any, headers: dict[str, str],
         parts[shard_of(inst.underlying, shards.count)].append(data[i])
     # every shard answers now, or nothing is sent anywhere (one dying between this probe
     # and the load is answered 503 with `applied` naming the shards that took their part)
-    for probe in await shards.send_all("GET", "/readyz", headers):
-        if isinstance(probe, ShardDown):
-            return down(probe, ": the book is loaded on every shard or none")
-        if probe.status != 200:
-            return down(ShardDown(probe.index, shards.count, "not ready"),
-                         ": the book is loaded on every shard or none")
+    refused = await not_all_ready(shards, headers, "the book is loaded")
+    if refused is not None:
+        return refused
     answers = await shards.send_all("PUT", "/v1/positions", headers,
                                     {k: orjson.dumps(v) for k, v in parts.items()}, params)
     return merged(answers, write=True)

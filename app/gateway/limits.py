@@ -22,7 +22,7 @@ from starlette.responses import Response
 from app.api.alerts import LimitIn
 from app.api.errors import error_body, field_errors, first_reason
 from app.domain.shard import shard_of
-from app.gateway.answers import down, invalid, json_answer, passed
+from app.gateway.answers import down, invalid, json_answer, not_all_ready, passed
 from app.gateway.shards import Answer, ShardDown, ShardMap
 
 _LIMITS = TypeAdapter(list[LimitIn])
@@ -48,12 +48,9 @@ async def put_limits(shards: ShardMap, data: Any, headers: dict[str, str],
             shard_of(item.scope, shards.count)]
         for k in owners:
             parts[k].append(raw)
-    for probe in await shards.send_all("GET", "/readyz", headers):
-        if isinstance(probe, ShardDown):
-            return down(probe, ": limits are set on every shard or none")
-        if probe.status != 200:
-            return down(ShardDown(probe.index, shards.count, "not ready"),
-                        ": limits are set on every shard or none")
+    refused = await not_all_ready(shards, headers, "limits are set")
+    if refused is not None:
+        return refused
     answers = await shards.send_all("PUT", "/v1/limits", headers,
                                     {k: orjson.dumps(v) for k, v in parts.items()}, params)
     return _listing(answers, write=True)
