@@ -131,7 +131,8 @@ class OptionPricer:
                     elapsed: float, scratch: bool) -> bool:
         """The rows the prepared nodes left NaN (spot came near their boundary, or their
         nodes slid too far): priced on the cached boundaries and prepared again alone, the
-        rest untouched. False when the cached boundaries do not cover them either."""
+        rest untouched — except rows prepared less than MIN_NODES_LIFE_Y ago, priced in full
+        until then. False when the cached boundaries do not cover them either."""
         state, panel, nodes, prepared_at = self._am_state, self._panel, self._nodes, \
             self._nodes_at
         assert state is not None and panel is not None and nodes is not None
@@ -146,14 +147,11 @@ class OptionPricer:
         if scratch:
             return True
         due = elapsed - prepared_at[rows] >= MIN_NODES_LIFE_Y  # the others: in full a while
-        if due.all():
-            fresh = american_prepare(*args)
-        elif due.any():
-            rows = rows[due]
-            fresh = american_prepare(is_call[rows], spot, strike[rows], t[rows], vol[rows],
-                                     rate, q, black76, state, panel[rows])
-        else:
+        if not due.any():
             return True
+        rows = rows[due]
+        fresh = american_prepare(is_call[rows], spot, strike[rows], t[rows], vol[rows], rate, q,
+                                 black76, state, panel[rows])
         self._nodes = american_nodes_replace(nodes, rows, fresh, elapsed)
         self._nodes_at = prepared_at.copy()
         self._nodes_at[rows] = elapsed
