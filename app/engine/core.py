@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.book import Book, UnderlyingMarket, UnderlyingRisk
-from app.book.vols import OptionQuote, SurfaceConfig, SurfaceState
+from app.book.vols import SurfaceConfig, SurfaceState
 from app.domain import (
     Clock,
     Fill,
@@ -29,13 +29,12 @@ from app.domain import (
     canonical_symbol,
 )
 from app.domain.shard import Shard, underlying_of
-from app.engine import dispatch, fills
+from app.engine import dispatch, fills, tick_intake
 from app.engine.commands import Command, NewFill, RecordFill, SignalSent
 from app.engine.firm_book import FirmRest
 from app.engine.inbox import Inbox
-from app.engine.jump_filter import JumpFilter, Verdict
+from app.engine.jump_filter import JumpFilter
 from app.engine.limits import Limits
-from app.engine.occ import occ_or_invalid
 from app.engine.pnl_desk import PnlDesk
 from app.engine.quote_vols import QuoteVols
 from app.errors import InvalidInput, Misrouted, UnknownSymbol
@@ -174,74 +173,15 @@ class Core:
     # --- ticks ----------------------------------------------------------------------------
 
     def apply_tick(self, tick: Tick) -> str:
-        """Validate and apply one tick to the market state; returns the dirty underlying.
-        Raises InvalidInput (naming the field) or UnknownSymbol; a rejected tick changes nothing."""
-        symbol = tick.symbol
-        market = self.book.markets.get(symbol)
-        if tick.ts > tick.received + self.max_clock_skew_s:
-            raise InvalidInput(
-                "ts", f"more than {self.max_clock_skew_s:g} s ahead of the server clock"
-            )
-        if market is not None:
-            self._check_order(tick, market.last_tick_ts)
-            price = _tick_price(tick)
-            jump = self.jump_filters.get(symbol)
-            if jump is None:
-                jump = self.jump_filters[symbol] = JumpFilter()
-            jump.max_jump_pct, jump.confirm_ticks = market.max_jump_pct, market.confirm_ticks
-            # the last accepted price: a tick's, a restored tick's or the PUT's `spot`
-            verdict = jump.judge(market.spot, price, tick.ts)
-            if verdict is Verdict.HOLD:
-                market.last_tick_ts = tick.ts  # held prints still order the feed
-                log.warning("%s: print %g held (%.1f%% from %g)", symbol, price,
-                            100 * (price / (market.spot or price) - 1), market.spot)
-                return symbol
-            if verdict is Verdict.CONFIRM:
-                log.warning("%s: new level %g confirmed by %d prints", symbol, price,
-                            market.confirm_ticks)
-            elif verdict is Verdict.RETURN:
-                log.warning("%s: market returned to %g; held prints dropped", symbol, price)
-            self.book.apply_spot(symbol, tick.ts, price, tick.received, tick.bid, tick.ask)
-            self.dirty.add(symbol)
-            return symbol
-        known = self.book.instrument(symbol)
-        inst = known or occ_or_invalid(symbol)
-        if known is None and self.shard is not None:
-            self.check_owner(symbol if inst is None else inst.underlying)
-        if inst is not None and inst.is_convertible:
-            raise InvalidInput("symbol", "a convertible is valued from its underlying's ticks")
-        if inst is None or not inst.is_option:
-            raise UnknownSymbol("symbol", symbol)
-        market = self.book.markets.get(inst.underlying)
-        if market is None:
-            raise UnknownSymbol("underlying", inst.underlying)
-        inst = dataclasses.replace(inst, symbol=canonical_symbol(inst.symbol))
-        self._check_order(tick, market.option_tick_ts.get(inst.symbol))
-        iv = tick.iv if tick.iv is not None else self.quote_vols.implied(
-            inst, market, tick, self.book.style_of(inst) == "american")
-        if not (0 < iv <= 10):
-            raise InvalidInput("iv", "must be in (0, 10]")
-        self.book.apply_option_iv(inst, tick.ts, iv)
-        if market.surface is not None:
-            market.surface.note_quote(inst.symbol, OptionQuote(
-                inst.strike or 0.0, inst.expiry or 0.0, inst.is_call, iv, tick.ts,
-                math.nan if tick.bid is None else tick.bid,
-                math.nan if tick.ask is None else tick.ask,
-                self.book.style_of(inst) == "american"))
-        self.pnl.quote(inst.symbol, tick.ts, tick.mid)
-        self.dirty.add(inst.underlying)
-        return inst.underlying
+        """Validate and apply one tick to the market state; returns the dirty underlying
+        (app.engine.tick_intake)."""
+        return tick_intake.apply_tick(self, tick)
 
     def check_event_time(self, ts: float, field: str = "ts") -> None:
         """An event time (a fill's) may not be more than the clock skew ahead of the server."""
         if ts > self.clock.now() + self.max_clock_skew_s:
             raise InvalidInput(field, f"more than {self.max_clock_skew_s:g} s ahead of the "
                                "server clock")
-
-    @staticmethod
-    def _check_order(tick: Tick, last_ts: float | None) -> None:
-        if last_ts is not None and tick.ts < last_ts:
-            raise InvalidInput("ts", "older than the last accepted tick of this symbol")
 
     # --- fills ----------------------------------------------------------------------------
 
@@ -451,16 +391,6 @@ class Core:
         if self.shard is not None and self.book.instrument(symbol) is None \
                 and symbol not in self.book.hedge_users:
             self.check_owner(underlying_of(symbol))
-
-
-def _tick_price(tick: Tick) -> float:
-    if tick.price is not None:
-        return tick.price
-    if tick.bid is not None and tick.ask is not None:
-        if tick.bid > tick.ask:
-            raise InvalidInput("bid", "bid > ask")
-        return 0.5 * (tick.bid + tick.ask)
-    raise InvalidInput("price", "an underlying tick needs price, or bid and ask")
 
 
 __all__ = ["Core", "FillOutcome", "LoadOutcome"]
