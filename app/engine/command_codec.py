@@ -63,6 +63,15 @@ class Unresolved:
     bust: bool = False
 
 
+def resolved(cmd: Command | Unresolved, core: Any) -> Command:
+    """A journaled command as the core takes it: an `Unresolved` fill resolved against the
+    book `core` (app.engine.core.Core) has rebuilt so far; any other command as it is."""
+    if not isinstance(cmd, Unresolved):
+        return cmd
+    record = core.resolve_fill(cmd.fill)
+    return BustFill(record) if cmd.bust else record
+
+
 def instrument_record(i: Instrument) -> dict[str, Any]:
     """An instrument whole (the journal's and the snapshot's record); a convertible's terms
     under `convertible` (records written before convertibles have none)."""

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from app.engine.command_codec import decode, encode
+from app.engine.command_codec import decode, encode, resolved
 from app.engine.commands import BustFill, NewFill, RecordFill
 from app.engine.fill_memo import Recalled
 from app.errors import Conflict, NotReady, UnknownSymbol
@@ -97,7 +97,7 @@ class FillIntake:
             for record, payload, done in batch:
                 exec_id = record.fill.exec_id
                 outcome = r.core.execute(record)
-                r._ticked.update(outcome.underlyings)  # their P&L tracks moved
+                r.checkpoint.ticked.update(outcome.underlyings)  # their P&L tracks moved
                 answer = fill_answer(outcome)
                 r.fills.put(exec_id, payload, answer)
                 self.inflight.pop(exec_id, None)
@@ -119,7 +119,7 @@ class FillIntake:
             original, busted = record
             if busted:
                 raise Conflict(f"fill {exec_id!r} was busted already")
-            fill = r._replayed(decode("fill", original))
+            fill = resolved(decode("fill", original), r.core)
             assert isinstance(fill, RecordFill)
             bust = BustFill(fill)
             try:

@@ -80,7 +80,7 @@ class PnlDays:
             except Exception as exc:
                 raise NotReady(f"journal write failed: {exc}") from exc
             r.core.execute(cmd)
-            r._ticked.update(r.core.book.markets)  # the tracks of the new day
+            r.checkpoint.ticked.update(r.core.book.markets)  # the tracks of the new day
             await r._snapshot_maybe(event_id)
             return day
 

@@ -20,20 +20,19 @@ from typing import Any
 
 from app.codec import dumps, kept
 from app.domain import Tick
+from app.engine import restart
 from app.engine.alert_egress import AlertEgress
-from app.engine.command_codec import Unresolved, decode, encode
+from app.engine.command_codec import encode
 from app.engine.commands import (
-    BustFill,
     Command,
     LoadPositions,
     NewFill,
-    RecordFill,
     TickFrame,
 )
 from app.engine.core import Core
 from app.engine.egress import Egress, cancel_all
 from app.engine.feed import Feed
-from app.engine.fill_intake import FillIntake, fill_answer
+from app.engine.fill_intake import FillIntake
 from app.engine.fill_memo import FillMemo
 from app.engine.firm_book import FirmRest
 from app.engine.metrics import Metrics
@@ -41,8 +40,9 @@ from app.engine.pnl_day import RollTime
 from app.engine.pnl_days import PnlDays
 from app.engine.ports import Journal, SignalBus
 from app.engine.read import ReadModel
-from app.engine.snapshot import capture, restore, restore_tick_state, tick_state
+from app.engine.snapshot import capture
 from app.engine.surfaces import Refitter
+from app.engine.tick_checkpoint import TickCheckpoint
 from app.engine.tick_frame import apply_frame
 from app.engine.views import fill_view, risk_view
 from app.errors import Conflict, DynhedgeError, NotReady
@@ -93,8 +93,7 @@ class Runner:
         self._pending_io: set[asyncio.Future[Any]] = set()
         self._since_snapshot = 0
         self.snapshot_every = snapshot_every
-        self.tick_checkpoint_s = tick_checkpoint_s
-        self._ticked: set[str] = set()  # underlyings whose tick state is not checkpointed yet
+        self.checkpoint = TickCheckpoint(journal, core, tick_checkpoint_s)
         self.refitter = Refitter(self)  # surfaces refitted off the tick path
         self.days = PnlDays(self, roll)  # the P&L day: marks, rolls (app.engine.pnl_days)
         self.ready = False
@@ -113,7 +112,7 @@ class Runner:
             asyncio.create_task(self._risk_push_loop(), name="risk-push"),
             asyncio.create_task(self._sweep_loop(), name="ttl-sweeper"),
             asyncio.create_task(self.intake.run(), name="fill-writer"),
-            asyncio.create_task(self._tick_checkpoint_loop(), name="tick-checkpoint"),
+            asyncio.create_task(self.checkpoint.run(), name="tick-checkpoint"),
             asyncio.create_task(self._alert_writer(), name="alert-writer"),
             asyncio.create_task(self.refitter.run(), name="surface-refits"),
         ]
@@ -129,7 +128,7 @@ class Runner:
         except Exception:
             log.exception("alerts not journaled at stop")
         try:
-            await self._checkpoint_ticks()  # a clean stop keeps the last tick exactly
+            await self.checkpoint.write()  # a clean stop keeps the last tick exactly
         except Exception:
             log.exception("last tick checkpoint at stop failed")
         await self.egress.stop()  # hands over what is queued, briefly
@@ -140,43 +139,8 @@ class Runner:
         await self.journal.close()
 
     async def _restore(self) -> None:
-        """Rebuild the book, policies, halts and pending signals: the latest snapshot, then
-        the journal's tail through the same command functions that ran live."""
-        snap, events = await self.journal.replay()
-        self.core.limits.replaying = True  # the journal's alerts rebuild the limits' states
-        if snap is not None:
-            restore(self.core, snap)
-        records = await self.journal.fill_records(self.fills.size)
-        replayed: dict[str, dict[str, Any]] = {}
-        for kind, body in events:
-            try:
-                cmd = self._replayed(decode(kind, body))
-                result = self.core.execute(cmd)
-            except (DynhedgeError, ValueError) as exc:  # valid when written: log, go on
-                log.error("journal replay: %s event skipped: %s", kind, exc)
-                continue
-            if isinstance(cmd, RecordFill):
-                replayed[cmd.fill.exec_id] = fill_answer(result)
-        self.core.limits.replaying = False
-        for symbol, state in (await self.journal.last_ticks()).items():
-            restore_tick_state(self.core, symbol, state)
-        for exec_id, (payload, result) in records.items():  # oldest first
-            self.fills.put(exec_id, payload, replayed.get(exec_id, result))
-        self.fills.complete = len(records) < self.fills.size
-        self.core.hedger.next_seq = max(self.core.hedger.next_seq,
-                                        await self.journal.max_seq() + 1)
-        self.core.dirty.clear()
-        self._since_snapshot = len(events)
-        log.info("restored %s + %d journal events; next seq %d",
-                 "a snapshot" if snap else "no snapshot", len(events), self.core.hedger.next_seq)
-
-    def _replayed(self, cmd: Command | Unresolved) -> Command:
-        """A journaled command as the core takes it: a fill written before instruments were
-        recorded whole is resolved against the book rebuilt so far."""
-        if not isinstance(cmd, Unresolved):
-            return cmd
-        record = self.core.resolve_fill(cmd.fill)
-        return BustFill(record) if cmd.bust else record
+        """Rebuild the core from the journal (app.engine.restart)."""
+        self._since_snapshot = await restart.rebuild(self.core, self.journal, self.fills)
 
     async def _snapshot_maybe(self, event_id: int, events: int = 1) -> None:
         """Every `snapshot_every` events, the state right after `event_id` — the last event
@@ -212,7 +176,7 @@ class Runner:
                 rejected.append((i, exc))
                 continue
             accepted += 1
-            self._ticked.add(underlying)
+            self.checkpoint.ticked.add(underlying)
             self._tick_perf[underlying] = now
             self._unreflected.setdefault(underlying, now)
         return self._ticks_taken(accepted, rejected)
@@ -223,7 +187,7 @@ class Runner:
         now = time.perf_counter()
         touched, accepted, rejected = apply_frame(self.core, frame)
         if touched:
-            self._ticked.update(touched)
+            self.checkpoint.ticked.update(touched)
             self._tick_perf.update(dict.fromkeys(touched, now))
             unreflected = self._unreflected
             for u in touched:
@@ -265,7 +229,7 @@ class Runner:
             await self._flush_alerts()
             await self._snapshot_maybe(event_id)
             if isinstance(cmd, LoadPositions):
-                self._ticked.update(self.core.book.markets)  # the day's tracks start again
+                self.checkpoint.ticked.update(self.core.book.markets)  # the day's tracks restart
                 await self.days.journal_marks()
                 self.days.arm()  # a day a load begins closes at the roll after its start
             return result
@@ -406,28 +370,6 @@ class Runner:
                 r = self.read.latest_risk(u)
                 if r is not None:
                     self.risk_feed.offer(kept(dumps(risk_view(r, self.read.pnl_total(u)))))
-
-    async def _tick_checkpoint_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_checkpoint_s)
-            try:
-                await self._checkpoint_ticks()
-            except Exception:  # the next round writes them; a restart restores older prices
-                log.exception("last tick checkpoint failed")
-
-    async def _checkpoint_ticks(self) -> None:
-        """Write the tick state of the underlyings that ticked since the last checkpoint."""
-        if not self._ticked:
-            return
-        changed, self._ticked = self._ticked, set()
-        markets = self.core.book.markets
-        rows = [(u, tick_state(markets[u], self.core.pnl.track_record(u)))
-                for u in sorted(changed) if u in markets]
-        try:
-            await self.journal.write_ticks(rows)
-        except Exception:
-            self._ticked |= changed
-            raise
 
     async def _sweep_loop(self) -> None:
         while True:

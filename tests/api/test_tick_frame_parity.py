@@ -126,7 +126,7 @@ def _state(runner: Runner) -> dict[str, Any]:
                for u, j in core.jump_filters.items()}
     ticks = runner.metrics.ticks
     return {"markets": markets, "filters": filters, "inbox": list(core.dirty),
-            "ticked": set(runner._ticked), "perf": set(runner._tick_perf),
+            "ticked": set(runner.checkpoint.ticked), "perf": set(runner._tick_perf),
             "unreflected": set(runner._unreflected),  # read by key only
             "counts": [ticks.labels(k)._value.get() for k in ("accepted", "rejected")]}
 
