@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,3 +89,15 @@ class Cluster:
             keys = list(r.scan_iter(match=f"{self.tag}:*"))
             if keys:
                 r.delete(*keys)
+
+
+@contextlib.contextmanager
+def running(tmp_path: Path, count: int) -> Iterator[Cluster]:
+    """`count` shards and a gateway over the test Redis, stopped (and their keys removed)
+    after."""
+    c = Cluster(tmp_path, count)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.close()

@@ -11,19 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.faults.harness import wait_until
-from tests.shards.cluster import Cluster, owned_by
+from tests.shards.cluster import Cluster, owned_by, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(tmp_path, 2)
-    try:
-        c.start()
+    with running(tmp_path, 2) as c:
         yield c
-    finally:
-        c.close()
 
 
 def test_a_book_limit_is_the_firms_and_halts_every_shard(cluster: Cluster):

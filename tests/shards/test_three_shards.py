@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 
 from app.domain.shard import shard_of
 from tests.faults.harness import PYTHON, ROOT, _end, wait_until
-from tests.shards.cluster import REDIS_URL, Cluster, call_on, owned_by
+from tests.shards.cluster import REDIS_URL, Cluster, call_on, owned_by, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 MARKET = {"rate": 0.01, "div_yield": 0.0, "vol": 0.25, "spot": 100.0}
@@ -25,12 +25,8 @@ MARKET = {"rate": 0.01, "div_yield": 0.0, "vol": 0.25, "spot": 100.0}
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(tmp_path, 3)
-    try:
-        c.start()
+    with running(tmp_path, 3) as c:
         yield c
-    finally:
-        c.close()
 
 
 def test_three_shards_a_gateway_and_the_paper_bot_on_every_stream(cluster: Cluster,
